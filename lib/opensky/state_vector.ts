@@ -1,0 +1,66 @@
+/**
+ * Turns one OpenSky state vector row into a {@link Flight}, or says why it
+ * cannot. Pure: no I/O. Used by the producer (live and replay) and by
+ * `deno task detect`.
+ *
+ * @module
+ */
+import { Flight, STATE_INDEX as I, StateVector } from "../../contracts/mod.ts";
+import { formatZodError } from "../zod_error.ts";
+
+export type RowResult =
+  | { ok: true; flight: Flight }
+  | { ok: false; reason: string };
+
+/** Options for {@link stateVectorToFlight}. */
+export interface RowOptions {
+  /** Seconds added to time_position and last_contact (replay time shifting). Default 0. */
+  shiftSeconds?: number;
+}
+
+/**
+ * Validates one row (17 or 18 fields) and maps it to the flight object.
+ * Rows without a position are rejected: the map and the detectors cannot use them.
+ */
+export function stateVectorToFlight(row: unknown, options: RowOptions = {}): RowResult {
+  const parsed = StateVector.safeParse(row);
+  if (!parsed.success) {
+    return { ok: false, reason: `state vector: ${formatZodError(parsed.error)}` };
+  }
+  const v = parsed.data;
+  const lon = v[I.longitude];
+  const lat = v[I.latitude];
+  if (lat === null || lon === null) return { ok: false, reason: "state vector: no position" };
+  const shift = options.shiftSeconds ?? 0;
+  const lastContact = v[I.last_contact] + shift;
+  const timePosition = (v[I.time_position] ?? v[I.last_contact]) + shift;
+  const callsign = v[I.callsign]?.trim() || null;
+  const squawk = v[I.squawk]?.trim() || null;
+  const track = v[I.true_track];
+  const candidate = {
+    icao24: v[I.icao24].trim().toLowerCase(),
+    callsign,
+    origin_country: v[I.origin_country] || null,
+    position: { lat, lon },
+    altitude_m: v[I.baro_altitude],
+    geo_altitude_m: v[I.geo_altitude],
+    velocity_mps: v[I.velocity],
+    heading_deg: track === null ? null : normaliseHeading(track),
+    vertical_rate_mps: v[I.vertical_rate],
+    on_ground: v[I.on_ground],
+    squawk,
+    spi: v[I.spi],
+    position_source: v[I.position_source],
+    category: (v.length === 18 ? v[17] : null) ?? 0,
+    time_position_unix: timePosition,
+    last_contact_unix: lastContact,
+  };
+  const flight = Flight.safeParse(candidate);
+  if (!flight.success) return { ok: false, reason: formatZodError(flight.error) };
+  return { ok: true, flight: flight.data };
+}
+
+function normaliseHeading(deg: number): number {
+  const h = deg % 360;
+  return h < 0 ? h + 360 : h;
+}
