@@ -81,6 +81,12 @@ export interface SubscribeOptions {
   onError?(error: unknown): void;
 }
 
+/** One partition of one topic. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
 /** A running subscription. */
 export interface BusSubscription {
   /** Stop fetching; waits for the batch in progress, commits, leaves the group. Idempotent. */
@@ -89,6 +95,12 @@ export interface BusSubscription {
   readonly ready: boolean;
   /** Sum over partitions of (high watermark - committed or processed offset). */
   lag(): number;
+  /**
+   * The partitions this member holds since the last rebalance (empty before
+   * it joined). Optional so that wrappers need not implement it; both
+   * adapters do.
+   */
+  assignments?(): TopicPartition[];
 }
 
 export interface Bus {
