@@ -3,6 +3,14 @@
  * Encodings: JSON text frames, or MessagePack binary frames when the client
  * asks for a subprotocol containing `msgpack` ({@link MSGPACK_SUBPROTOCOL}).
  *
+ * Seq: one counter per server, shared by all filters. Every tick
+ * (`delta_interval_ms`) sends every client a `delta` with the next seq, empty
+ * when nothing changed for its filter (so it doubles as a heartbeat). A
+ * `snapshot` carries the seq of the tick whose state it is; the next delta
+ * has seq + 1. The server may send a snapshot at any time (after `subscribe`
+ * or `resync`, and instead of the deltas a slow client missed): clients
+ * replace their state with it and continue from its seq.
+ *
  * @module
  */
 import { z } from "zod";

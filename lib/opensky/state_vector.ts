@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Flight, STATE_INDEX as I, StateVector } from "../../contracts/mod.ts";
+import { Flight, STATE_INDEX as I, StateVector17, StateVector18 } from "../../contracts/mod.ts";
 import { formatZodError } from "../zod_error.ts";
 
 export type RowResult =
@@ -23,9 +23,16 @@ export interface RowOptions {
  * Rows without a position are rejected: the map and the detectors cannot use them.
  */
 export function stateVectorToFlight(row: unknown, options: RowOptions = {}): RowResult {
-  const parsed = StateVector.safeParse(row);
+  // Pick the tuple by length so that a bad field gets a path, not "Invalid input" from the union.
+  const schema = Array.isArray(row) && row.length === 17 ? StateVector17 : StateVector18;
+  const parsed = schema.safeParse(row);
   if (!parsed.success) {
-    return { ok: false, reason: `state vector: ${formatZodError(parsed.error)}` };
+    // Name tuple positions ("icao24", not "0") so the dead-letter reason is readable.
+    const reason = formatZodError(parsed.error, {
+      name: (segment, depth) =>
+        (depth === 0 && typeof segment === "number" && FIELD_NAMES[segment]) || String(segment),
+    });
+    return { ok: false, reason: `state vector: ${reason}` };
   }
   const v = parsed.data;
   const lon = v[I.longitude];
@@ -59,6 +66,8 @@ export function stateVectorToFlight(row: unknown, options: RowOptions = {}): Row
   if (!flight.success) return { ok: false, reason: formatZodError(flight.error) };
   return { ok: true, flight: flight.data };
 }
+
+const FIELD_NAMES: readonly string[] = Object.keys(I);
 
 function normaliseHeading(deg: number): number {
   const h = deg % 360;
