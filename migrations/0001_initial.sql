@@ -47,15 +47,23 @@ CREATE TABLE flights_history (
 ) PARTITION BY RANGE (ts);
 CREATE INDEX flights_history_ts_idx ON flights_history (ts);
 
+-- Call it in its own statement, before the transaction that inserts: creating
+-- a partition locks flights_history exclusively, which deadlocks with another
+-- writer's open transaction that has inserted rows already.
 CREATE FUNCTION flights_history_ensure_partition(day date) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   part text := 'flights_history_' || to_char(day, 'YYYYMMDD');
 BEGIN
   IF to_regclass(part) IS NULL THEN
+    -- Writers that meet a new day together queue here; the later ones then
+    -- find the table (IF NOT EXISTS) instead of failing on a duplicate name.
+    PERFORM pg_advisory_xact_lock(hashtext(part));
+    -- to_char, not day::text: the bounds must not depend on the session's DateStyle.
     EXECUTE format(
       'CREATE TABLE IF NOT EXISTS %I PARTITION OF flights_history FOR VALUES FROM (%L) TO (%L)',
-      part, day::text || ' 00:00:00+00', (day + 1)::text || ' 00:00:00+00');
+      part, to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00',
+      to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
   END IF;
   RETURN part;
 END $$;

@@ -1,0 +1,77 @@
+/**
+ * The PostgreSQL client: npm:postgres (postgres.js) with the options every
+ * SkySentinel program uses. Column names stay snake_case as in the schema
+ * (no case transform), timestamptz columns come back as JS `Date`s and int8
+ * as strings (postgres.js defaults; int8 does not fit a JS number).
+ *
+ * Options a deployment may need per server (`prepare=false` behind a
+ * transaction-mode pooler, `sslmode=require`, ...) go in the URL's query
+ * string, which postgres.js reads; the options set here leave them alone.
+ *
+ * @module
+ */
+import postgres from "postgres";
+
+/** A postgres.js client (a pool of connections). */
+export type Sql = postgres.Sql;
+
+/** A notice (or warning) sent by the server. */
+export type Notice = postgres.Notice;
+
+/** Options for {@link connect}. */
+export interface ConnectOptions {
+  /** Pool size: connections opened on demand. Default 10. */
+  max?: number;
+  /**
+   * Called with every notice the server sends. The default drops NOTICE, INFO,
+   * LOG and DEBUG ones (`CREATE ... IF NOT EXISTS` says "already exists,
+   * skipping") and prints WARNINGs to stderr.
+   */
+  onnotice?: (notice: Notice) => void;
+  /** Seconds an unused connection stays open; 0 keeps it open for good. Default 30. */
+  idleTimeoutS?: number;
+  /**
+   * Seconds after which a connection is replaced (spreads load after a
+   * failover); null never replaces it. Default: postgres.js's 30-60 min.
+   */
+  maxLifetimeS?: number | null;
+  /** Shown in pg_stat_activity. Default `skysentinel`. */
+  applicationName?: string;
+}
+
+/** Seconds to wait for a TCP connection and the start-up handshake. */
+const CONNECT_TIMEOUT_S = 10;
+const DEFAULT_IDLE_TIMEOUT_S = 30;
+
+/**
+ * Creates a client for `url` (`postgres://user:password@host:port/database`).
+ * Connections open lazily, so this never fails: the first query does.
+ */
+export function connect(url: string, options: ConnectOptions = {}): Sql {
+  const lifetime = options.maxLifetimeS === undefined ? {} : { max_lifetime: options.maxLifetimeS };
+  return postgres(url, {
+    max: options.max ?? 10,
+    idle_timeout: options.idleTimeoutS ?? DEFAULT_IDLE_TIMEOUT_S,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    ...lifetime,
+    onnotice: options.onnotice ?? quietNotices,
+    connection: { application_name: options.applicationName ?? "skysentinel" },
+  });
+}
+
+function quietNotices(notice: Notice): void {
+  if (notice.severity === "WARNING") {
+    console.warn(`[postgres] warning: ${notice.message}`);
+  }
+}
+
+/**
+ * `url` with its password replaced by `***`, for logs and error messages.
+ * Works on URLs `new URL` cannot parse too (postgres.js multi-host URLs) and
+ * on `password=` query parameters.
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/i, "$1:***@")
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, "$1***");
+}
