@@ -1,0 +1,30 @@
+/**
+ * A small Fresh-like web framework on Deno built-ins and npm:preact:
+ * file-system routes from a generated manifest, per-method handlers, pages
+ * rendered on the server, `_app`/`_error`/`_404`/`_middleware`, islands
+ * hydrated from `deno bundle` output, static files, security headers.
+ * See README.md (and how it maps to Fresh v2).
+ *
+ * Server side only; components and islands import `runtime.ts`.
+ *
+ * @module
+ */
+export * from "./types.ts";
+export { allowedMethods, createHandler, type HandlerOptions, page } from "./handler.ts";
+export { defaultErrorCode, errorResponse, HttpError, type HttpErrorOptions } from "./http_error.ts";
+export { type CspOption, defaultCsp, SECURITY_HEADERS } from "./headers.ts";
+export {
+  buildIslands,
+  type BuildManifest,
+  type BuildOptions,
+  ISLANDS_URL_PREFIX,
+  type IslandSource,
+  islandSources,
+  readBuildManifest,
+} from "./build.ts";
+export { islandName, IslandRegistry, serialiseIslandProps } from "./islands.ts";
+export { buildRouteTable, compareRoutes, matchRoute, patternOf } from "./router.ts";
+export { CONTENT_TYPES, contentType } from "./static.ts";
+export { generateManifest, type ManifestFiles, scanProject } from "./generate.ts";
+export { Head, IS_BROWSER } from "./runtime.ts";
+export { createDefine, type Define } from "./define.ts";

@@ -1,0 +1,19 @@
+/**
+ * The 404 page (API requests get JSON instead).
+ *
+ * @module
+ */
+import type { ErrorPageProps } from "../lib/framework/mod.ts";
+
+export default function NotFound({ url }: ErrorPageProps) {
+  return (
+    <main class="error-page">
+      <h1>Not found</h1>
+      <p>
+        Nothing at <code>{url.pathname}</code>. The globe is at{" "}
+        <a href="/">/</a>, the API is described at{" "}
+        <a href="/api/openapi.json">/api/openapi.json</a>.
+      </p>
+    </main>
+  );
+}
