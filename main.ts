@@ -1,0 +1,49 @@
+/**
+ * The web server: config -> bus -> database -> hub + app -> Deno.serve.
+ * Serves `/` (the globe), `/ws`, `/api/...`, `/metrics`, `/healthz` on PORT.
+ * With HUB_UPSTREAM_URL it relays another hub instead of reading Kafka.
+ *
+ * @module
+ */
+import { openBus } from "./lib/bus/mod.ts";
+import { parseWebConfig, readEnv, redactConfig } from "./lib/config.ts";
+import { openDatabase } from "./lib/db/mod.ts";
+import { SkySentinelError } from "./lib/errors.ts";
+import { startWeb } from "./services/web/mod.ts";
+import { onShutdown } from "./services/shutdown.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseWebConfig(readEnv("web"));
+  } catch (error) {
+    if (error instanceof SkySentinelError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  console.error(`web: starting with ${JSON.stringify(redactConfig(config))}`);
+  const relay = Boolean(config.HUB_UPSTREAM_URL);
+  const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
+  if (!relay && !brokers) {
+    console.error(
+      "web: KAFKA_BROKERS is not set: reading an in-memory bus that no other process writes " +
+        "(the single-process stack is `deno task up`)",
+    );
+  }
+  const bus = relay ? null : await openBus({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-web` });
+  const db = config.DATABASE_URL || !relay
+    ? await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR })
+    : null;
+  const web = await startWeb({ config, bus, db: db?.sql ?? null, dev: !relay });
+  console.error(`web: listening on ${web.url}`);
+  const { done } = onShutdown(async () => {
+    await web.stop();
+    await bus?.close();
+    await db?.close();
+  });
+  return await done;
+}
+
+if (import.meta.main) Deno.exit(await main());
