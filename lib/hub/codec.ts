@@ -1,0 +1,128 @@
+/**
+ * WebSocket frame codec: server messages to JSON text or MessagePack bytes,
+ * client frames back to validated {@link ClientMessage}s. Pure: no sockets.
+ *
+ * Clients send text frames as JSON and binary frames as MessagePack, whatever
+ * encoding they negotiated for the server's frames.
+ *
+ * @module
+ */
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { ClientMessage, MAX_CLIENT_FRAME_BYTES, type ServerMessage } from "../../contracts/ws.ts";
+import { formatZodError } from "../zod_error.ts";
+
+/** Encoding of the server's frames, chosen at the handshake. */
+export type Encoding = "json" | "msgpack";
+/** Every encoding, for per-encoding loops and metric labels. */
+export const ENCODINGS: readonly Encoding[] = ["json", "msgpack"];
+/** A ready-to-send frame: text for JSON, bytes for MessagePack. */
+export type Frame = string | Uint8Array<ArrayBuffer>;
+/** Turns one server message into a frame (injectable so tests can count calls). */
+export type EncodeFn = (message: ServerMessage, encoding: Encoding) => Frame;
+
+const msgpackEncoder = new Encoder();
+const msgpackDecoder = new Decoder({ maxStrLength: MAX_CLIENT_FRAME_BYTES, maxArrayLength: 64 });
+
+/** Encodes a server message as a JSON string or MessagePack bytes (a fresh copy). */
+export const encode: EncodeFn = (message, encoding) =>
+  encoding === "json" ? JSON.stringify(message) : msgpackEncoder.encode(message);
+
+/** Size of a frame on the wire, bytes (UTF-8 for text). */
+export function frameBytes(frame: Frame): number {
+  return typeof frame === "string" ? utf8Length(frame) : frame.byteLength;
+}
+
+/**
+ * One server message and its frames, encoded lazily and at most once per
+ * encoding: the tick builds one per bucket and every client of the bucket
+ * gets the same string or byte array.
+ */
+export class EncodedMessage {
+  readonly message: ServerMessage;
+  readonly #encode: EncodeFn;
+  #json: string | undefined;
+  #msgpack: Uint8Array<ArrayBuffer> | undefined;
+  #bytes: Record<Encoding, number> = { json: -1, msgpack: -1 };
+
+  constructor(message: ServerMessage, encodeFn: EncodeFn = encode) {
+    this.message = message;
+    this.#encode = encodeFn;
+  }
+
+  /** The frame for `encoding`, encoding it on first use. */
+  frame(encoding: Encoding): Frame {
+    if (encoding === "json") {
+      this.#json ??= this.#encode(this.message, "json") as string;
+      return this.#json;
+    }
+    this.#msgpack ??= this.#encode(this.message, "msgpack") as Uint8Array<ArrayBuffer>;
+    return this.#msgpack;
+  }
+
+  /** Wire size of the frame for `encoding`, bytes (computed once). */
+  bytes(encoding: Encoding): number {
+    if (this.#bytes[encoding] < 0) this.#bytes[encoding] = frameBytes(this.frame(encoding));
+    return this.#bytes[encoding];
+  }
+}
+
+/** Outcome of {@link decodeClientFrame}. */
+export type DecodeResult =
+  | { ok: true; message: ClientMessage }
+  | {
+    ok: false;
+    /** `bad_frame` (not JSON / MessagePack / an object), `bad_message` (schema), `frame_too_large`. */
+    code: "bad_frame" | "bad_message" | "frame_too_large";
+    /** Readable reason, safe to send back to the client. */
+    message: string;
+  };
+
+/**
+ * Decodes and validates one client frame: a string is JSON, bytes are
+ * MessagePack. Frames over {@link MAX_CLIENT_FRAME_BYTES} are refused before
+ * parsing.
+ */
+export function decodeClientFrame(data: string | ArrayBuffer | Uint8Array): DecodeResult {
+  const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
+  if (size > MAX_CLIENT_FRAME_BYTES) {
+    return {
+      ok: false,
+      code: "frame_too_large",
+      message: `frame of ${size} bytes exceeds the limit of ${MAX_CLIENT_FRAME_BYTES} bytes`,
+    };
+  }
+  let value: unknown;
+  try {
+    value = typeof data === "string" ? JSON.parse(data) : msgpackDecoder.decode(data);
+  } catch (error) {
+    const what = typeof data === "string" ? "JSON" : "MessagePack";
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, code: "bad_frame", message: `not valid ${what}: ${reason}` };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, code: "bad_frame", message: "a message must be an object with a type" };
+  }
+  const parsed = ClientMessage.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, code: "bad_message", message: formatZodError(parsed.error, { max: 3 }) };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** UTF-8 byte length without allocating (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}

@@ -1,0 +1,567 @@
+/**
+ * The WebSocket hub's edge: sockets, timers and metrics around the pure core
+ * in `lib/hub/`. The web server serves `/ws` with {@link Hub.handleUpgrade},
+ * `GET /api/flights` with {@link Hub.snapshot} and `/healthz` with
+ * {@link Hub.stats}; a source (`hub_sources.ts`) feeds {@link Hub.ingest}.
+ *
+ * Per client: `hello`, then `snapshot` (seq of the last tick), then the
+ * recent anomalies, then a `delta` every tick (empty when nothing changed;
+ * seq is global and continuous, see `lib/hub/core.ts`) and `anomaly` events.
+ *
+ * Policies:
+ * - Encoding: MessagePack binary frames when the client offers a subprotocol
+ *   containing `msgpack`, else JSON text frames. A client that offers only
+ *   unknown subprotocols gets none back (and its browser refuses the socket).
+ * - Origin: WS_ALLOWED_ORIGINS (`*` allows any), or the request's own host
+ *   when that is empty; requests without Origin (tools, other hubs) are
+ *   allowed. 403 otherwise.
+ * - Capacity: beyond WS_MAX_CLIENTS the socket gets an `error`
+ *   `too_many_clients` and close 1013 (try again later).
+ * - Slow clients: a client whose `bufferedAmount` exceeds
+ *   WS_MAX_BUFFERED_BYTES is skipped (deltas and anomalies are not queued for
+ *   it); once it drains below the limit it gets a fresh snapshot at the
+ *   current seq and the anomalies it missed, instead of the missed deltas.
+ *   Over the limit for longer than `slowClientGraceMs` (30 s): close 4000
+ *   `slow_consumer`. The tick never waits for a socket.
+ * - Abuse: a bad, unknown or oversized frame gets an `error` (`bad_frame`,
+ *   `bad_message`, `frame_too_large`); more than 10 messages/s sustained
+ *   (burst 20) gets `rate_limited`. After `maxBadFrames` (20) of these the
+ *   socket is closed with 1008. Other clients are never affected.
+ * - Liveness: quiet clients are normal and are never closed for it. Deno
+ *   sends WebSocket pings every `idleTimeoutSeconds` and closes a socket
+ *   that does not answer (browsers answer pings themselves); clients that
+ *   want an application-level check send `ping` and get `pong`.
+ * - Shutdown: {@link Hub.stop} sends `error` `server_shutdown` and closes
+ *   every socket with 1001.
+ *
+ * @module
+ */
+import { Registry } from "prom-client";
+import type { AnomalyEvent } from "../../contracts/anomaly.ts";
+import type { Flight } from "../../contracts/flight.ts";
+import {
+  JSON_SUBPROTOCOL,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type Subscription,
+} from "../../contracts/ws.ts";
+import type { WebConfig } from "../../lib/config.ts";
+import {
+  decodeClientFrame,
+  EncodedMessage,
+  type EncodeFn,
+  type Encoding,
+} from "../../lib/hub/codec.ts";
+import { HubCore } from "../../lib/hub/core.ts";
+import type { UpsertResult } from "../../lib/hub/cache.ts";
+import { HubMetrics } from "../../lib/hub/metrics.ts";
+
+/** The settings the hub reads. */
+export type HubConfig = Pick<
+  WebConfig,
+  | "WS_DELTA_INTERVAL_MS"
+  | "WS_STALE_THRESHOLD_SECONDS"
+  | "WS_MAX_CLIENTS"
+  | "WS_MAX_BUFFERED_BYTES"
+  | "WS_ALLOWED_ORIGINS"
+  | "ANOMALY_WINDOW_HOURS"
+>;
+
+/** Where the hub's data comes from (sent in `hello`). */
+export type HubSourceKind = "kafka" | "memory" | "relay";
+
+/** What a source reports about itself. */
+export interface HubSourceStatus {
+  kind: HubSourceKind;
+  /** True once the cache is caught up (bus) or synced with the upstream (relay). */
+  ready: boolean;
+  /** Why not ready, for /healthz. */
+  detail?: string;
+}
+
+export interface HubLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface HubOptions {
+  config: HubConfig;
+  /** Registry for the hub's metrics; a private one when absent (never the global one). */
+  registry?: Registry;
+  /** Initial source status; sources update it with {@link Hub.setSourceStatus}. */
+  source?: HubSourceStatus;
+  /** How long a client may stay over WS_MAX_BUFFERED_BYTES before it is closed, ms. Default 30,000. */
+  slowClientGraceMs?: number;
+  /** Bad frames (and rate-limit hits) before close 1008. Default 20. */
+  maxBadFrames?: number;
+  /** Seconds between Deno's WebSocket pings (and to wait for the pong). Default 60. */
+  idleTimeoutSeconds?: number;
+  /** Milliseconds between stale sweeps. Default 1,000. */
+  sweepIntervalMs?: number;
+  /**
+   * Wall clock, unix ms, for staleness, anomaly windows and `server_time_ms`
+   * (tests move it). Default Date.now. Grace periods and rate limits use the
+   * monotonic clock.
+   */
+  now?: () => number;
+  /** Frame encoder (tests count its calls). */
+  encode?: EncodeFn;
+  logger?: HubLogger;
+}
+
+/** `/healthz` and operator figures. */
+export interface HubStats {
+  /** True when started, not stopped and the source is ready. */
+  ready: boolean;
+  source: HubSourceStatus;
+  clients: number;
+  clients_by_encoding: Record<Encoding, number>;
+  /** Clients currently over the buffer limit (skipped). */
+  slow_clients: number;
+  flights: number;
+  buckets: number;
+  /** Seq of the last tick. */
+  seq: number;
+  /** Anomaly events kept for new clients. */
+  anomalies: number;
+}
+
+interface Client {
+  readonly socket: WebSocket;
+  readonly encoding: Encoding;
+  open: boolean;
+  /** Missed deltas while slow: gets a snapshot when drained. */
+  needsSnapshot: boolean;
+  /** When it went over the buffer limit (monotonic ms, for the grace period), or null. */
+  slowSince: number | null;
+  /** The same moment on the hub's clock (unix ms): anomalies received since are re-sent. */
+  missedSinceMs: number | null;
+  /** Bad frames and rate-limit hits so far. */
+  abuse: number;
+  /** Rate limiter: tokens left and when they were last refilled (monotonic ms). */
+  tokens: number;
+  tokensAt: number;
+}
+
+const RATE_BURST = 20;
+const RATE_PER_SECOND = 10;
+const CLOSE_WAIT_MS = 2_000;
+
+export class Hub {
+  readonly #config: HubConfig;
+  readonly #core: HubCore<Client>;
+  readonly #clients = new Set<Client>();
+  readonly #now: () => number;
+  readonly #log: HubLogger;
+  readonly #graceMs: number;
+  readonly #maxBadFrames: number;
+  readonly #idleTimeout: number;
+  readonly #sweepMs: number;
+  readonly #metrics: HubMetrics;
+  #source: HubSourceStatus;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastSweepMs = -Infinity;
+  #started = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: HubOptions) {
+    this.#config = options.config;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? console;
+    this.#graceMs = options.slowClientGraceMs ?? 30_000;
+    this.#maxBadFrames = options.maxBadFrames ?? 20;
+    this.#idleTimeout = options.idleTimeoutSeconds ?? 60;
+    this.#sweepMs = options.sweepIntervalMs ?? 1_000;
+    this.#source = options.source ?? { kind: "memory", ready: true };
+    this.#core = new HubCore<Client>({
+      staleAfterSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
+      anomalyWindowMs: options.config.ANOMALY_WINDOW_HOURS * 3_600_000,
+      encode: options.encode,
+    });
+    this.#metrics = new HubMetrics(options.registry ?? new Registry(), {
+      clients: (encoding) => this.#countClients(encoding),
+      flights: () => this.#core.flightCount,
+    });
+  }
+
+  /**
+   * Offers one flight state (sent with the next tick). `producedAt` (ISO
+   * string or unix ms) is the envelope's publish time, for the end-to-end
+   * latency histogram.
+   */
+  ingest(flight: Flight, options: { producedAt?: string | number } = {}): UpsertResult {
+    const p = options.producedAt;
+    const producedAtMs = typeof p === "string" ? Date.parse(p) : p;
+    const result = this.#core.ingest(flight, { nowSeconds: this.#now() / 1000, producedAtMs });
+    if (!result.accepted) this.#metrics.rejected.inc({ reason: result.reason });
+    return result;
+  }
+
+  /** Removes one aircraft with the next tick (relay mode). */
+  remove(icao24: string): boolean {
+    return this.#core.remove(icao24);
+  }
+
+  /** Offers an anomaly event: broadcast with the next tick when new or changed, kept for new clients. */
+  ingestAnomaly(event: AnomalyEvent): boolean {
+    return this.#core.ingestAnomaly(event, this.#now());
+  }
+
+  /** Sources report readiness and kind here. */
+  setSourceStatus(status: HubSourceStatus): void {
+    this.#source = { ...status };
+  }
+
+  /** Starts the tick timer (deltas every WS_DELTA_INTERVAL_MS, stale sweeps). Idempotent. */
+  start(): void {
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
+    this.#timer = setInterval(() => this.tick(), this.#config.WS_DELTA_INTERVAL_MS);
+  }
+
+  /**
+   * One tick: sweep stale aircraft (at most every sweep interval), commit,
+   * send pending anomalies and each bucket's delta. Called by the timer;
+   * public so tests can commit what they ingested without waiting for it.
+   */
+  tick(): void {
+    const started = performance.now();
+    const now = this.#now();
+    if (now - this.#lastSweepMs >= this.#sweepMs) {
+      this.#lastSweepMs = now;
+      this.#core.sweep(now / 1000);
+    }
+    const result = this.#core.tick(now);
+    // Anomalies first: a slow client that recovers below gets them with its snapshot instead.
+    if (result.anomalies.length > 0) {
+      for (const client of this.#clients) {
+        if (!client.open || client.needsSnapshot) continue;
+        for (const a of result.anomalies) this.#send(client, a);
+      }
+    }
+    for (const { bucket, message } of result.deltas) {
+      for (const client of bucket.members) this.#deliver(client, message, now);
+    }
+    // Latency is real elapsed time: the wall clock, not the (test-shiftable) hub clock.
+    const sentAt = Date.now();
+    for (const p of result.changes.producedAtMs) {
+      this.#metrics.latency.observe(Math.max(0, sentAt - p) / 1000);
+    }
+    this.#metrics.flush();
+    this.#metrics.tickDuration.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * Answers a `/ws` request: 426 without an upgrade, 403 for a foreign
+   * Origin, 503 after {@link stop}; otherwise the 101 response.
+   */
+  handleUpgrade(request: Request): Response {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return plain(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
+    }
+    if (this.#stopping) return plain(503, "server shutting down");
+    if (!this.#originAllowed(request)) return plain(403, "origin not allowed");
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
+      .map((s) => s.trim()).filter(Boolean);
+    const { encoding, protocol } = negotiateEncoding(offered);
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(request, { protocol, idleTimeout: this.#idleTimeout });
+    } catch (error) {
+      return plain(400, `bad WebSocket handshake: ${(error as Error).message}`);
+    }
+    const { socket, response } = upgraded;
+    socket.binaryType = "arraybuffer";
+    if (this.#clients.size >= this.#config.WS_MAX_CLIENTS) {
+      socket.onopen = () => {
+        this.#sendRaw(socket, encoding, {
+          type: "error",
+          code: "too_many_clients",
+          message: `the server has ${this.#config.WS_MAX_CLIENTS} clients; try again later`,
+        });
+        socket.close(1013, "too_many_clients");
+      };
+      return response;
+    }
+    const client: Client = {
+      socket,
+      encoding,
+      open: false,
+      needsSnapshot: false,
+      slowSince: null,
+      missedSinceMs: null,
+      abuse: 0,
+      tokens: RATE_BURST,
+      tokensAt: performance.now(),
+    };
+    this.#clients.add(client);
+    socket.onopen = () => this.#onOpen(client);
+    socket.onmessage = (e) => this.#onMessage(client, e.data);
+    socket.onclose = () => this.#drop(client);
+    socket.onerror = () => this.#drop(client);
+    return response;
+  }
+
+  /** Committed flights matching `filter` (the last tick's state), for `GET /api/flights`. */
+  snapshot(filter: Subscription = {}): Flight[] {
+    return this.#core.snapshot(filter);
+  }
+
+  stats(): HubStats {
+    const byEncoding = { json: 0, msgpack: 0 };
+    let slow = 0;
+    for (const c of this.#clients) {
+      byEncoding[c.encoding]++;
+      if (c.slowSince !== null) slow++;
+    }
+    return {
+      ready: this.#started && !this.#stopping && this.#source.ready,
+      source: { ...this.#source },
+      clients: this.#clients.size,
+      clients_by_encoding: byEncoding,
+      slow_clients: slow,
+      flights: this.#core.flightCount,
+      buckets: this.#core.bucketCount,
+      seq: this.#core.seq,
+      anomalies: this.#core.anomalyCount,
+    };
+  }
+
+  /** Stops the timer and closes every socket with 1001; resolves once they closed (at most ~2 s). Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    const closing: Promise<void>[] = [];
+    for (const client of [...this.#clients]) {
+      closing.push(closed(client.socket, CLOSE_WAIT_MS));
+      if (client.open) {
+        this.#sendRaw(client.socket, client.encoding, {
+          type: "error",
+          code: "server_shutdown",
+          message: "the server is shutting down",
+        });
+      }
+      this.#close(client, 1001, "server_shutdown");
+    }
+    await Promise.all(closing);
+    this.#metrics.flush();
+  }
+
+  #onOpen(client: Client): void {
+    if (this.#stopping) return this.#close(client, 1001, "server_shutdown");
+    client.open = true;
+    this.#core.join(client, {});
+    const now = this.#now();
+    this.#send(
+      client,
+      new EncodedMessage({
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        server_time_ms: now,
+        encoding: client.encoding,
+        delta_interval_ms: this.#config.WS_DELTA_INTERVAL_MS,
+        stale_threshold_s: this.#config.WS_STALE_THRESHOLD_SECONDS,
+        source: this.#source.kind,
+      }),
+    );
+    this.#sendSnapshot(client, now);
+    for (const a of this.#core.recentAnomalies(now)) this.#send(client, a);
+  }
+
+  #onMessage(client: Client, data: unknown): void {
+    if (!client.open) return;
+    const now = this.#now();
+    const mono = performance.now();
+    client.tokens = Math.min(
+      RATE_BURST,
+      client.tokens + (mono - client.tokensAt) * RATE_PER_SECOND / 1000,
+    );
+    client.tokensAt = mono;
+    if (client.tokens < 1) {
+      return this.#reject(client, "rate_limited", `more than ${RATE_PER_SECOND} messages/s`);
+    }
+    client.tokens -= 1;
+    if (!(typeof data === "string" || data instanceof ArrayBuffer)) {
+      return this.#reject(client, "bad_frame", "unsupported frame type");
+    }
+    const decoded = decodeClientFrame(data);
+    if (!decoded.ok) return this.#reject(client, decoded.code, decoded.message);
+    const message = decoded.message;
+    switch (message.type) {
+      case "ping":
+        this.#send(
+          client,
+          new EncodedMessage(
+            message.id === undefined
+              ? { type: "pong", server_time_ms: now }
+              : { type: "pong", id: message.id, server_time_ms: now },
+          ),
+        );
+        return;
+      case "resync":
+        return this.#sendSnapshot(client, now);
+      case "subscribe":
+        this.#core.join(client, message.filter);
+        return this.#sendSnapshot(client, now);
+    }
+  }
+
+  #reject(
+    client: Client,
+    code: "bad_frame" | "bad_message" | "frame_too_large" | "rate_limited",
+    text: string,
+  ): void {
+    this.#send(client, new EncodedMessage({ type: "error", code, message: text }));
+    client.abuse++;
+    if (client.abuse >= this.#maxBadFrames) {
+      this.#log.warn(`hub: closing a client after ${client.abuse} bad frames (last: ${code})`);
+      this.#close(client, 1008, "too many bad frames");
+    }
+  }
+
+  /** Sends this tick's delta, or the snapshot a drained slow client is owed. */
+  #deliver(client: Client, delta: EncodedMessage, now: number): void {
+    if (!client.open) return;
+    if (client.socket.bufferedAmount > this.#config.WS_MAX_BUFFERED_BYTES) {
+      return this.#markSlow(client, now);
+    }
+    if (client.needsSnapshot) return this.#sendSnapshot(client, now);
+    this.#send(client, delta);
+  }
+
+  #sendSnapshot(client: Client, now: number): void {
+    if (client.socket.bufferedAmount > this.#config.WS_MAX_BUFFERED_BYTES) {
+      return this.#markSlow(client, now);
+    }
+    const bucket = this.#core.bucketOf(client);
+    if (!bucket) return;
+    const missedSince = client.needsSnapshot ? client.missedSinceMs : null;
+    client.needsSnapshot = false;
+    client.slowSince = null;
+    client.missedSinceMs = null;
+    this.#send(client, this.#core.snapshotMessage(bucket, now));
+    if (missedSince !== null) {
+      for (const a of this.#core.recentAnomalies(now, missedSince)) this.#send(client, a);
+    }
+  }
+
+  #markSlow(client: Client, now: number): void {
+    if (client.slowSince === null) {
+      client.slowSince = performance.now();
+      client.missedSinceMs = now;
+      this.#metrics.slow.inc();
+    }
+    client.needsSnapshot = true;
+    if (performance.now() - client.slowSince > this.#graceMs) {
+      this.#log.warn(`hub: closing a slow consumer (${client.socket.bufferedAmount} bytes unsent)`);
+      this.#close(client, 4000, "slow_consumer");
+    }
+  }
+
+  #send(client: Client, message: EncodedMessage): void {
+    if (client.socket.readyState !== WebSocket.OPEN) return;
+    try {
+      client.socket.send(message.frame(client.encoding));
+    } catch {
+      return; // closing under us: its close event drops it
+    }
+    this.#metrics.sent(message.message.type, client.encoding, message.bytes(client.encoding));
+  }
+
+  /** For sockets that are not (or no longer) clients: shutdown and capacity notices. */
+  #sendRaw(socket: WebSocket, encoding: Encoding, message: ServerMessage): void {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const encoded = new EncodedMessage(message);
+    try {
+      socket.send(encoded.frame(encoding));
+      this.#metrics.sent(message.type, encoding, encoded.bytes(encoding));
+    } catch { /* closing anyway */ }
+  }
+
+  #close(client: Client, code: number, reason: string): void {
+    this.#drop(client);
+    try {
+      client.socket.close(code, reason);
+    } catch { /* already closed */ }
+  }
+
+  #drop(client: Client): void {
+    client.open = false;
+    if (!this.#clients.delete(client)) return;
+    this.#core.leave(client);
+  }
+
+  #originAllowed(request: Request): boolean {
+    const origin = request.headers.get("origin");
+    if (origin === null) return true;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      return false;
+    }
+    const allowed = this.#config.WS_ALLOWED_ORIGINS;
+    if (allowed.length > 0) {
+      return allowed.some((a) => a === "*" || sameOrigin(a, parsed));
+    }
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    return parsed.host.toLowerCase() === host.toLowerCase();
+  }
+
+  #countClients(encoding: Encoding): number {
+    let n = 0;
+    for (const c of this.#clients) if (c.encoding === encoding) n++;
+    return n;
+  }
+}
+
+/**
+ * Picks the frame encoding from the offered subprotocols: the first one
+ * containing `msgpack` selects MessagePack; otherwise JSON, echoing
+ * {@link JSON_SUBPROTOCOL} (or another `json` one) when offered.
+ */
+export function negotiateEncoding(offered: readonly string[]): {
+  encoding: Encoding;
+  /** The subprotocol to answer with, or undefined for none. */
+  protocol: string | undefined;
+} {
+  const msgpack = offered.find((p) => p.toLowerCase().includes("msgpack"));
+  if (msgpack) return { encoding: "msgpack", protocol: msgpack };
+  const json = offered.find((p) => p === JSON_SUBPROTOCOL) ??
+    offered.find((p) => p.toLowerCase().includes("json"));
+  return { encoding: "json", protocol: json };
+}
+
+function sameOrigin(allowed: string, origin: URL): boolean {
+  try {
+    return new URL(allowed).origin === origin.origin;
+  } catch {
+    return false;
+  }
+}
+
+function plain(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: text }), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** Resolves when `socket` closes or after `ms`. */
+function closed(socket: WebSocket, ms: number): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      socket.removeEventListener("close", done);
+      resolve();
+    }
+    socket.addEventListener("close", done);
+  });
+}

@@ -1,0 +1,338 @@
+/**
+ * What feeds the hub: the bus (flights.state and flights.anomalies, read
+ * from the beginning on every start) or, in relay mode, another hub's `/ws`.
+ *
+ * @module
+ */
+import { Decoder } from "@msgpack/msgpack";
+import { AnomalyEvent } from "../../contracts/anomaly.ts";
+import { FlightStateEnvelope } from "../../contracts/flight.ts";
+import { TOPICS } from "../../contracts/topics.ts";
+import { MSGPACK_SUBPROTOCOL, ServerMessage, type Subscription } from "../../contracts/ws.ts";
+import type { Bus, BusSubscription } from "../../lib/bus/types.ts";
+import { subscribeValidated } from "../../lib/bus/deadletter.ts";
+import { FlightView } from "../../lib/hub/view.ts";
+import { formatZodError } from "../../lib/zod_error.ts";
+import type { Hub, HubLogger } from "./hub.ts";
+
+/** A running source. */
+export interface HubSource {
+  /** True once caught up (bus) or synced with the upstream (relay). */
+  readonly ready: boolean;
+  /** False while the source cannot deliver (broker unreachable, upstream disconnected). */
+  healthy(): boolean;
+  /** Stops reading. Idempotent. */
+  stop(): Promise<void>;
+}
+
+// --- bus ---------------------------------------------------------------------
+
+/** Topics the hub reads; injectable so tests use their own. */
+export interface HubTopics {
+  state: string;
+  anomalies: string;
+  deadletter: string;
+}
+
+export const DEFAULT_HUB_TOPICS: Readonly<HubTopics> = Object.freeze({
+  state: TOPICS.state.name,
+  anomalies: TOPICS.anomalies.name,
+  deadletter: TOPICS.deadletter.name,
+});
+
+export interface BusSourceOptions {
+  /**
+   * Anomaly events that ended (or, while open, started) longer ago than
+   * this are skipped while reading flights.anomalies from its beginning,
+   * hours (the hub's ANOMALY_WINDOW_HOURS).
+   */
+  anomalyWindowHours: number;
+  topics?: Partial<HubTopics>;
+  /** Milliseconds between readiness checks. Default 200. */
+  readinessPollMs?: number;
+  logger?: HubLogger;
+}
+
+/**
+ * Rebuilds the hub's cache from flights.state (an ephemeral subscription
+ * from the beginning of the compacted topic, then live) and follows
+ * flights.anomalies the same way. Messages that fail validation go to the
+ * dead-letter topic and reading carries on. The hub is reported ready once
+ * the state subscription has joined and has no lag left (it caught up with
+ * the end of the topic as it was when it joined). Updates read while
+ * catching up do not count in the end-to-end latency histogram.
+ */
+export async function startBusSource(
+  hub: Hub,
+  bus: Bus,
+  options: BusSourceOptions,
+): Promise<HubSource> {
+  const topics = { ...DEFAULT_HUB_TOPICS, ...options.topics };
+  const log = options.logger ?? console;
+  const kind = bus.kind;
+  const windowMs = options.anomalyWindowHours * 3_600_000;
+  hub.setSourceStatus({ kind, ready: false, detail: `reading ${topics.state} from the beginning` });
+  let ready = false;
+  const onError = (error: unknown) =>
+    log.warn(
+      `hub: bus batch failed, will be delivered again: ${(error as Error).message ?? error}`,
+    );
+
+  const state = await subscribeValidated(bus, {
+    topics: [topics.state],
+    ephemeral: true,
+    schema: FlightStateEnvelope,
+    deadletterTopic: topics.deadletter,
+    source: "hub",
+    onError,
+    onMessage: (envelope) => {
+      hub.ingest(envelope.payload, { producedAt: ready ? envelope.produced_at : undefined });
+    },
+  });
+  let anomalies: BusSubscription;
+  try {
+    anomalies = await subscribeValidated(bus, {
+      topics: [topics.anomalies],
+      ephemeral: true,
+      schema: AnomalyEvent,
+      deadletterTopic: topics.deadletter,
+      source: "hub",
+      onError,
+      onMessage: (event) => {
+        if (Date.parse(event.ended_at ?? event.started_at) >= Date.now() - windowMs) {
+          hub.ingestAnomaly(event);
+        }
+      },
+    });
+  } catch (error) {
+    await state.stop();
+    throw error;
+  }
+  log.info(
+    `hub: reading ${topics.state} and ${topics.anomalies} (last ${options.anomalyWindowHours} h) from ${kind}`,
+  );
+
+  let stopped = false;
+  const timer = setInterval(() => {
+    const healthy = bus.healthy();
+    if (!ready && state.ready && state.lag() === 0) {
+      ready = true;
+      log.info(`hub: cache rebuilt from ${topics.state}, ${hub.stats().flights} aircraft`);
+    }
+    hub.setSourceStatus({
+      kind,
+      ready: ready && healthy,
+      detail: healthy
+        ? (ready ? undefined : `catching up (lag ${state.lag()})`)
+        : `${kind} unreachable`,
+    });
+  }, options.readinessPollMs ?? 200);
+
+  return {
+    get ready() {
+      return ready;
+    },
+    healthy: () => bus.healthy(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all([state.stop(), anomalies.stop()]);
+    },
+  };
+}
+
+// --- relay -------------------------------------------------------------------
+
+export interface RelaySourceOptions {
+  /** The upstream hub's `ws://` / `wss://` URL (HUB_UPSTREAM_URL). */
+  upstreamUrl: string;
+  /** Ask the upstream for a subset only. Default: everything. */
+  filter?: Subscription;
+  /** First reconnect delay, ms (doubles up to maxBackoffMs, with jitter). Default 500. */
+  minBackoffMs?: number;
+  /** Longest reconnect delay, ms. Default 30,000. */
+  maxBackoffMs?: number;
+  /** Reconnect when the upstream sends nothing (it sends a delta every tick) for this long, ms. Default 15,000. */
+  silenceTimeoutMs?: number;
+  logger?: HubLogger;
+}
+
+/**
+ * Relay mode: connects to another hub's `/ws` with MessagePack and mirrors
+ * it into `hub` (snapshot, deltas, anomalies). A seq gap asks the upstream
+ * for `resync` and ignores deltas until the snapshot comes; a lost
+ * connection reconnects with exponential backoff. Healthy and ready only
+ * while connected and synced.
+ */
+export function startRelaySource(hub: Hub, options: RelaySourceOptions): HubSource {
+  const relay = new Relay(hub, options);
+  relay.connect();
+  return relay;
+}
+
+class Relay implements HubSource {
+  readonly #hub: Hub;
+  readonly #url: string;
+  readonly #filter: Subscription | undefined;
+  readonly #minBackoff: number;
+  readonly #maxBackoff: number;
+  readonly #silenceMs: number;
+  readonly #log: HubLogger;
+  readonly #decoder = new Decoder();
+  /** The upstream's state as we know it; its seq is null while waiting for a snapshot. */
+  readonly #view = new FlightView();
+  #socket: WebSocket | null = null;
+  #backoff: number;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #silenceTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  constructor(hub: Hub, options: RelaySourceOptions) {
+    this.#hub = hub;
+    this.#url = options.upstreamUrl;
+    this.#filter = options.filter;
+    this.#minBackoff = options.minBackoffMs ?? 500;
+    this.#maxBackoff = options.maxBackoffMs ?? 30_000;
+    this.#silenceMs = options.silenceTimeoutMs ?? 15_000;
+    this.#log = options.logger ?? console;
+    this.#backoff = this.#minBackoff;
+    this.#status("connecting");
+  }
+
+  get ready(): boolean {
+    return this.healthy();
+  }
+
+  healthy(): boolean {
+    return this.#socket?.readyState === WebSocket.OPEN && this.#view.seq !== null;
+  }
+
+  connect(): void {
+    if (this.#stopped) return;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.#url, [MSGPACK_SUBPROTOCOL]);
+    } catch (error) {
+      this.#log.warn(`hub relay: cannot connect to ${this.#url}: ${(error as Error).message}`);
+      return this.#scheduleReconnect();
+    }
+    this.#socket = socket;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      if (this.#filter) this.#sendUpstream({ type: "subscribe", filter: this.#filter });
+      this.#armSilenceTimer();
+    };
+    socket.onmessage = (e) => {
+      this.#armSilenceTimer();
+      this.#onFrame(e.data);
+    };
+    socket.onclose = (e) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#view.reset();
+      clearTimeout(this.#silenceTimer);
+      if (this.#stopped) return;
+      this.#log.warn(`hub relay: upstream closed (${e.code} ${e.reason || "no reason"})`);
+      this.#scheduleReconnect();
+    };
+    socket.onerror = () => {}; // a close event follows
+  }
+
+  stop(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#silenceTimer);
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#view.reset();
+    this.#status("stopped");
+    if (!socket || socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      socket.addEventListener("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.close(1000, "relay stopped");
+    });
+  }
+
+  #onFrame(data: unknown): void {
+    let value: unknown;
+    try {
+      value = typeof data === "string"
+        ? JSON.parse(data)
+        : this.#decoder.decode(data as ArrayBuffer);
+    } catch (error) {
+      return this.#log.warn(`hub relay: undecodable frame: ${(error as Error).message}`);
+    }
+    const parsed = ServerMessage.safeParse(value);
+    if (!parsed.success) {
+      return this.#log.warn(`hub relay: invalid message: ${formatZodError(parsed.error)}`);
+    }
+    const message = parsed.data;
+    switch (message.type) {
+      case "snapshot":
+      case "delta": {
+        const change = this.#view.apply(message);
+        if (!change.ok) {
+          if (change.reason === "no_snapshot") return; // waiting for the snapshot we asked for
+          this.#log.warn(
+            `hub relay: seq gap (expected ${change.expected}, got ${change.got}); resync`,
+          );
+          this.#status("resyncing after a seq gap");
+          return this.#sendUpstream({ type: "resync" });
+        }
+        for (const f of change.upserts) this.#hub.ingest(f);
+        for (const icao24 of change.removes) this.#hub.remove(icao24);
+        if (message.type === "snapshot") {
+          this.#backoff = this.#minBackoff;
+          this.#status();
+        }
+        return;
+      }
+      case "anomaly":
+        this.#hub.ingestAnomaly(message.event);
+        return;
+      case "error":
+        this.#log.warn(`hub relay: upstream error ${message.code}: ${message.message}`);
+        return;
+      case "hello":
+      case "pong":
+        return;
+    }
+  }
+
+  #sendUpstream(message: unknown): void {
+    if (this.#socket?.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(JSON.stringify(message));
+  }
+
+  #armSilenceTimer(): void {
+    clearTimeout(this.#silenceTimer);
+    this.#silenceTimer = setTimeout(() => {
+      this.#log.warn(`hub relay: upstream silent for ${this.#silenceMs} ms; reconnecting`);
+      this.#socket?.close(1000, "silent upstream");
+    }, this.#silenceMs);
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    this.#status(`disconnected; retrying in ${Math.round(this.#backoff)} ms`);
+    const delay = this.#backoff * (0.8 + Math.random() * 0.4);
+    this.#backoff = Math.min(this.#maxBackoff, this.#backoff * 2);
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  #status(detail?: string): void {
+    const ready = this.healthy();
+    this.#hub.setSourceStatus({
+      kind: "relay",
+      ready,
+      detail: ready ? undefined : `${this.#url}: ${detail ?? "not synced"}`,
+    });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Relay mode: a hub that mirrors another hub's `/ws` (MessagePack) into its
+ * own cache and clients; seq gaps upstream lead to `resync`.
+ *
+ * Waits are bounded; nothing asserts on timing.
+ */
+import assert from "node:assert/strict";
+import { MSGPACK_SUBPROTOCOL, type ServerMessage } from "../contracts/ws.ts";
+import { encode } from "../lib/hub/codec.ts";
+import { startRelaySource } from "../services/web/hub_sources.ts";
+import {
+  Clock,
+  connect,
+  flightsCopiesForLoad,
+  HOLDING,
+  landed,
+  Replayer,
+  serveHub,
+  T0,
+  type TestClient,
+  waitFor,
+} from "./_hub_harness.ts";
+
+Deno.test("relay: hub B mirrors hub A (flights, removes, anomalies) and reconnects", async () => {
+  const clock = new Clock();
+  let upstream = serveHub({ now: clock.now });
+  // B's own stale threshold is long: the removes its clients get come from A.
+  const relayed = serveHub({
+    now: clock.now,
+    source: { kind: "relay", ready: false },
+    config: { WS_STALE_THRESHOLD_SECONDS: 3600 },
+  });
+  let replay = new Replayer(upstream.hub, clock);
+  const relay = startRelaySource(relayed.hub, {
+    upstreamUrl: upstream.url,
+    minBackoffMs: 50,
+    maxBackoffMs: 200,
+    logger: { info() {}, warn() {} },
+  });
+  let client: TestClient | undefined;
+  try {
+    replay.play(0);
+    await waitFor(() => relayed.hub.stats().ready, "the relay to sync");
+    client = await connect(relayed.url, [MSGPACK_SUBPROTOCOL]);
+    assert.equal((client.received[0] as { source: string }).source, "relay");
+    for (let k = 1; k < 5; k++) {
+      const flights = replay.play(k);
+      await waitFor(() => landed(upstream.hub, flights), `snapshot ${k} in A`);
+      await waitFor(() => client!.sees(upstream.hub.snapshot()), `the relayed view at ${k}`);
+    }
+    upstream.hub.ingestAnomaly(HOLDING);
+    assert.deepEqual((await client.next("anomaly")).event, HOLDING);
+    // A removes what went stale there; B's clients get those removes.
+    clock.offsetMs += 62_000;
+    await waitFor(() => client!.view.flights.size === 0, "removes through the relay");
+
+    // A goes away: B stays up (not ready), then follows a new A on the same port.
+    const port = upstream.port;
+    await upstream.close();
+    await waitFor(() => !relayed.hub.stats().ready && !relay.healthy(), "B to notice");
+    upstream = serveHub({ now: clock.now, port });
+    replay = new Replayer(upstream.hub, clock);
+    const later = replay.play(20);
+    await waitFor(() => relay.healthy(), "B to reconnect");
+    await waitFor(() => landed(upstream.hub, later), "snapshot 20 in the new A");
+    await waitFor(() => client!.sees(upstream.hub.snapshot()), "the state of the new A");
+    // B's clients saw continuous seqs from B, whatever happened upstream.
+    assert.deepEqual(client.violations, []);
+  } finally {
+    await relay.stop();
+    await client?.close();
+    await relayed.close();
+    await upstream.close();
+  }
+  assert.equal(relay.healthy(), false);
+});
+
+Deno.test("relay: a seq gap upstream makes it ask for resync and apply the new snapshot", async () => {
+  const flights = flightsCopiesForLoad(0, Math.floor(Date.now() / 1000) - T0);
+  const [a, b, c] = [flights[0]!, flights[1]!, flights[2]!];
+  const fromRelay: unknown[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: MSGPACK_SUBPROTOCOL });
+    const send = (m: ServerMessage) => socket.send(encode(m, "msgpack"));
+    const t = Date.now();
+    socket.onopen = () => {
+      send({ type: "snapshot", seq: 5, server_time_ms: t, flights: [a, b] });
+      send({ type: "delta", seq: 6, server_time_ms: t, upserts: [c], removes: [] });
+      send({ type: "delta", seq: 8, server_time_ms: t, upserts: [], removes: [a.icao24] });
+    };
+    socket.onmessage = (e) => {
+      fromRelay.push(JSON.parse(e.data));
+      send({ type: "snapshot", seq: 8, server_time_ms: t, flights: [c] });
+    };
+    return response;
+  });
+  const relayed = serveHub({ source: { kind: "relay", ready: false } });
+  const warnings: string[] = [];
+  const relay = startRelaySource(relayed.hub, {
+    upstreamUrl: `ws://127.0.0.1:${upstream.addr.port}/ws`,
+    logger: { info() {}, warn: (m) => warnings.push(m) },
+  });
+  try {
+    await waitFor(() => fromRelay.length > 0, "the relay's resync");
+    assert.deepEqual(fromRelay, [{ type: "resync" }]);
+    assert.match(warnings.join("\n"), /seq gap \(expected 7, got 8\)/);
+    await waitFor(
+      () => JSON.stringify(relayed.hub.snapshot()) === JSON.stringify([c]),
+      "the resynced state (only c)",
+    );
+  } finally {
+    await relay.stop();
+    await relayed.close();
+    await upstream.shutdown();
+  }
+});
