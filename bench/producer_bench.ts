@@ -13,7 +13,7 @@ import { OpenSkyReply, type Source } from "../contracts/mod.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
 import type { TopicMessages } from "../lib/bus/types.ts";
 import { buildPollMessages, DEFAULT_PRODUCER_TOPICS } from "../lib/opensky/envelope.ts";
-import { silentLogger } from "../services/producer/log.ts";
+import { silentLogger } from "../lib/log.ts";
 import { ProducerMetrics } from "../services/producer/metrics.ts";
 import { Publisher } from "../services/producer/publisher.ts";
 

@@ -7,7 +7,7 @@ import { DeadLetter, FlightStateEnvelope, FlightUpdateEnvelope } from "../contra
 import { openBus } from "../lib/bus/mod.ts";
 import type { Bus, BusMessage } from "../lib/bus/types.ts";
 import { parseProducerConfig } from "../lib/config.ts";
-import { silentLogger } from "../services/producer/log.ts";
+import { silentLogger } from "../lib/log.ts";
 import { type ProducerTopics, startProducer } from "../services/producer/mod.ts";
 import { kafkaBrokers, skipWithoutKafka } from "./_services.ts";
 import {

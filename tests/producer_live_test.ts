@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { DeadLetter, FlightStateEnvelope, FlightUpdateEnvelope } from "../contracts/mod.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
 import { parseProducerConfig } from "../lib/config.ts";
-import { createLogger } from "../services/producer/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { backoffDelayMs, nextTick } from "../services/producer/poller.ts";
-import { serveMetrics } from "../services/producer/metrics_server.ts";
+import { serveMetrics } from "../services/metrics_http.ts";
 import { type ProducerHandle, startProducer } from "../services/producer/mod.ts";
 import {
   CapturingBus,
@@ -55,7 +55,7 @@ async function harness(
   const producer = await startProducer({
     config,
     bus,
-    log: createLogger({ level: "debug", write: (line) => logs.push(line) }),
+    log: createLogger({ level: "debug", name: "producer", write: (line) => logs.push(line) }),
     backoff: { baseMs: 40, capMs: 160 },
     random: () => 0, // the lower bound of the jitter: waits are exactly half the backoff
   });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { DeadLetter, FlightStateEnvelope, FlightUpdateEnvelope } from "../contracts/mod.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
 import { parseProducerConfig } from "../lib/config.ts";
-import { silentLogger } from "../services/producer/log.ts";
+import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
 import { CapturingBus, FakeOpenSky, realReplies, waitFor } from "./_fake_opensky.ts";
 

@@ -11,6 +11,7 @@
  * @module
  */
 import postgres from "postgres";
+import { guardPostgresSocketRace } from "./_socket_race.ts";
 
 /** A postgres.js client (a pool of connections). */
 export type Sql = postgres.Sql;
@@ -48,6 +49,7 @@ const DEFAULT_IDLE_TIMEOUT_S = 30;
  * Connections open lazily, so this never fails: the first query does.
  */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
+  guardPostgresSocketRace();
   const lifetime = options.maxLifetimeS === undefined ? {} : { max_lifetime: options.maxLifetimeS };
   return postgres(url, {
     max: options.max ?? 10,

@@ -12,8 +12,8 @@
 import { openBus } from "../../lib/bus/mod.ts";
 import { type Env, parseProducerConfig, readEnv } from "../../lib/config.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
-import { createLogger } from "./log.ts";
-import { serveMetrics } from "./metrics_server.ts";
+import { createLogger } from "../../lib/log.ts";
+import { serveMetrics } from "../metrics_http.ts";
 import { startProducer } from "./mod.ts";
 
 /** After a stop signal, exit even if something hangs (a broker that never answers). */
@@ -40,7 +40,7 @@ function withArgs(env: Env, args: readonly string[]): Env {
 }
 
 async function main(): Promise<number> {
-  const bootLog = createLogger();
+  const bootLog = createLogger({ name: "producer" });
   let config;
   try {
     config = parseProducerConfig(withArgs(readEnv("producer"), Deno.args));
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const log = createLogger({ level: config.LOG_LEVEL });
+  const log = createLogger({ level: config.LOG_LEVEL, name: "producer" });
   const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
   if (!brokers) {
     log.warn(

@@ -21,7 +21,7 @@ import {
   TIME_RESOLUTION_S,
 } from "../../lib/opensky/credits.ts";
 import { DEFAULT_PRODUCER_TOPICS, type ProducerTopics } from "../../lib/opensky/envelope.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
 import { ProducerMetrics } from "./metrics.ts";
 import { type BackoffOptions, runPoller } from "./poller.ts";
 import { Publisher } from "./publisher.ts";
@@ -93,7 +93,7 @@ const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 2_000, capMs: 300_000 };
 /** Starts the configured mode. Rejects when the setup is wrong (bad files, unreachable bus). */
 export async function startProducer(options: StartProducerOptions): Promise<ProducerHandle> {
   const { config, bus } = options;
-  const log = options.log ?? createLogger({ level: config.LOG_LEVEL });
+  const log = options.log ?? createLogger({ level: config.LOG_LEVEL, name: "producer" });
   const metrics = options.metrics ?? new ProducerMetrics();
   const now = options.now ?? Date.now;
   const topics: ProducerTopics = { ...DEFAULT_PRODUCER_TOPICS, ...options.topics };

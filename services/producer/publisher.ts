@@ -12,7 +12,7 @@ import type { Bus, TopicMessages } from "../../lib/bus/types.ts";
 import { buildDeadLetter } from "../../lib/bus/deadletter.ts";
 import { buildPollMessages, type ProducerTopics } from "../../lib/opensky/envelope.ts";
 import type { ProducerMetrics } from "./metrics.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../../lib/log.ts";
 
 /** The `source` of dead-letter records written by the producer. */
 export const DEADLETTER_SOURCE = "producer";

@@ -17,7 +17,7 @@ import {
 } from "../../lib/replay/scenario.ts";
 import { dueAtMs, progressPercent, replayShiftSeconds, sleep } from "../../lib/replay/schedule.ts";
 import { mergeTimelines, placeOnTimeline, type TimedItem } from "../../lib/replay/timeline.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { Publisher, Rejection, SnapshotInput } from "./publisher.ts";
 

@@ -1,7 +1,8 @@
 /**
  * A small leveled logger writing one line per event to stderr:
  * `2026-01-01T00:00:00.000Z INFO producer: message key=value`.
- * Injectable so that tests can capture or silence it.
+ * Injectable so that tests can capture or silence it. Shared by the producer and the worker
+ * so that the single-process stack can hand one logger to both.
  *
  * @module
  */
@@ -22,7 +23,7 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 export interface LoggerOptions {
   /** Lowest level written. Default `info`. */
   level?: LogLevel;
-  /** Component name in each line. Default `producer`. */
+  /** Component name in each line, e.g. `producer`. Default `skysentinel`. */
   name?: string;
   /** Line sink (tests). Default `console.error`. */
   write?: (line: string) => void;
@@ -30,7 +31,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const min = RANK[options.level ?? "info"];
-  const name = options.name ?? "producer";
+  const name = options.name ?? "skysentinel";
   const write = options.write ?? ((line: string) => console.error(line));
   const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (RANK[level] < min) return;

@@ -1,10 +1,16 @@
 /**
  * `/metrics` (Prometheus text) and `/healthz` (200 or 503 with a reason) on
- * the producer's own port.
+ * a service's own port (the producer's and the worker's).
  *
  * @module
  */
 import type { Registry } from "prom-client";
+
+/** What `/healthz` reports. */
+export interface Health {
+  ok: boolean;
+  reason?: string;
+}
 
 /** Options for {@link serveMetrics}. */
 export interface MetricsServerOptions {
@@ -13,7 +19,7 @@ export interface MetricsServerOptions {
   /** Default `0.0.0.0`. */
   hostname?: string;
   registry: Registry;
-  health: () => { ok: boolean; reason: string };
+  health: () => Health | Promise<Health>;
   /** Called with the bound address (tests use port 0). */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -34,7 +40,7 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
       });
     }
     if (pathname === "/healthz") {
-      const health = options.health();
+      const health = await options.health();
       return Response.json(
         { status: health.ok ? "ok" : "unhealthy", reason: health.reason },
         { status: health.ok ? 200 : 503, headers: { "cache-control": "no-store" } },

@@ -1,0 +1,138 @@
+/**
+ * The reads that rebuild detector state after a restart or a rebalance
+ * (see processor.ts): an aircraft's current track from `flights_history`,
+ * and the sessions left open.
+ *
+ * @module
+ */
+import { Flight } from "../../contracts/flight.ts";
+import type { Sql } from "../../lib/db/mod.ts";
+import type { FlightSession } from "../../lib/detect/session.ts";
+import type { HistorySource, TrackRequest } from "./processor.ts";
+
+interface SessionRow {
+  id: string;
+  icao24: string;
+  callsign: string | null;
+  first_seen: Date;
+  last_seen: Date;
+}
+
+/** Aircraft per query: bounds the rows held at once after a restart. */
+const TRACKS_PER_QUERY = 100;
+
+/** A {@link HistorySource} over the worker's tables. */
+export function createHistorySource(sql: Sql): HistorySource {
+  return {
+    async tracks(requests, options) {
+      const out = new Map<string, Flight[]>();
+      for (let i = 0; i < requests.length; i += TRACKS_PER_QUERY) {
+        const chunk = requests.slice(i, i + TRACKS_PER_QUERY);
+        const rows = await readRows(sql, chunk, options.maxS);
+        for (const request of chunk) {
+          const flights = currentTrack(rows, request, options.staleAfterS);
+          if (flights.length > 0) out.set(request.icao24, flights);
+        }
+      }
+      return out;
+    },
+    async openSessions(beforeUnix) {
+      const rows = await sql<SessionRow[]>`
+        SELECT id, icao24, callsign, first_seen, last_seen
+        FROM flights
+        WHERE ended_at IS NULL AND last_seen < to_timestamp(${beforeUnix})
+        ORDER BY id`;
+      return rows.map((r): FlightSession => ({
+        id: r.id,
+        icao24: r.icao24,
+        callsign: r.callsign,
+        first_seen: r.first_seen.toISOString(),
+        last_seen: r.last_seen.toISOString(),
+        ended_at: null,
+        end_reason: null,
+      }));
+    },
+  };
+}
+
+interface Rows {
+  /** History states per aircraft, oldest first. */
+  history: Map<string, unknown[]>;
+  /** The latest state per aircraft (flights_current). */
+  current: Map<string, unknown>;
+}
+
+async function readRows(
+  sql: Sql,
+  requests: readonly TrackRequest[],
+  maxS: number,
+): Promise<Rows> {
+  const icao24 = sql.array(requests.map((r) => r.icao24), 25);
+  const befores = requests.map((r) => r.beforeUnix);
+  const lo = Math.min(...befores) - maxS;
+  const hi = Math.max(...befores);
+  // The constant bounds let the planner prune daily partitions; the join bounds are per aircraft.
+  const rows = await sql<{ icao24: string; state: unknown }[]>`
+    SELECT h.icao24, h.state
+    FROM unnest(${icao24}::text[], ${sql.array(befores, 701)}::float8[]) AS k(icao24, before)
+    JOIN flights_history h ON h.icao24 = k.icao24
+      AND h.ts < to_timestamp(k.before) AND h.ts >= to_timestamp(k.before - ${maxS})
+    WHERE h.ts >= to_timestamp(${lo}) AND h.ts < to_timestamp(${hi})
+    ORDER BY h.icao24, h.ts`;
+  const history = new Map<string, unknown[]>();
+  for (const row of rows) {
+    let list = history.get(row.icao24);
+    if (!list) history.set(row.icao24, list = []);
+    list.push(row.state);
+  }
+  const current = new Map<string, unknown>();
+  const latest = await sql<{ icao24: string; state: unknown }[]>`
+    SELECT icao24, state FROM flights_current WHERE icao24 = ANY(${icao24}::text[])`;
+  for (const row of latest) current.set(row.icao24, row.state);
+  return { history, current };
+}
+
+/**
+ * The flights after the last silence that ended the aircraft, by the
+ * engine's rule: the next update came more than `staleAfterS` after both the
+ * previous position and the latest contact so far.
+ *
+ * History keeps the first row of a repeated position; a repeat's later
+ * `last_contact` survives only in `flights_current`, so that row is added
+ * last when it belongs (the engine takes it as a duplicate and keeps its
+ * contact time, which is what `flight_end` reports).
+ */
+function currentTrack(rows: Rows, request: TrackRequest, staleAfterS: number): Flight[] {
+  const flights: Flight[] = [];
+  for (const state of rows.history.get(request.icao24) ?? []) {
+    // Our own rows, but a row that no longer fits the contract must not stop the worker.
+    const parsed = Flight.safeParse(state);
+    if (parsed.success) flights.push(parsed.data);
+  }
+  const current = Flight.safeParse(rows.current.get(request.icao24));
+  const last = flights[flights.length - 1];
+  if (
+    last && current.success &&
+    current.data.time_position_unix === last.time_position_unix &&
+    current.data.time_position_unix < request.beforeUnix
+  ) {
+    flights.push(current.data);
+  }
+  let start = 0;
+  let contact = -Infinity;
+  for (let i = 0; i < flights.length; i++) {
+    const t = flights[i]!.time_position_unix;
+    if (i > 0 && ended(flights[i - 1]!.time_position_unix, contact, t, staleAfterS)) start = i;
+    contact = Math.max(contact, flights[i]!.last_contact_unix, t);
+  }
+  if (request.trailingGap && flights.length > 0) {
+    const previous = flights[flights.length - 1]!.time_position_unix;
+    if (ended(previous, contact, request.beforeUnix, staleAfterS)) return [];
+  }
+  return flights.slice(start);
+}
+
+/** Whether an update at `t` finds the aircraft ended (see processor.ts and the engine). */
+function ended(previousT: number, contact: number, t: number, staleAfterS: number): boolean {
+  return t - previousT > staleAfterS && contact < t - staleAfterS;
+}

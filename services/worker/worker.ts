@@ -1,0 +1,399 @@
+/**
+ * The worker as a library: `startWorker` consumes `flights.updates` in a
+ * consumer group, runs the detection engine (Kalman smoothing, detectors,
+ * sessions), writes each batch in one transaction, publishes the new or
+ * updated events to `flights.anomalies`, and only then lets the bus commit
+ * the batch's offsets. `main.ts` wires it for standalone use; the
+ * single-process stack runs it in-process on a shared MemoryBus and the
+ * embedded database.
+ *
+ * Delivery: a batch is durable (database transaction committed, events
+ * published) before its offsets are committed. Any failure on the way
+ * throws, and the bus delivers the batch again: at-least-once, made
+ * effectively-once in the database by idempotent writes (writer.ts) and a
+ * deterministic engine whose per-partition state survives redeliveries,
+ * restarts and rebalances (processor.ts). Events may be published more than
+ * once; consumers keep the last version per id.
+ *
+ * PostgreSQL down: the batch fails, the worker logs it once per outage,
+ * sets `processing_db_up` to 0 and waits (exponential backoff up to
+ * `backoff.maxMs`, heartbeating the group meanwhile) before letting the bus
+ * redeliver; the first batch that commits again ends the outage. A failure
+ * while the database answers (a statement error) is logged on every retry:
+ * it will not heal by itself.
+ *
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { AnomalyEvent } from "../../contracts/anomaly.ts";
+import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
+import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
+import { subscribeValidated, type ValidatedMessage } from "../../lib/bus/deadletter.ts";
+import type { Bus, BusBatch, BusSubscription } from "../../lib/bus/types.ts";
+import type { WorkerConfig } from "../../lib/config.ts";
+import type { Database } from "../../lib/db/mod.ts";
+import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../../lib/detect/runways.ts";
+import { SkySentinelError } from "../../lib/errors.ts";
+import { createHistorySource } from "./history_source.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { type FailureReason, WorkerMetrics } from "./metrics.ts";
+import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
+import { BatchWriter, type WriteBatch, type WriteResult } from "./writer.ts";
+
+export { WorkerMetrics } from "./metrics.ts";
+
+/** The topics a worker reads and writes; injectable so that tests can use their own. */
+export interface WorkerTopics {
+  updates: string;
+  anomalies: string;
+  deadletter: string;
+}
+
+export const DEFAULT_WORKER_TOPICS: Readonly<WorkerTopics> = Object.freeze({
+  updates: TOPICS.updates.name,
+  anomalies: TOPICS.anomalies.name,
+  deadletter: TOPICS.deadletter.name,
+});
+
+/** Retry delays after a failed batch. */
+export interface BackoffOptions {
+  /** First delay, ms. Default 250. */
+  initialMs?: number;
+  /** Longest delay, ms. Default 30,000. */
+  maxMs?: number;
+}
+
+/** Options for {@link startWorker}. */
+export interface StartWorkerOptions {
+  /** WORKER_GROUP_ID and LOG_LEVEL are read from it. */
+  config: Pick<WorkerConfig, "WORKER_GROUP_ID" | "LOG_LEVEL">;
+  /** The bus; the caller owns it (and closes it after `stop()`). */
+  bus: Bus;
+  /** The database, migrated; the caller owns it (and closes it after `stop()`). */
+  db: Pick<Database, "sql">;
+  /** Text of the OurAirports runways CSV (RUNWAYS_FILE). Give this or `runways`. */
+  runwaysCsv?: string;
+  /** Runway index already built (saves parsing the CSV again). */
+  runways?: RunwayIndex;
+  /** Topic names; default the contract's. */
+  topics?: Partial<WorkerTopics>;
+  /** Registry for the metrics. Default: a new one. */
+  registry?: Registry;
+  /** Default: a stderr logger at LOG_LEVEL. */
+  log?: Logger;
+  /** Create the worker's topics on the bus first. Default true. */
+  ensureTopics?: boolean;
+  /** Where a new consumer group starts. Default true: the whole retained backlog. */
+  fromBeginning?: boolean;
+  /**
+   * Partition count of the updates topic, for finding the silent aircraft of
+   * a partition after a restart; null turns that sweep off. Default the
+   * contract's count.
+   */
+  partitions?: number | null;
+  /** Longest track replayed to rebuild an aircraft, s. Default 6 h. */
+  warmupMaxS?: number;
+  backoff?: BackoffOptions;
+  /** How often the database is probed during an outage, ms. Default 5,000. */
+  probeIntervalMs?: number;
+}
+
+/** `/healthz` verdict. */
+export interface WorkerHealth {
+  ok: boolean;
+  /** Why not, or `ok`. */
+  reason: string;
+}
+
+/** A running worker. */
+export interface WorkerHandle {
+  readonly metrics: WorkerMetrics;
+  readonly topics: Readonly<WorkerTopics>;
+  /** Healthy: bus up, subscription ready, database answering. */
+  health(): Promise<WorkerHealth>;
+  /**
+   * Stops intake: waits for the batch in flight (which commits, or is
+   * abandoned uncommitted if it was waiting out an outage) and leaves the
+   * group. Does not close the bus or the database. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/** How long a health or outage probe may take, ms. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** Heartbeat period while a batch waits out a backoff, ms. */
+const HEARTBEAT_MS = 3_000;
+
+/** Starts consuming; resolves once subscribed. */
+export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
+  const topics: WorkerTopics = { ...DEFAULT_WORKER_TOPICS, ...options.topics };
+  const log = options.log ?? createLogger({ level: options.config.LOG_LEVEL, name: "worker" });
+  const { bus } = options;
+  const sql = options.db.sql;
+  const runways = options.runways ?? runwayIndex(options.runwaysCsv);
+  const initialMs = options.backoff?.initialMs ?? 250;
+  const maxMs = options.backoff?.maxMs ?? 30_000;
+  const probeIntervalMs = options.probeIntervalMs ?? 5_000;
+
+  // Set once subscribed; read by closures (lag, assignments, health) that may run before.
+  const consumer: { subscription?: BusSubscription } = {};
+  const processor = new Processor({
+    runways,
+    history: createHistorySource(sql),
+    partitions: options.partitions === undefined ? TOPICS.updates.partitions : options.partitions,
+    warmupMaxS: options.warmupMaxS,
+    onSweepDisabled: (reason) =>
+      log.warn(`not sweeping for silent aircraft after restarts: ${reason}`, {
+        topic: topics.updates,
+      }),
+  });
+  const metrics = new WorkerMetrics({
+    registry: options.registry,
+    lag: () => consumer.subscription?.lag() ?? 0,
+    aircraft: () => processor.aircraft,
+  });
+  const writer = new BatchWriter(sql);
+  const stopping = new AbortController();
+
+  let dbUp = true;
+  let downSince = 0;
+  let probeTimer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+  /** Errors the handler logged and counted itself before throwing them to the bus. */
+  const handled = new WeakSet<object>();
+  const rethrow = (error: unknown): never => {
+    if (typeof error === "object" && error !== null) handled.add(error);
+    throw error;
+  };
+
+  const probe = async (): Promise<boolean> => {
+    try {
+      await withTimeout(sql`SELECT 1`, PROBE_TIMEOUT_MS);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const markUp = () => {
+    if (dbUp) return;
+    dbUp = true;
+    metrics.dbUp.set(1);
+    clearTimeout(probeTimer);
+    log.info("PostgreSQL answers again; resuming", {
+      down_s: Math.round((Date.now() - downSince) / 1000),
+    });
+  };
+  const markDown = (error: unknown) => {
+    if (!dbUp) return;
+    dbUp = false;
+    downSince = Date.now();
+    metrics.dbUp.set(0);
+    log.error(
+      `PostgreSQL is unreachable: ${message(error)}; holding offsets and retrying ` +
+        `with backoff up to ${maxMs / 1000} s (logged once per outage)`,
+    );
+    // Without traffic no batch would notice the recovery: probe meanwhile.
+    const tick = async () => {
+      if (dbUp || stopping.signal.aborted) return;
+      if (await probe()) markUp();
+      else if (!stopping.signal.aborted) probeTimer = setTimeout(tick, probeIntervalMs);
+    };
+    probeTimer = setTimeout(tick, probeIntervalMs);
+  };
+
+  /** Logs, counts and waits before the bus may deliver the batch again. */
+  const failed = async (reason: FailureReason, error: unknown, batch: BusBatch) => {
+    metrics.batchFailures.inc({ reason });
+    const delay = Math.min(maxMs, initialMs * 2 ** failures);
+    failures++;
+    const where = {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: batch.messages[0]?.offset,
+      retry_in_ms: delay,
+    };
+    if (reason === "db_error") log.error(`writing a batch failed: ${message(error)}`, where);
+    else if (reason === "publish") {
+      log.warn(`publishing anomalies failed: ${message(error)}`, where);
+    } else if (reason === "db_down") log.debug("batch held: database down", where);
+    await sleep(delay, stopping.signal, () => batch.heartbeat());
+  };
+
+  const handle = async (items: ValidatedMessage<FlightUpdateEnvelope>[], batch: BusBatch) => {
+    // Free the state of partitions moved to other members (a view without this batch's
+    // partition is not up to date yet: keep everything then).
+    const assigned = consumer.subscription?.assignments?.();
+    if (assigned?.some((a) => a.topic === batch.topic && a.partition === batch.partition)) {
+      processor.retain(assigned);
+    }
+    const first = batch.messages[0]!.offset;
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    const input: ProcessItem[] = items.map((i) => ({
+      offset: i.message.offset,
+      flight: i.value.payload,
+    }));
+    let result: WriteResult;
+    try {
+      if (stopping.signal.aborted) {
+        throw new SkySentinelError("shutting_down", "worker stopping: batch left uncommitted");
+      }
+      const processed = await processor.process(
+        { topic: batch.topic, partition: batch.partition, firstOffset: first },
+        input,
+      );
+      if (processed.reset) {
+        log.info("partition continued elsewhere meanwhile: rebuilding its state", {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: first,
+        });
+      }
+      if (processed.warmedUp > 0) {
+        metrics.warmups.inc(processed.warmedUp);
+        log.debug("rebuilt aircraft from history", {
+          partition: batch.partition,
+          aircraft: processed.warmedUp,
+          rows: processed.warmupRows,
+        });
+      }
+      const started = performance.now();
+      result = await writer.write(toWriteBatch(processed.outputs));
+      metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
+      markUp();
+    } catch (error) {
+      if (error instanceof SkySentinelError && error.code === "shutting_down") {
+        metrics.batchFailures.inc({ reason: "shutting_down" });
+        return rethrow(error);
+      }
+      const up = await probe();
+      if (!up) markDown(error);
+      await failed(up ? "db_error" : "db_down", error, batch);
+      return rethrow(error);
+    }
+    try {
+      await publish(bus, topics.anomalies, result.anomalies);
+    } catch (error) {
+      await failed("publish", error, batch);
+      return rethrow(error);
+    }
+    failures = 0;
+    processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
+    metrics.processed.inc(items.length);
+    metrics.batchSize.observe(items.length);
+    metrics.published.inc(result.anomalies.length);
+    for (const { kind } of result.newAnomalies) metrics.anomalies.inc({ kind });
+  };
+
+  if (options.ensureTopics ?? true) await bus.ensureTopics(topicSpecs(topics));
+  consumer.subscription = await subscribeValidated(bus, {
+    source: "worker",
+    schema: FlightUpdateEnvelope,
+    topic: topics.updates,
+    groupId: options.config.WORKER_GROUP_ID,
+    fromBeginning: options.fromBeginning ?? true,
+    deadletterTopic: topics.deadletter,
+    handle,
+    onError: (error) => {
+      // The handler's own failures were logged and counted already (the bus would print a
+      // stack per retry); what is left failed before it ran: sending dead letters.
+      if (typeof error === "object" && error !== null && handled.has(error)) return;
+      metrics.batchFailures.inc({ reason: "deadletter" });
+      log.warn(`sending dead letters failed; the batch will be delivered again: ${message(error)}`);
+    },
+    onDeadLetter: (record) => {
+      metrics.deadletters.inc();
+      log.warn("dead-lettered an invalid update", { key: record.key, reason: record.reason });
+    },
+  });
+  log.info("consuming", {
+    topic: topics.updates,
+    group: options.config.WORKER_GROUP_ID,
+    bus: bus.kind,
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    metrics,
+    topics,
+    async health() {
+      if (stopping.signal.aborted) return { ok: false, reason: "stopping" };
+      if (!bus.healthy()) return { ok: false, reason: `${bus.kind} bus unhealthy` };
+      if (!consumer.subscription?.ready) {
+        return { ok: false, reason: "consumer not ready (joining group)" };
+      }
+      if (!dbUp) return { ok: false, reason: "database unreachable" };
+      if (!(await probe())) return { ok: false, reason: "database does not answer" };
+      return { ok: true, reason: "ok" };
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        clearTimeout(probeTimer);
+        await consumer.subscription?.stop();
+        log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
+      })();
+      return stopped;
+    },
+  };
+}
+
+function runwayIndex(csv: string | undefined): RunwayIndex {
+  if (csv === undefined) throw new TypeError("startWorker: give runwaysCsv or runways");
+  return createRunwayIndex(parseRunwaysCsv(csv).ends);
+}
+
+function topicSpecs(topics: WorkerTopics): TopicSpec[] {
+  return [
+    { ...TOPICS.updates, name: topics.updates },
+    { ...TOPICS.anomalies, name: topics.anomalies },
+    { ...TOPICS.deadletter, name: topics.deadletter },
+  ];
+}
+
+/** Merges the outputs of a batch's messages into one transaction's rows. */
+function toWriteBatch(outputs: readonly ItemOutput[]): WriteBatch {
+  const batch: WriteBatch = { history: [], sessions: [], anomalies: [] };
+  for (const out of outputs) {
+    batch.history.push(out.history);
+    for (const session of out.sessions) batch.sessions.push(session);
+    for (const event of out.events) batch.anomalies.push(event);
+  }
+  return batch;
+}
+
+async function publish(bus: Bus, topic: string, events: readonly AnomalyEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await bus.send([{
+    topic,
+    messages: events.map((e) => ({ key: e.icao24, value: JSON.stringify(e) })),
+  }]);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Rejects after `ms` unless `promise` settles first. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Sleeps `ms` (less when `signal` aborts), calling `heartbeat` every few seconds. */
+function sleep(ms: number, signal: AbortSignal, heartbeat: () => Promise<void>): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const beat = setInterval(() => void heartbeat().catch(() => {}), HEARTBEAT_MS);
+    const done = () => {
+      clearTimeout(timer);
+      clearInterval(beat);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
