@@ -1,0 +1,86 @@
+/**
+ * Types shared by the controller, the scene and the panels: what the
+ * controller needs from the globe and what the panels render. No code.
+ *
+ * @module
+ */
+import type { AnomalyEvent } from "../../contracts/anomaly.ts";
+import type { Session } from "../../contracts/api.ts";
+import type { Flight } from "../../contracts/flight.ts";
+import type { ApiOptions } from "./api.ts";
+import type { ConnectionStatus, SocketFactory } from "./connection.ts";
+import type { FilterState } from "./filters.ts";
+import type { FlightStore } from "./flight_store.ts";
+import type { Vec3 } from "./geo.ts";
+
+/** What the controller needs from the globe. */
+export interface SceneLike {
+  bindStore(store: FlightStore): void;
+  flyTo(pov: { lat: number; lng: number; altitude?: number }, ms?: number): void;
+  enterCockpit(): void;
+  leaveCockpit(): void;
+  setTrail(points: [number, number, number][] | null): void;
+  setRings(rings: { lat: number; lng: number; severity: string }[]): void;
+  cameraPosition(): Vec3;
+  pointOfView(): { lat: number; lng: number; altitude: number };
+  readonly fps: number;
+  readonly selectedDrawn: { lat: number; lng: number; altM: number } | null;
+}
+
+export interface ControllerOptions {
+  /** ws:// or wss:// URL of `/ws`. */
+  wsUrl: string;
+  api?: ApiOptions;
+  encoding?: "msgpack" | "json";
+  socket?: SocketFactory;
+  /** Client wall clock, unix ms. */
+  now?: () => number;
+  /** Monotonic ms for the replay clock. */
+  monotonic?: () => number;
+}
+
+/** The selected aircraft as the details panel shows it. */
+export interface SelectedView {
+  icao24: string;
+  flight: Flight | null;
+  session: Session | null;
+  /** Seconds since the last message of any kind. */
+  contactAgeS: number | null;
+  /** Seconds since the last position (how far it has been dead-reckoned). */
+  positionAgeS: number | null;
+  trailPoints: number;
+  /** Why there is no trail, when there is none. */
+  trailNote: string | null;
+}
+
+/** Everything the panels render, rebuilt a few times a second. */
+export interface UiSnapshot {
+  mode: "live" | "replay";
+  connection: ConnectionStatus;
+  retryInMs: number | null;
+  /** Aircraft drawn. */
+  count: number;
+  /** Seconds between the newest contact and now (live). */
+  freshnessS: number | null;
+  nowS: number;
+  filter: FilterState;
+  query: string;
+  results: Flight[];
+  matches: number;
+  selected: SelectedView | null;
+  cockpit: boolean;
+  anomalies: AnomalyEvent[];
+  replay: {
+    atS: number;
+    playing: boolean;
+    speed: number;
+    minS: number;
+    maxS: number;
+    loading: boolean;
+    error: string | null;
+  } | null;
+  /** Slider range for entering time travel. */
+  range: { minS: number; maxS: number };
+  fps: number;
+  resyncs: number;
+}
