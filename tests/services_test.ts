@@ -9,7 +9,7 @@ function hostPort(addr: string, defaultPort: number): { hostname: string; port: 
 
 async function assertAccepts(what: string, target: { hostname: string; port: number }) {
   const connecting = Deno.connect({ ...target, transport: "tcp" });
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), 5_000);
   });
