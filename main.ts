@@ -33,10 +33,22 @@ async function main(): Promise<number> {
     );
   }
   const bus = relay ? null : await openBus({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-web` });
-  const db = config.DATABASE_URL || !relay
-    ? await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR })
-    : null;
-  const web = await startWeb({ config, bus, db: db?.sql ?? null, dev: !relay });
+  let db = null;
+  try {
+    if (config.DATABASE_URL || !relay) {
+      db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+    }
+  } catch (error) {
+    await bus?.close();
+    if (error instanceof SkySentinelError) {
+      console.error(`web: ${error.message}`);
+      return error.code === "config_invalid" ? 2 : 1;
+    }
+    throw error;
+  }
+  // Not dev (no error details for visitors), but the islands are rebuilt at every start so that a
+  // _build/ left by an older checkout is never served.
+  const web = await startWeb({ config, bus, db: db?.sql ?? null, dev: false, build: "always" });
   console.error(`web: listening on ${web.url}`);
   const { done } = onShutdown(async () => {
     await web.stop();

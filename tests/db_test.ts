@@ -478,3 +478,43 @@ Deno.test("db/embedded: handles share one server and client; the folder is locke
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("db/embedded: a DATA_DIR the program may not write is a clear error", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "skysentinel-db-perm-" });
+  try {
+    const allowed = `${tmp}/allowed`;
+    const script = `
+      import { openDatabase } from ${
+      JSON.stringify(new URL("../lib/db/mod.ts", import.meta.url).href)
+    };
+      try {
+        await openDatabase({ dataDir: ${JSON.stringify(`${tmp}/elsewhere`)} });
+        console.log("opened");
+      } catch (error) {
+        console.log(JSON.stringify({ code: error.code, message: error.message }));
+      }`;
+    const file = `${tmp}/open.ts`;
+    await Deno.writeTextFile(file, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+        `--allow-read=.,${tmp}`,
+        `--allow-write=${allowed}`,
+        file,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout).trim();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(stdout.startsWith("{"), `no error reported; stdout: ${stdout}; stderr: ${stderr}`);
+    const result = JSON.parse(stdout.split("\n").at(-1) ?? "null");
+    assert.equal(result.code, "config_invalid", stdout);
+    assert.match(result.message, /Cannot open the embedded database in .*elsewhere\/pglite/);
+    assert.match(result.message, /DATA_DIR/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -107,7 +107,22 @@ function serialised<T>(fn: () => Promise<T>): Promise<T> {
 async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   const base = options.dataDir ?? ".data";
   const dir = base.endsWith("/") ? `${base}pglite` : `${base}/pglite`;
-  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)
+    ) {
+      throw error;
+    }
+    throw new SkySentinelError(
+      "config_invalid",
+      `Cannot open the embedded database in ${dir}: no permission to write there ` +
+        "(set DATA_DIR to a folder the program may write, `.data` in the deno.json tasks, " +
+        "or set DATABASE_URL)",
+      { cause: error },
+    );
+  }
   const key = await Deno.realPath(dir);
   let entry = shared.get(key);
   if (!entry) {
