@@ -32,6 +32,7 @@ import { buildPollMessages } from "../lib/opensky/envelope.ts";
 import { readRecording } from "../lib/replay/recording.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startWorker, type WorkerTopics } from "../services/worker/worker.ts";
+import { measuredColumns } from "../tests/_db.ts";
 
 const DATASETS = [
   {
@@ -99,22 +100,8 @@ function historyRow(f: Flight) {
   return {
     icao24: f.icao24,
     ts: new Date(f.time_position_unix * 1000),
-    callsign: f.callsign,
     session_id: null,
-    on_ground: f.on_ground,
-    squawk: f.squawk,
-    raw_lat: f.position.lat,
-    raw_lon: f.position.lon,
-    raw_altitude_m: f.altitude_m,
-    raw_velocity_mps: f.velocity_mps,
-    raw_heading_deg: f.heading_deg,
-    raw_vertical_rate_mps: f.vertical_rate_mps,
-    lat: f.position.lat,
-    lon: f.position.lon,
-    altitude_m: f.altitude_m,
-    velocity_mps: f.velocity_mps,
-    heading_deg: f.heading_deg,
-    vertical_rate_mps: f.vertical_rate_mps,
+    ...measuredColumns(f),
     state: JSON.stringify(f),
   };
 }

@@ -6,18 +6,11 @@
  */
 import { formatBehind, SPEEDS } from "../lib/client/time_travel.ts";
 import { formatClock } from "../lib/client/format.ts";
+import type { ReplayView } from "../lib/client/ui_types.ts";
 import { ClockIcon, PauseIcon, PlayIcon } from "./Icons.tsx";
 
 export interface TimeBarProps {
-  replay: {
-    atS: number;
-    playing: boolean;
-    speed: number;
-    minS: number;
-    maxS: number;
-    loading: boolean;
-    error: string | null;
-  } | null;
+  replay: ReplayView | null;
   range: { minS: number; maxS: number };
   onSeek(atS: number): void;
   onPlay(): void;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { Flight } from "../contracts/flight.ts";
 import { connect, migrate, openDatabase, type Sql } from "../lib/db/mod.ts";
 import { databaseUrl } from "./_services.ts";
 
@@ -128,4 +129,29 @@ function withDatabase(url: string, name: string): string {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.href;
+}
+
+/**
+ * The flights_history columns of a flight as measured, with no smoothing:
+ * the raw values fill the smoothed columns too. For fixtures and baselines
+ * that write history rows without the worker.
+ */
+export function measuredColumns(f: Flight) {
+  return {
+    callsign: f.callsign,
+    on_ground: f.on_ground,
+    squawk: f.squawk,
+    raw_lat: f.position.lat,
+    raw_lon: f.position.lon,
+    raw_altitude_m: f.altitude_m,
+    raw_velocity_mps: f.velocity_mps,
+    raw_heading_deg: f.heading_deg,
+    raw_vertical_rate_mps: f.vertical_rate_mps,
+    lat: f.position.lat,
+    lon: f.position.lon,
+    altitude_m: f.altitude_m,
+    velocity_mps: f.velocity_mps,
+    heading_deg: f.heading_deg,
+    vertical_rate_mps: f.vertical_rate_mps,
+  };
 }

@@ -26,6 +26,7 @@ import * as indexRoute from "../routes/index.tsx";
 import * as globeIsland from "../islands/Globe.tsx";
 import { createWebApp } from "../services/web/app.ts";
 import { Hub } from "../services/web/hub.ts";
+import { measuredColumns } from "./_db.ts";
 import { replies } from "./_hub_harness.ts";
 
 /** Snapshot of the recording that plays "now" when the app starts (15 min in). */
@@ -204,22 +205,8 @@ async function seedHistory(sql: Sql, from: number, to: number, shiftS: number, c
       rows.push({
         icao24: f.icao24,
         ts,
-        callsign: f.callsign,
         session_id: `s-${f.icao24}`,
-        on_ground: f.on_ground,
-        squawk: f.squawk,
-        raw_lat: f.position.lat,
-        raw_lon: f.position.lon,
-        raw_altitude_m: f.altitude_m,
-        raw_velocity_mps: f.velocity_mps,
-        raw_heading_deg: f.heading_deg,
-        raw_vertical_rate_mps: f.vertical_rate_mps,
-        lat: f.position.lat,
-        lon: f.position.lon,
-        altitude_m: f.altitude_m,
-        velocity_mps: f.velocity_mps,
-        heading_deg: f.heading_deg,
-        vertical_rate_mps: f.vertical_rate_mps,
+        ...measuredColumns(f),
         state: f,
       });
     }

@@ -22,7 +22,7 @@ import type { Sql } from "../lib/db/mod.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { createWebApp } from "../services/web/app.ts";
 import { track } from "../services/web/history.ts";
-import { freshEmbedded, freshPostgres, type TestDatabase } from "./_db.ts";
+import { freshEmbedded, freshPostgres, measuredColumns, type TestDatabase } from "./_db.ts";
 import { skipWithoutPostgres } from "./_services.ts";
 
 const EZY = "406d95";
@@ -72,22 +72,8 @@ async function fillFromRecordings(sql: Sql): Promise<Filled> {
   const rows = history.map((f) => ({
     icao24: f.icao24,
     ts: new Date(f.time_position_unix * 1000),
-    callsign: f.callsign,
     session_id: sessionOf(f),
-    on_ground: f.on_ground,
-    squawk: f.squawk,
-    raw_lat: f.position.lat,
-    raw_lon: f.position.lon,
-    raw_altitude_m: f.altitude_m,
-    raw_velocity_mps: f.velocity_mps,
-    raw_heading_deg: f.heading_deg,
-    raw_vertical_rate_mps: f.vertical_rate_mps,
-    lat: f.position.lat,
-    lon: f.position.lon,
-    altitude_m: f.altitude_m,
-    velocity_mps: f.velocity_mps,
-    heading_deg: f.heading_deg,
-    vertical_rate_mps: f.vertical_rate_mps,
+    ...measuredColumns(f),
     state: sql.json(f as never),
   }));
   for (let i = 0; i < rows.length; i += 1000) {

@@ -132,16 +132,20 @@ export class LiveConnection {
   stop(): void {
     this.#setStatus("stopped");
     this.#clearTimers();
+    this.#detach(1000, "client stopped");
+  }
+
+  /** Closes the socket without letting its late events reach this connection. */
+  #detach(code: number, reason: string): void {
     const s = this.#socket;
     this.#socket = null;
-    if (s) {
-      s.onclose =
-        s.onmessage =
-        s.onerror =
-        s.onopen =
-          null;
-      s.close(1000, "client stopped");
-    }
+    if (!s) return;
+    s.onclose =
+      s.onmessage =
+      s.onerror =
+      s.onopen =
+        null;
+    s.close(code, reason);
   }
 
   /** Sets the server-side filter; sent now when connected and after every reconnect. */
@@ -226,16 +230,7 @@ export class LiveConnection {
       if (quietMs >= silenceMs) {
         // No frame at all for too long (deltas come every few hundred ms): the
         // link is dead even if the socket has not noticed yet.
-        const s = this.#socket;
-        this.#socket = null;
-        if (s) {
-          s.onclose =
-            s.onmessage =
-            s.onerror =
-            s.onopen =
-              null;
-          s.close(4001, "silent");
-        }
+        this.#detach(4001, "silent");
         return this.#scheduleReconnect();
       }
       this.send({ type: "ping", id: ++this.#pingId });

@@ -53,6 +53,18 @@ export interface SelectedView {
   trailNote: string | null;
 }
 
+/** Time travel as the time bar shows it; instants in Unix seconds. */
+export interface ReplayView {
+  atS: number;
+  playing: boolean;
+  /** Playback multiplier, 1 to 60. */
+  speed: number;
+  minS: number;
+  maxS: number;
+  loading: boolean;
+  error: string | null;
+}
+
 /** Everything the panels render, rebuilt a few times a second. */
 export interface UiSnapshot {
   mode: "live" | "replay";
@@ -70,15 +82,7 @@ export interface UiSnapshot {
   selected: SelectedView | null;
   cockpit: boolean;
   anomalies: AnomalyEvent[];
-  replay: {
-    atS: number;
-    playing: boolean;
-    speed: number;
-    minS: number;
-    maxS: number;
-    loading: boolean;
-    error: string | null;
-  } | null;
+  replay: ReplayView | null;
   /** Slider range for entering time travel. */
   range: { minS: number; maxS: number };
   fps: number;
