@@ -1,6 +1,7 @@
 /**
  * Helpers for tests that need the backing services started by `deno task services`
- * (scripts/services.sh): Kafka (KAFKA_BROKERS) and PostgreSQL (DATABASE_URL).
+ * (scripts/services.sh): Kafka (KAFKA_BROKERS) and PostgreSQL (DATABASE_URL); and for those
+ * that drive Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
  *
  * Use the skip helpers as Deno.test's `ignore` option:
  *
@@ -31,24 +32,50 @@ export function databaseUrl(): string | undefined {
 
 const reported = new Set<string>();
 
-function skipUnless(configured: boolean, what: string, envVar: string): boolean {
+function skipUnless(configured: boolean, what: string, why: string): boolean {
   if (configured || inCI) return false;
   if (!reported.has(what)) {
     reported.add(what);
-    console.warn(
-      `[tests] skipping ${what} tests: ${envVar} is not set ` +
-        `(run: eval "$(deno task -q services start)" or eval "$(bash scripts/services.sh start)")`,
-    );
+    console.warn(`[tests] skipping ${what} tests: ${why}`);
   }
   return true;
 }
 
+const START_SERVICES =
+  `(run: eval "$(deno task -q services start)" or eval "$(bash scripts/services.sh start)")`;
+
 /** `ignore` value for tests that need Kafka: skip when unconfigured, never in CI. */
 export function skipWithoutKafka(): boolean {
-  return skipUnless(kafkaBrokers() !== undefined, "Kafka", "KAFKA_BROKERS");
+  return skipUnless(
+    kafkaBrokers() !== undefined,
+    "Kafka",
+    `KAFKA_BROKERS is not set ${START_SERVICES}`,
+  );
 }
 
 /** `ignore` value for tests that need PostgreSQL: skip when unconfigured, never in CI. */
 export function skipWithoutPostgres(): boolean {
-  return skipUnless(databaseUrl() !== undefined, "PostgreSQL", "DATABASE_URL");
+  return skipUnless(
+    databaseUrl() !== undefined,
+    "PostgreSQL",
+    `DATABASE_URL is not set ${START_SERVICES}`,
+  );
+}
+
+/** The Chromium the browser tests drive: CHROMIUM_PATH, default Debian's /usr/bin/chromium. */
+export const chromiumPath: string = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+
+/** `ignore` value for tests that need Chromium: skip when it is missing, never in CI. */
+export function skipWithoutChromium(): boolean {
+  let installed = false;
+  try {
+    installed = Deno.statSync(chromiumPath).isFile;
+  } catch {
+    // Not installed.
+  }
+  return skipUnless(
+    installed,
+    "browser",
+    `no Chromium at ${chromiumPath} (apt-get install chromium)`,
+  );
 }

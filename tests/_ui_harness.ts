@@ -27,7 +27,8 @@ import * as globeIsland from "../islands/Globe.tsx";
 import { createWebApp } from "../services/web/app.ts";
 import { Hub } from "../services/web/hub.ts";
 import { measuredColumns } from "./_db.ts";
-import { replies } from "./_hub_harness.ts";
+import { BASE_CONFIG, replies } from "./_hub_harness.ts";
+import { chromiumPath } from "./_services.ts";
 
 /** Snapshot of the recording that plays "now" when the app starts (15 min in). */
 export const LIVE_INDEX = 90;
@@ -96,12 +97,10 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
   const registry = new Registry();
   const hub = new Hub({
     config: {
+      ...BASE_CONFIG,
       WS_DELTA_INTERVAL_MS: 200,
-      WS_STALE_THRESHOLD_SECONDS: 60,
       WS_MAX_CLIENTS: 50,
       WS_MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
-      WS_ALLOWED_ORIGINS: [],
-      ANOMALY_WINDOW_HOURS: 24,
     },
     registry,
     source: { kind: "memory", ready: true },
@@ -252,7 +251,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 }
 
 /** A page that may only talk to 127.0.0.1/localhost; `blocked` lists every other URL it tried. */

@@ -12,7 +12,13 @@ import type { Sql } from "../lib/db/mod.ts";
 import { createRunwayIndex, parseRunwaysCsv } from "../lib/detect/runways.ts";
 import { buildPollMessages } from "../lib/opensky/envelope.ts";
 import { readRecording } from "../lib/replay/recording.ts";
-import type { WorkerTopics } from "../services/worker/worker.ts";
+import { silentLogger } from "../lib/log.ts";
+import {
+  startWorker,
+  type StartWorkerOptions,
+  type WorkerHandle,
+  type WorkerTopics,
+} from "../services/worker/worker.ts";
 
 /** Chronological, so that data time only moves forward across files. */
 export const STREAM = [
@@ -71,6 +77,21 @@ export function topicsFor(label: string): WorkerTopics {
     anomalies: unique(`${label}.anomalies`),
     deadletter: unique(`${label}.deadletter`),
   };
+}
+
+/**
+ * A worker with the test defaults (a consumer group of its own, the bundled
+ * runways, no log lines); `options` overrides any of them.
+ */
+export function startTestWorker(
+  options: Pick<StartWorkerOptions, "bus" | "db"> & Partial<StartWorkerOptions>,
+): Promise<WorkerHandle> {
+  return startWorker({
+    config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
+    runways: RUNWAYS,
+    log: silentLogger,
+    ...options,
+  });
 }
 
 /** Sends `messages` in batches of 1,000. */

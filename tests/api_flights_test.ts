@@ -13,6 +13,7 @@ import { matches } from "../lib/hub/filter.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { createWebApp } from "../services/web/app.ts";
 import { Hub } from "../services/web/hub.ts";
+import { BASE_CONFIG } from "./_hub_harness.ts";
 
 const RECORDING = new URL(
   "../fixtures/states_switzerland_2018-08-01T1130Z_30min_10s.jsonl",
@@ -34,12 +35,10 @@ async function serve() {
   const registry = new Registry();
   const hub = new Hub({
     config: {
+      ...BASE_CONFIG,
       WS_DELTA_INTERVAL_MS: 200,
-      WS_STALE_THRESHOLD_SECONDS: 60,
       WS_MAX_CLIENTS: 10,
       WS_MAX_BUFFERED_BYTES: 1 << 20,
-      WS_ALLOWED_ORIGINS: [],
-      ANOMALY_WINDOW_HOURS: 24,
     },
     registry,
     logger: { info() {}, warn() {} },

@@ -9,16 +9,15 @@ import { Registry } from "prom-client";
 import { connect } from "../lib/db/mod.ts";
 import { createWebApp, type HealthCheck, type WebAppOptions } from "../services/web/app.ts";
 import { Hub } from "../services/web/hub.ts";
+import { BASE_CONFIG } from "./_hub_harness.ts";
 
 function newHub(registry: Registry) {
   return new Hub({
     config: {
+      ...BASE_CONFIG,
       WS_DELTA_INTERVAL_MS: 100,
-      WS_STALE_THRESHOLD_SECONDS: 60,
       WS_MAX_CLIENTS: 10,
       WS_MAX_BUFFERED_BYTES: 1 << 20,
-      WS_ALLOWED_ORIGINS: [],
-      ANOMALY_WINDOW_HOURS: 24,
     },
     registry,
     logger: { info() {}, warn() {} },

@@ -9,22 +9,15 @@ import assert from "node:assert/strict";
 import { AnomalyEvent } from "../contracts/anomaly.ts";
 import type { Flight } from "../contracts/flight.ts";
 import { createDetectionEngine } from "../lib/detect/engine.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
-import { loadRunwayIndex, readSnapshots } from "../scripts/detect.ts";
+import { loadRunwayIndex } from "../scripts/detect.ts";
+import { recordedFlights } from "./_recordings.ts";
 
 const RYR = new URL(
   "../fixtures/opensky_sv_RYR2RG_cruise-FL370_2022-02-02_1s.jsonl",
   import.meta.url,
 );
 const runways = await loadRunwayIndex();
-const ryr: Flight[] = [];
-for await (const item of readSnapshots(RYR)) {
-  if (item.kind !== "snapshot") continue;
-  for (const row of item.reply.states ?? []) {
-    const mapped = stateVectorToFlight(row);
-    if (mapped.ok) ryr.push(mapped.flight);
-  }
-}
+const ryr: Flight[] = await recordedFlights(RYR);
 const t0 = ryr[0]!.time_position_unix;
 const CRUISE = 11_277.6;
 

@@ -1,26 +1,14 @@
 /** The detection engine's contract with the worker: smoothed output, sessions, flushing. */
 import assert from "node:assert/strict";
 import { AnomalyEvent } from "../contracts/anomaly.ts";
-import type { Flight } from "../contracts/flight.ts";
 import { createDetectionEngine } from "../lib/detect/engine.ts";
 import type { SessionChange } from "../lib/detect/session.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
-import { loadRunwayIndex, readSnapshots } from "../scripts/detect.ts";
+import { loadRunwayIndex } from "../scripts/detect.ts";
+import { recordedFlights } from "./_recordings.ts";
 
-const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
 const runways = await loadRunwayIndex();
 
-async function flightsOf(name: string): Promise<Flight[]> {
-  const out: Flight[] = [];
-  for await (const item of readSnapshots(fixture(name))) {
-    if (item.kind !== "snapshot") continue;
-    for (const row of item.reply.states ?? []) {
-      const mapped = stateVectorToFlight(row);
-      if (mapped.ok) out.push(mapped.flight);
-    }
-  }
-  return out;
-}
+const flightsOf = (name: string) => recordedFlights(name);
 
 const EDW = await flightsOf("opensky_sv_EDW24_LSZH-taxi_2024-04-06_1s.jsonl");
 const EZY = await flightsOf(

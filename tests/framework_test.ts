@@ -25,6 +25,7 @@ import {
   scanProject,
   serialiseIslandProps,
 } from "../lib/framework/mod.ts";
+import { chromiumPath, skipWithoutChromium } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const BASE = "file:///nonexistent/app/";
@@ -638,15 +639,6 @@ const TEST_LAZY_PART = `export function load(): string {
   return "lazy part loaded";
 }
 `;
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    console.warn(`[tests] skipping the browser hydration step: no Chromium at ${CHROMIUM}`);
-    return false;
-  }
-})();
 
 Deno.test({
   name: "islands: a real deno bundle build, served immutable, lazy import split, hydrated",
@@ -700,12 +692,12 @@ Deno.test({
 
       await t.step({
         name: "hydrated in Chromium under the CSP: clicks, lazy chunk, blob: worker",
-        ignore: !haveChromium,
+        ignore: skipWithoutChromium(),
         fn: async () => {
           server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle);
           const { chromium } = await import("playwright-core");
           const browser = await chromium.launch({
-            executablePath: CHROMIUM,
+            executablePath: chromiumPath,
             args: ["--no-sandbox"],
           });
           try {

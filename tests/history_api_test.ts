@@ -19,26 +19,15 @@ import {
 import type { AnomalyEvent, AnomalyKind } from "../contracts/anomaly.ts";
 import type { Flight } from "../contracts/flight.ts";
 import type { Sql } from "../lib/db/mod.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { createWebApp } from "../services/web/app.ts";
 import { track } from "../services/web/history.ts";
 import { freshEmbedded, freshPostgres, measuredColumns, type TestDatabase } from "./_db.ts";
 import { skipWithoutPostgres } from "./_services.ts";
+import { recordedFlights } from "./_recordings.ts";
 
 const EZY = "406d95";
-const FIXTURES = new URL("../fixtures/", import.meta.url);
 
-/** Every row of a recording as flights, in file order. */
-async function readFlights(file: string): Promise<Flight[]> {
-  const text = await Deno.readTextFile(new URL(file, FIXTURES));
-  return text.split("\n").filter((l) => l.trim()).flatMap((line) => {
-    const reply = JSON.parse(line) as { states: unknown[] | null };
-    return (reply.states ?? []).flatMap((row) => {
-      const r = stateVectorToFlight(row);
-      return r.ok ? [r.flight] : [];
-    });
-  });
-}
+const readFlights = (file: string) => recordedFlights(file);
 
 /** What the tables hold, for computing expectations independently of the SQL. */
 interface Filled {

@@ -1,30 +1,16 @@
 import assert from "node:assert/strict";
 import type { Flight } from "../contracts/flight.ts";
 import { angleDistDeg, destinationPoint, haversineM } from "../lib/geo/mod.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import type { KalmanEstimate } from "../lib/track/kalman.ts";
 import { createTracker } from "../lib/track/tracker.ts";
-import { readSnapshots } from "../scripts/detect.ts";
+import { fixture, recordedFlights } from "./_recordings.ts";
 
-const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
 const EZY = fixture("opensky_sv_EZY158T_LFBO_2x-goaround-then-diversion_2017-02-05_1s.jsonl");
 const RYR = fixture("opensky_sv_RYR2RG_cruise-FL370_2022-02-02_1s.jsonl");
 const SWISS = fixture("states_switzerland_2018-08-01T1130Z_30min_10s.jsonl");
 
 /** Flights of a recording in file order (optionally one aircraft). */
-async function flightsOf(url: URL, icao24?: string): Promise<Flight[]> {
-  const out: Flight[] = [];
-  for await (const item of readSnapshots(url)) {
-    if (item.kind !== "snapshot") continue;
-    for (const row of item.reply.states ?? []) {
-      const mapped = stateVectorToFlight(row);
-      if (mapped.ok && (icao24 === undefined || mapped.flight.icao24 === icao24)) {
-        out.push(mapped.flight);
-      }
-    }
-  }
-  return out;
-}
+const flightsOf = (url: URL, icao24?: string) => recordedFlights(url, { icao24 });
 
 /** Accepted estimates of feeding `flights` through a fresh tracker. */
 function smooth(flights: Flight[]): KalmanEstimate[] {

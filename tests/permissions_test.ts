@@ -15,7 +15,7 @@
  *
  * Nothing here needs Kafka or PostgreSQL: the "broker" and the "database" are
  * listeners of the test that count connections (there must be none).
- * Tasks that deno.json does not have yet are reported as ignored.
+ * A service task missing from deno.json fails its tests.
  *
  * @module
  */
@@ -219,10 +219,7 @@ async function runUntil(
 for (const name of SERVICE_TASKS) {
   const command = tasks[name];
   Deno.test({
-    name: `permissions: task ${name} grants explicit lists only${
-      command ? "" : " (not in deno.json yet)"
-    }`,
-    ignore: command === undefined,
+    name: `permissions: task ${name} grants explicit lists only`,
     fn() {
       assert.ok(command);
       assert.deepEqual(
@@ -331,9 +328,7 @@ function taskArgs(command: DenoRunCommand): string[] {
 const producer = tasks.producer;
 
 Deno.test({
-  name: "permissions: the producer cannot record outside .data/recordings" +
-    (producer ? "" : " (task producer not in deno.json yet)"),
-  ignore: producer === undefined,
+  name: "permissions: the producer cannot record outside .data/recordings",
   async fn() {
     assert.ok(producer);
     const dir = await Deno.makeTempDir({ prefix: "skysentinel-outside-" });
@@ -364,8 +359,7 @@ Deno.test({
 
 Deno.test({
   name: "permissions: the producer records inside .data/recordings, and may not reach a " +
-    "host missing from --allow-net" + (producer ? "" : " (task producer not in deno.json yet)"),
-  ignore: producer === undefined,
+    "host missing from --allow-net",
   async fn() {
     assert.ok(producer);
     const relative = `.data/recordings/permissions-test-${crypto.randomUUID()}`;
@@ -409,8 +403,7 @@ for (const { task, env, database } of NET_CASES) {
   const command = tasks[task];
   Deno.test({
     name: `permissions: task ${task} may not connect to a broker or database outside ` +
-      `--allow-net${command ? "" : " (not in deno.json yet)"}`,
-    ignore: command === undefined,
+      "--allow-net",
     sanitizeResources: false,
     async fn() {
       assert.ok(command);

@@ -10,18 +10,9 @@ import type { Page } from "playwright-core";
 import type { Flight } from "../contracts/flight.ts";
 import { isolatedPage, launchChromium, screenshot, startUiApp } from "./_ui_harness.ts";
 import { distanceM } from "../lib/client/geo.ts";
+import { skipWithoutChromium } from "./_services.ts";
 
-/** Skips without Chromium, except on CI (CI=true), where a missing browser must fail. */
-const chromiumMissing = (() => {
-  try {
-    Deno.statSync("/usr/bin/chromium");
-    return false;
-  } catch {
-    if (Deno.env.get("CI") === "true") return false;
-    console.log("ui tests skipped: /usr/bin/chromium is not installed (apt-get install chromium)");
-    return true;
-  }
-})();
+const chromiumMissing = skipWithoutChromium();
 
 async function until<T>(
   what: string,

@@ -11,7 +11,7 @@ import type { Flight } from "../contracts/flight.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
 import type { OutgoingMessage } from "../lib/bus/types.ts";
 import type { Sql } from "../lib/db/mod.ts";
-import { createLogger, silentLogger } from "../lib/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { startWorker, type WorkerHandle, type WorkerTopics } from "../services/worker/worker.ts";
 import { freshEmbedded, type TestDatabase } from "./_db.ts";
 import {
@@ -23,6 +23,7 @@ import {
   recorded,
   RUNWAYS,
   send,
+  startTestWorker,
   STREAM,
   topicsFor,
   unique,
@@ -53,14 +54,7 @@ async function cleanRun(): Promise<Dump> {
   try {
     const topics = topicsFor("clean");
     await send(bus, topics.updates, stream.messages);
-    const worker = await startWorker({
-      config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
-      bus,
-      db,
-      runways: RUNWAYS,
-      topics,
-      log: silentLogger,
-    });
+    const worker = await startTestWorker({ bus, db, topics });
     await drained(bus, worker, stream.messages.length);
     await worker.stop();
     return await dump(db.sql);
@@ -79,14 +73,7 @@ Deno.test("worker/memory: real recordings end to end into the embedded database"
   const topics = topicsFor("e2e");
   try {
     await send(bus, topics.updates, stream.messages);
-    const worker = await startWorker({
-      config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
-      bus,
-      db,
-      runways: RUNWAYS,
-      topics,
-      log: silentLogger,
-    });
+    const worker = await startTestWorker({ bus, db, topics });
     await drained(bus, worker, stream.messages.length);
     assert.deepEqual(await worker.health(), { ok: true, reason: "ok" });
     await worker.stop();
@@ -188,27 +175,13 @@ for (
         const half = Math.floor(stream.messages.length / 2);
         await send(bus, topics.updates, stream.messages.slice(0, half));
         const flaky = crashingBus(bus, crashAfter, { dead: restart });
-        const first = await startWorker({
-          config,
-          bus: flaky,
-          db,
-          runways: RUNWAYS,
-          topics,
-          log: silentLogger,
-        });
+        const first = await startTestWorker({ config, bus: flaky, db, topics });
         await send(bus, topics.updates, stream.messages.slice(half));
         await waitFor(() => flaky.crashed, "the simulated crash");
         let finisher = first;
         if (restart) {
           await first.stop();
-          finisher = await startWorker({
-            config,
-            bus,
-            db,
-            runways: RUNWAYS,
-            topics,
-            log: silentLogger,
-          });
+          finisher = await startTestWorker({ config, bus, db, topics });
           assert.ok(
             await finisher.metrics.value(finisher.metrics.processed) >= 0,
             "second worker started",
@@ -237,7 +210,7 @@ Deno.test("worker/memory: two workers share the partitions, one joins and one le
   const bus = new MemoryBus();
   const topics = topicsFor("shared");
   const config = { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" } as const;
-  const start = () => startWorker({ config, bus, db, runways: RUNWAYS, topics, log: silentLogger });
+  const start = () => startTestWorker({ config, bus, db, topics });
   const processed = (w: WorkerHandle) => w.metrics.value(w.metrics.processed);
   try {
     const n = stream.messages.length;
@@ -273,14 +246,7 @@ Deno.test("worker/memory: malformed updates go to the dead-letter topic, the res
       { key: "406d95", value: JSON.stringify(lat91) },
     ];
     await send(bus, topics.updates, [...valid.slice(0, 200), ...bad, ...valid.slice(200)]);
-    const worker = await startWorker({
-      config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
-      bus,
-      db,
-      runways: RUNWAYS,
-      topics,
-      log: silentLogger,
-    });
+    const worker = await startTestWorker({ bus, db, topics });
     await drained(bus, worker, valid.length + bad.length);
     await worker.stop();
     const letters = bus.retained(topics.deadletter).map((m) =>

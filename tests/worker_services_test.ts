@@ -16,7 +16,7 @@ import { MemoryBus } from "../lib/bus/memory.ts";
 import { openBus } from "../lib/bus/mod.ts";
 import type { Bus, BusMessage, OutgoingMessage } from "../lib/bus/types.ts";
 import { connect, type Sql } from "../lib/db/mod.ts";
-import { createLogger, silentLogger } from "../lib/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { startWorker, type WorkerHandle, type WorkerTopics } from "../services/worker/worker.ts";
 import { freshPostgres } from "./_db.ts";
 import {
@@ -27,6 +27,7 @@ import {
   recorded,
   RUNWAYS,
   send,
+  startTestWorker,
   STREAM,
   topicsFor,
   unique,
@@ -67,14 +68,7 @@ async function cleanRun(): Promise<Dump> {
   try {
     const topics = topicsFor("clean");
     await send(bus, topics.updates, stream.messages);
-    const worker = await startWorker({
-      config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
-      bus,
-      db,
-      runways: RUNWAYS,
-      topics,
-      log: silentLogger,
-    });
+    const worker = await startTestWorker({ bus, db, topics });
     await waitFor(async () => {
       const lag = await worker.metrics.value(worker.metrics.lag);
       return lag === 0 && await worker.metrics.value(worker.metrics.processed) > 0;
@@ -229,14 +223,7 @@ Deno.test({
         ...bad,
         ...stream.messages.slice(half),
       ]);
-      const worker = await startWorker({
-        config: { WORKER_GROUP_ID: unique("group"), LOG_LEVEL: "warn" },
-        bus,
-        db,
-        runways: RUNWAYS,
-        topics,
-        log: silentLogger,
-      });
+      const worker = await startTestWorker({ bus, db, topics });
       await settlesTo(db.sql, expected, "the rows of the clean run");
       assert.deepEqual(await worker.health(), { ok: true, reason: "ok" });
       await worker.stop();
@@ -280,7 +267,7 @@ Deno.test({
     const buses: Bus[] = [producer];
     const start = async (bus: Bus) => {
       buses.push(bus);
-      return await startWorker({ config, bus, db, runways: RUNWAYS, topics, log: silentLogger });
+      return await startTestWorker({ config, bus, db, topics });
     };
     const processed = (w: WorkerHandle) => w.metrics.value(w.metrics.processed);
     try {
