@@ -10,6 +10,7 @@
 import { z } from "zod";
 import * as c from "./mod.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import { buildDeadLetter } from "../lib/bus/deadletter.ts";
 
 /** Schemas written to `contracts/schemas/<name>.schema.json`. */
 export const SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze({
@@ -152,16 +153,14 @@ export function generateExamples(
     "anomaly_event.json": { schema: "anomaly_event", value: anomaly },
     "dead_letter.json": {
       schema: "dead_letter",
-      value: {
-        schema_version: 1,
-        type: "dead_letter",
-        at: producedAt,
+      value: buildDeadLetter({
+        at: new Date(producedAt),
         source: "producer",
         topic: null,
         key: null,
         reason: brokenReason.ok ? "" : brokenReason.reason,
         raw: JSON.stringify(brokenRow),
-      },
+      }),
     },
     "ws_hello.json": {
       schema: "ws_server_message",

@@ -3,7 +3,8 @@
 #   - Apache Kafka 3.9.1, KRaft combined mode (broker 127.0.0.1:9092, controller 127.0.0.1:9093)
 #   - a private PostgreSQL 15 cluster on 127.0.0.1:${PGPORT_SKYSENTINEL:-55432}
 #
-# Usage: bash scripts/services.sh [start|stop|restart|status|env]   (default: start)
+# Usage: bash scripts/services.sh [start|stop|restart|status|env] [all|kafka|postgres]
+#        (default: start all)
 #        deno task services [start|stop|restart|status|env]
 #
 # `start` and `env` print only `export ...` lines on stdout (progress goes to stderr), so
@@ -14,6 +15,8 @@
 #   SKYSENTINEL_CACHE   jar cache shared between clones (default: ~/.cache/skysentinel)
 #   SERVICES_DIR        runtime state: data, logs, pid files (default: <repo>/.services)
 #   PGPORT_SKYSENTINEL  PostgreSQL port (default: 55432)
+#   KAFKA_PORT          broker port (default: 9092); with KAFKA_CONTROLLER_PORT (default: 9093)
+#                       and a SERVICES_DIR of its own, a second, private broker (fault tests)
 #   PG_BINDIR           PostgreSQL binaries (default: /usr/lib/postgresql/15/bin or pg_config --bindir)
 #   PG_OS_USER          system user that runs postgres when invoked as root (default: postgres)
 #   KAFKA_START_TIMEOUT seconds to wait for the broker (default: 90)
@@ -37,8 +40,8 @@ KAFKA_VERSION=3.9.1
 KAFKA_CACHE="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_LIB="$KAFKA_CACHE/lib"
 KAFKA_HOST=127.0.0.1
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_DIR="$SERVICES_DIR/kafka"
 KAFKA_DATA="$KAFKA_DIR/data"
@@ -551,36 +554,44 @@ pg_status() {
 # ---------------------------------------------------------------------------------------------
 
 usage() {
-  echo "usage: bash scripts/services.sh [start|stop|restart|status|env]" >&2
+  echo "usage: bash scripts/services.sh [start|stop|restart|status|env] [all|kafka|postgres]" >&2
 }
 
 cmd="${1:-start}"
+# An optional second word limits the command to one service: `stop kafka`, `start postgres`.
+only="${2:-all}"
+case "$only" in all | kafka | postgres) ;; *)
+  usage
+  exit 2
+  ;;
+esac
+want() { [[ "$only" == all || "$only" == "$1" ]]; }
 case "$cmd" in
 start)
   take_lock
   # Everything but the final export lines goes to stderr.
   exec 3>&1 1>&2
-  kafka_start
-  pg_start
-  log "all services up; state in $SERVICES_DIR"
+  if want kafka; then kafka_start; fi
+  if want postgres; then pg_start; fi
+  log "services up ($only); state in $SERVICES_DIR"
   print_env >&3
   ;;
 stop)
   take_lock
   exec 1>&2
   rc=0
-  kafka_stop || rc=1
-  pg_stop || rc=1
+  if want kafka; then kafka_stop || rc=1; fi
+  if want postgres; then pg_stop || rc=1; fi
   exit "$rc"
   ;;
 restart)
-  bash "$SCRIPT_DIR/services.sh" stop
-  exec bash "$SCRIPT_DIR/services.sh" start
+  bash "$SCRIPT_DIR/services.sh" stop "$only"
+  exec bash "$SCRIPT_DIR/services.sh" start "$only"
   ;;
 status)
   rc=0
-  kafka_status || rc=3
-  pg_status || rc=3
+  if want kafka; then kafka_status || rc=3; fi
+  if want postgres; then pg_status || rc=3; fi
   exit "$rc"
   ;;
 env)

@@ -5,22 +5,38 @@
  * reason and the consumer carries on with the rest, so bad input neither
  * crashes a service nor silently disappears.
  *
- * A batch is committed only after its dead letters were sent and the
- * handler resolved. Dead letters are sent first: if that send fails the
- * batch is delivered again before the handler saw any of it. If the handler
- * fails after the dead letters went out, the redelivery sends them again
- * (at-least-once, like everything else on the bus).
+ * Records are bounded (a text prefix, the first bytes as base64, length and
+ * SHA-256 of the whole input) and sent in requests that fit the broker's
+ * message limit. Dead letters are sent before the handler runs, each request
+ * with a bounded retry; one that still fails is logged, counted (through
+ * `onDeadLetterUnsent`) and skipped, never retried forever: a poison message
+ * must not stall its partition (issue #14). If the handler fails after the
+ * dead letters went out, the redelivery sends them again (at-least-once,
+ * like everything else on the bus).
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import type { z } from "zod";
-import { DeadLetter, DEADLETTER_RAW_LIMIT } from "../../contracts/deadletter.ts";
+import {
+  DeadLetter,
+  DEADLETTER_RAW_BYTES_LIMIT,
+  DEADLETTER_RAW_LIMIT,
+} from "../../contracts/deadletter.ts";
 import { TOPICS } from "../../contracts/topics.ts";
 import { formatZodError } from "../zod_error.ts";
-import type { Bus, BusBatch, BusMessage, BusSubscription } from "./types.ts";
+import type { Bus, BusBatch, BusMessage, BusSubscription, OutgoingMessage } from "./types.ts";
 
 /** Field limits of the DeadLetter contract, in characters. */
 const LIMITS = { source: 64, topic: 249, key: 1024, reason: 4096 } as const;
+
+/**
+ * Dead letters are sent in requests of at most this many bytes of values. Kafka refuses a
+ * record batch over the topic's `max.message.bytes` (1 MB by default) and kafkajs puts all
+ * the messages of one partition (dead letters share a key, so one partition) in one batch.
+ */
+export const DEADLETTER_SEND_BYTES = 256 * 1024;
 
 /** What a dead-letter record is built from. */
 export interface DeadLetterInput {
@@ -32,7 +48,7 @@ export interface DeadLetterInput {
   key: string | null;
   /** Readable reason. */
   reason: string;
-  /** The raw input; bytes are decoded as UTF-8 (invalid sequences replaced). */
+  /** The raw input: bytes, or text (kept as its UTF-8 bytes). */
   raw: string | Uint8Array;
   /** When it was rejected. Default now. */
   at?: Date;
@@ -47,10 +63,17 @@ function cut(text: string, limit: number): string {
 
 const lossyDecoder = new TextDecoder("utf-8");
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
 
-/** A valid {@link DeadLetter} record; long fields are cut to the contract's limits. Pure. */
+/**
+ * A valid {@link DeadLetter} record, bounded in size whatever the input: a readable text
+ * prefix, the first bytes as base64, the whole input's length and SHA-256. Pure.
+ */
 export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
-  const raw = typeof input.raw === "string" ? input.raw : lossyDecoder.decode(input.raw);
+  const bytes = typeof input.raw === "string" ? encoder.encode(input.raw) : input.raw;
+  // A UTF-8 character is at most 4 bytes: decoding this many always fills the text limit.
+  const text = lossyDecoder.decode(bytes.subarray(0, DEADLETTER_RAW_LIMIT * 4));
+  const kept = bytes.subarray(0, DEADLETTER_RAW_BYTES_LIMIT);
   return DeadLetter.parse({
     schema_version: 1,
     type: "dead_letter",
@@ -59,21 +82,104 @@ export function buildDeadLetter(input: DeadLetterInput): DeadLetter {
     topic: input.topic === null ? null : cut(input.topic, LIMITS.topic),
     key: input.key === null ? null : cut(input.key, LIMITS.key),
     reason: cut(input.reason, LIMITS.reason),
-    raw: cut(raw, DEADLETTER_RAW_LIMIT),
+    raw: cut(text, DEADLETTER_RAW_LIMIT),
+    raw_base64: Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength).toString("base64"),
+    raw_bytes: bytes.byteLength,
+    raw_sha256: createHash("sha256").update(bytes).digest("hex"),
+    raw_truncated: bytes.byteLength > kept.byteLength,
   });
 }
 
-/** Sends dead-letter records, keyed by their source, in one call. */
-async function sendDeadLetters(
+/** Groups records into sends of at most `maxBytes` of values (one oversized record goes alone). */
+export function deadLetterChunks(
+  records: readonly DeadLetter[],
+  maxBytes: number = DEADLETTER_SEND_BYTES,
+): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let size = 0;
+  for (const record of records) {
+    const value = JSON.stringify(record);
+    const bytes = encoder.encode(value).byteLength;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push({ key: record.source, value });
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Options for {@link sendDeadLetters}. */
+export interface SendDeadLettersOptions {
+  /** Default `flights.deadletter`. */
+  topic?: string;
+  /** Tries per send request before giving up on its records. Default 3. */
+  attempts?: number;
+  /** Wait before the second try, doubled for each further one, ms. Default 500. */
+  retryDelayMs?: number;
+  /** Called for each record that could not be sent after the last try. Default: console.warn. */
+  onUnsent?(record: DeadLetter, error: unknown): void;
+}
+
+/** What {@link sendDeadLetters} did. */
+export interface SendDeadLettersResult {
+  sent: DeadLetter[];
+  unsent: DeadLetter[];
+}
+
+/**
+ * Sends dead-letter records in requests that fit the broker's limit, each with a bounded
+ * retry; what still fails is reported through `onUnsent` and skipped. Never throws: a dead
+ * letter that cannot be written must not stall the partition it came from.
+ */
+export async function sendDeadLetters(
   bus: Bus,
-  records: DeadLetter[],
-  topic: string,
-): Promise<void> {
-  if (records.length === 0) return;
-  await bus.send([{
-    topic,
-    messages: records.map((r) => ({ key: r.source, value: JSON.stringify(r) })),
-  }]);
+  records: readonly DeadLetter[],
+  options: SendDeadLettersOptions = {},
+): Promise<SendDeadLettersResult> {
+  const topic = options.topic ?? TOPICS.deadletter.name;
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const retryDelayMs = options.retryDelayMs ?? 500;
+  const result: SendDeadLettersResult = { sent: [], unsent: [] };
+  let index = 0;
+  for (const chunk of deadLetterChunks(records)) {
+    const chunkRecords = records.slice(index, index + chunk.length);
+    index += chunk.length;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await bus.send([{ topic, messages: chunk }]);
+        lastError = undefined;
+        break;
+      } catch (error) {
+        lastError = error;
+        // kafkajs marks errors that no retry can heal (MESSAGE_TOO_LARGE, say).
+        if ((error as { retriable?: boolean }).retriable === false) break;
+        if (attempt < attempts) {
+          await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
+        }
+      }
+    }
+    if (lastError === undefined) {
+      for (const record of chunkRecords) result.sent.push(record);
+      continue;
+    }
+    for (const record of chunkRecords) {
+      result.unsent.push(record);
+      if (options.onUnsent) options.onUnsent(record, lastError);
+      else {
+        console.warn(
+          `[bus] could not send a dead letter to ${topic} (skipped; sha256 ${record.raw_sha256}, ` +
+            `${record.raw_bytes} bytes): ${lastError}`,
+        );
+      }
+    }
+  }
+  return result;
 }
 
 /** Sends one dead-letter record to `flights.deadletter` (or `deadletterTopic`); returns it. */
@@ -82,7 +188,8 @@ export async function deadLetter(
   input: DeadLetterInput & { deadletterTopic?: string },
 ): Promise<DeadLetter> {
   const record = buildDeadLetter(input);
-  await sendDeadLetters(bus, [record], input.deadletterTopic ?? TOPICS.deadletter.name);
+  const topic = input.deadletterTopic ?? TOPICS.deadletter.name;
+  await bus.send([{ topic, messages: deadLetterChunks([record])[0]! }]);
   return record;
 }
 
@@ -141,6 +248,15 @@ export interface SubscribeValidatedOptions<T> {
   onError?(error: unknown): void;
   /** A message was dead-lettered (after the record was sent); for metrics and logs. */
   onDeadLetter?(record: DeadLetter): void;
+  /**
+   * A dead letter could not be sent after its retries; the message is skipped all the same
+   * (so that it cannot stall its partition). Default: console.warn.
+   */
+  onDeadLetterUnsent?(record: DeadLetter, error: unknown): void;
+  /** Tries per dead-letter send request. Default 3. */
+  deadletterAttempts?: number;
+  /** First wait between those tries, ms. Default 500. */
+  deadletterRetryDelayMs?: number;
 }
 
 /**
@@ -182,8 +298,13 @@ export function subscribeValidated<T>(
           }));
         }
       }
-      await sendDeadLetters(bus, rejected, deadletterTopic);
-      for (const record of rejected) options.onDeadLetter?.(record);
+      const { sent } = await sendDeadLetters(bus, rejected, {
+        topic: deadletterTopic,
+        attempts: options.deadletterAttempts,
+        retryDelayMs: options.deadletterRetryDelayMs,
+        onUnsent: options.onDeadLetterUnsent,
+      });
+      for (const record of sent) options.onDeadLetter?.(record);
       if (valid.length === 0) return;
       await options.handle?.(valid, batch);
       if (options.onMessage) {

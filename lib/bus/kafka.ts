@@ -25,26 +25,25 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import {
   type Admin,
   ConfigResourceTypes,
   type Consumer,
   type EachBatchPayload,
-  type IHeaders,
   Kafka,
-  type KafkaMessage,
-  type LogEntry,
   logLevel,
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { kafkaLogCreator, sleep, toBusMessage, toKafkaValue } from "./_kafka_internal.ts";
+import { BrokerProbe, GroupLag } from "./_kafka_watch.ts";
+import "./_kafka_timers.ts";
 import { TOPIC_LIST, type TopicSpec } from "../../contracts/topics.ts";
 import { SkySentinelError } from "../errors.ts";
 import type {
   Bus,
-  BusMessage,
   BusSubscription,
+  PartitionLag,
   SubscribeOptions,
   TopicMessages,
   TopicPartition,
@@ -69,92 +68,10 @@ export interface KafkaBusOptions {
   maxWaitTimeInMs?: number;
   /** Replication factor of created topics. Default -1 (the broker's default). */
   replicationFactor?: number;
-}
-
-const LEVEL_NAMES: Record<number, string> = {
-  [logLevel.ERROR]: "ERROR",
-  [logLevel.WARN]: "WARN",
-  [logLevel.INFO]: "INFO",
-  [logLevel.DEBUG]: "DEBUG",
-};
-
-/**
- * Error replies that kafkajs' Connection logs at ERROR although the client
- * retries them as a matter of course (a member joining a group, a broker
- * that just started): logging them would make every rebalance look like an
- * outage. The retry that follows is logged when it, too, fails.
- */
-const ROUTINE_ERRORS = [
-  "The group is rebalancing, so a rejoin is needed",
-  "The coordinator is loading and hence can't process requests",
-  "This is not the correct coordinator for this group",
-  "There is no leader for this topic-partition as we are in the middle of a leadership election",
-];
-
-/** Routes kafkajs logs to console.warn: one line, prefixed, with the extra fields as JSON. */
-function kafkaLogCreator(): (entry: LogEntry) => void {
-  return ({ namespace, level, log }) => {
-    // The stack of a connection error says nothing an operator can act on; the message does.
-    const { message, timestamp: _timestamp, logger: _logger, stack: _stack, ...extra } = log;
-    const error = typeof extra.error === "string" ? extra.error : "";
-    if (namespace === "Connection" && ROUTINE_ERRORS.some((e) => error.startsWith(e))) return;
-    const details = Object.keys(extra).length > 0 ? ` ${safeJson(extra)}` : "";
-    console.warn(`[kafka] ${LEVEL_NAMES[level] ?? level} ${namespace}: ${message}${details}`);
-  };
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function headerText(value: IHeaders[string]): string | undefined {
-  // Kafka allows a header key more than once; kafkajs then gives an array: the last one wins.
-  const last = Array.isArray(value) ? value[value.length - 1] : value;
-  if (last === undefined) return undefined;
-  return typeof last === "string" ? last : last.toString("utf8");
-}
-
-function toBusMessage(topic: string, partition: number, message: KafkaMessage): BusMessage {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    const text = headerText(value);
-    if (text !== undefined) headers[name] = text;
-  }
-  const value = message.value ?? Buffer.alloc(0);
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key === null ? null : message.key.toString("utf8"),
-    // A plain view, so that callers do not come to rely on Buffer methods.
-    value: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
-    timestamp: Number(message.timestamp),
-    headers,
-  };
-}
-
-function toKafkaValue(value: string | Uint8Array): string | Buffer {
-  return typeof value === "string"
-    ? value
-    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-}
-
-/** Sleeps `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done);
-  });
+  /** Time between broker reachability probes (health), ms. Default 2,000. */
+  probeIntervalMs?: number;
+  /** Time between refreshes of a group's lag from the broker, ms. Default 5,000. */
+  lagIntervalMs?: number;
 }
 
 /** The {@link Bus} over a Kafka cluster. Call {@link KafkaBus.connect} (openBus does). */
@@ -171,6 +88,7 @@ export class KafkaBus implements Bus {
   #subscriptions = new Set<KafkaSubscription>();
   #closed = false;
   #closing?: Promise<void>;
+  #probe: BrokerProbe;
 
   constructor(options: KafkaBusOptions) {
     if (options.brokers.length === 0) throw new TypeError("KafkaBus: no brokers given");
@@ -182,7 +100,20 @@ export class KafkaBus implements Bus {
       topicWaitMs: options.topicWaitMs ?? 30_000,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
       replicationFactor: options.replicationFactor ?? -1,
+      probeIntervalMs: options.probeIntervalMs ?? 2_000,
+      lagIntervalMs: options.lagIntervalMs ?? 5_000,
     };
+    this.#probe = new BrokerProbe(options.brokers, {
+      intervalMs: this.#options.probeIntervalMs,
+      onChange: (reachable) => {
+        // A send that failed while the broker was away says nothing about it once it is back.
+        if (reachable) this.#sendFailing = false;
+        console.warn(
+          `[kafka] ${this.#options.clientId}: broker ${options.brokers.join(",")} ` +
+            (reachable ? "reachable again" : "unreachable"),
+        );
+      },
+    });
     this.#kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -209,6 +140,7 @@ export class KafkaBus implements Bus {
     // Both settle before the failure is reported, so a close() that follows finds no retry running.
     const results = await Promise.allSettled([this.#connectProducer(), this.#connectAdmin()]);
     for (const result of results) if (result.status === "rejected") throw result.reason;
+    if (!this.#closed) this.#probe.start();
   }
 
   async ensureTopics(specs: readonly TopicSpec[] = TOPIC_LIST): Promise<void> {
@@ -272,6 +204,9 @@ export class KafkaBus implements Bus {
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.#options.maxWaitTimeInMs,
+      // kafkajs restarts a crashed consumer after its last retry delay (up to 30 s by
+      // default): capped so that it rejoins within seconds of the broker coming back.
+      retry: { initialRetryTime: 300, maxRetryTime: 2_000 },
     });
     const sub = new KafkaSubscription({
       consumer,
@@ -281,6 +216,7 @@ export class KafkaBus implements Bus {
       subscribe: options,
       maxBatchSize: this.#options.maxBatchSize,
       retryDelayMs: this.#options.retryDelayMs,
+      lagIntervalMs: this.#options.lagIntervalMs,
       onStopped: (s) => this.#subscriptions.delete(s),
     });
     this.#subscriptions.add(sub);
@@ -291,6 +227,14 @@ export class KafkaBus implements Bus {
       throw error;
     }
     return sub;
+  }
+
+  /** The names among `topics` that the broker does not have (yet). */
+  async missingTopics(topics: readonly string[]): Promise<string[]> {
+    this.#assertOpen();
+    await this.#connectAdmin();
+    const existing = new Set(await this.#admin.listTopics());
+    return topics.filter((t) => !existing.has(t));
   }
 
   /** The topic's configs as the broker reports them (for operators and tests). */
@@ -308,9 +252,13 @@ export class KafkaBus implements Bus {
     return config;
   }
 
-  /** Producer connected, last send went through, no consumer crashed (or restarting), not closed. */
+  /**
+   * Broker reachable (probed every `probeIntervalMs`), producer connected, last send went
+   * through (or the broker came back since), no consumer crashed (or restarting), not closed.
+   */
   healthy(): boolean {
     if (this.#closed || !this.#producerConnected || this.#sendFailing) return false;
+    if (!this.#probe.reachable) return false;
     for (const sub of this.#subscriptions) if (sub.crashed) return false;
     return true;
   }
@@ -318,6 +266,7 @@ export class KafkaBus implements Bus {
   /** Stops every subscription, then disconnects the producer and admin. Idempotent. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#probe.stop();
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#subscriptions].map((s) => s.stop()));
       await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
@@ -390,6 +339,7 @@ interface KafkaSubscriptionOptions {
   subscribe: SubscribeOptions;
   maxBatchSize: number;
   retryDelayMs: number;
+  lagIntervalMs: number;
   onStopped(sub: KafkaSubscription): void;
 }
 
@@ -405,10 +355,19 @@ class KafkaSubscription implements BusSubscription {
   #stopping = new AbortController();
   #stopped?: Promise<void>;
   #removeListeners: (() => void)[] = [];
+  /** The group's lag from the broker; null for ephemeral groups (they commit nothing). */
+  #groupLag: GroupLag | null;
 
   constructor(options: KafkaSubscriptionOptions) {
     this.#options = options;
     this.#consumer = options.consumer;
+    this.#groupLag = options.ephemeral ? null : new GroupLag({
+      admin: options.admin,
+      groupId: options.groupId,
+      topics: options.subscribe.topics,
+      fromBeginning: options.subscribe.fromBeginning === true,
+      intervalMs: options.lagIntervalMs,
+    });
   }
 
   get ready(): boolean {
@@ -424,7 +383,21 @@ class KafkaSubscription implements BusSubscription {
     return this.#assignment.map((tp) => ({ ...tp }));
   }
 
+  lagByPartition(): PartitionLag[] {
+    if (this.#groupLag?.known) return this.#groupLag.partitions(this.#assignment);
+    return this.#assignment.map(({ topic, partition }) => {
+      const key = `${topic}\u0000${partition}`;
+      const high = this.#highWatermarks.get(key) ?? 0n;
+      const position = this.#positions.get(key) ?? high;
+      return { topic, partition, lag: Number(high > position ? high - position : 0n) };
+    });
+  }
+
+  /** The committed lag from the broker once known; before that what this member processed. */
   lag(): number {
+    if (this.#groupLag?.known) {
+      return this.#groupLag.partitions(this.#assignment).reduce((sum, p) => sum + p.lag, 0);
+    }
     let lag = 0n;
     for (const { topic, partition } of this.#assignment) {
       const key = `${topic}\u0000${partition}`;
@@ -455,6 +428,8 @@ class KafkaSubscription implements BusSubscription {
       }),
     );
     await consumer.connect();
+    // Before the join, which can take a session timeout after a crash: lag shows meanwhile.
+    this.#groupLag?.start();
     await consumer.subscribe({
       topics: [...this.#options.subscribe.topics],
       fromBeginning: this.#options.ephemeral || this.#options.subscribe.fromBeginning === true,
@@ -471,6 +446,7 @@ class KafkaSubscription implements BusSubscription {
     this.#stopped ??= (async () => {
       this.#stopping.abort();
       this.#ready = false;
+      this.#groupLag?.stop();
       try {
         // Waits for the batch in flight (which committed itself) and leaves the group.
         await this.#consumer.disconnect();

@@ -52,6 +52,7 @@ import type {
   BusBatch,
   BusMessage,
   BusSubscription,
+  PartitionLag,
   SubscribeOptions,
   TopicMessages,
   TopicPartition,
@@ -280,13 +281,15 @@ class MemoryGroup {
   }
 
   lag(member: MemorySubscription): number {
-    let lag = 0;
-    for (const { topic, partition } of this.assignments(member)) {
+    return this.lagByPartition(member).reduce((sum, p) => sum + p.lag, 0);
+  }
+
+  lagByPartition(member: MemorySubscription): PartitionLag[] {
+    return this.assignments(member).map(({ topic, partition }) => {
       const log = this.#topicLog(topic).partitions[partition]!;
       const position = Math.max(this.#positions.get(tpKey(topic, partition)) ?? 0, logStart(log));
-      lag += Math.max(0, log.next - position);
-    }
-    return lag;
+      return { topic, partition, lag: Math.max(0, log.next - position) };
+    });
   }
 }
 
@@ -331,6 +334,10 @@ class MemorySubscription implements BusSubscription {
 
   lag(): number {
     return this.#group.lag(this);
+  }
+
+  lagByPartition(): PartitionLag[] {
+    return this.#group.lagByPartition(this);
   }
 
   assignments(): TopicPartition[] {

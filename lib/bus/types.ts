@@ -87,6 +87,14 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** How far a consumer group is behind on one partition. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** High watermark minus the group's committed offset, messages. */
+  lag: number;
+}
+
 /** A running subscription. */
 export interface BusSubscription {
   /** Stop fetching; waits for the batch in progress, commits, leaves the group. Idempotent. */
@@ -95,6 +103,12 @@ export interface BusSubscription {
   readonly ready: boolean;
   /** Sum over partitions of (high watermark - committed or processed offset). */
   lag(): number;
+  /**
+   * Per partition (those this member holds, or all of its topics' while it holds none):
+   * the broker's high watermark minus the group's committed offset, refreshed in the
+   * background, so it keeps growing while processing is stuck. Optional for wrappers.
+   */
+  lagByPartition?(): PartitionLag[];
   /**
    * The partitions this member holds since the last rebalance (empty before
    * it joined). Optional so that wrappers need not implement it; both
@@ -108,6 +122,11 @@ export interface Bus {
   readonly kind: "kafka" | "memory";
   /** Create the topics if missing, with their partition counts and configs. */
   ensureTopics(specs?: readonly TopicSpec[]): Promise<void>;
+  /**
+   * The names among `topics` that do not exist yet (a reader started before the
+   * producer created them waits on this). Optional: absent means all exist.
+   */
+  missingTopics?(topics: readonly string[]): Promise<string[]>;
   /** Append messages to one or more topics in one call. */
   send(batch: TopicMessages[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<BusSubscription>;

@@ -12,7 +12,8 @@ import type { Bus } from "../../lib/bus/types.ts";
 import type { WebConfig } from "../../lib/config.ts";
 import { createWebApp } from "./app.ts";
 import { Hub } from "./hub.ts";
-import { type HubSource, startBusSource, startRelaySource } from "./hub_sources.ts";
+import { startBusSourceWhenReady } from "./bus_wait.ts";
+import { type HubSource, startRelaySource } from "./hub_sources.ts";
 
 export interface StartWebOptions {
   config: WebConfig;
@@ -50,7 +51,8 @@ export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
   let source: HubSource;
   if (relay) source = startRelaySource(hub, { upstreamUrl: relay });
   else if (options.bus) {
-    source = await startBusSource(hub, options.bus, {
+    // Serves at once; reads the bus once its topics exist (a fresh broker has none).
+    source = startBusSourceWhenReady(hub, options.bus, {
       anomalyWindowHours: config.ANOMALY_WINDOW_HOURS,
     });
   } else throw new TypeError("startWeb needs a bus or HUB_UPSTREAM_URL");

@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ANOMALY_KINDS } from "../../contracts/anomaly.ts";
+import type { PartitionLag } from "../../lib/bus/types.ts";
 
 /** `processing_batch_failures_total{reason}` label values. */
 const FAILURE_REASONS = ["db_down", "db_error", "publish", "deadletter", "shutting_down"] as const;
@@ -16,8 +17,8 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 export interface WorkerMetricsOptions {
   /** Default: a new registry. */
   registry?: Registry;
-  /** Read when scraped: the subscription's lag, messages. */
-  lag?: () => number;
+  /** Read when scraped: the group's lag per partition, messages. */
+  lag?: () => PartitionLag[];
   /** Read when scraped: aircraft held by the detection engines. */
   aircraft?: () => number;
 }
@@ -32,6 +33,8 @@ export class WorkerMetrics {
   readonly published: Counter;
   /** Messages sent to the dead-letter topic. */
   readonly deadletters: Counter;
+  /** Invalid messages whose dead letter could not be sent (after retries) and were skipped. */
+  readonly deadlettersUnsent: Counter;
   /** One batch transaction (partitions, history, current, sessions, anomalies), seconds. */
   readonly dbWriteLatency: Histogram;
   /** Valid messages per batch handled. */
@@ -42,7 +45,8 @@ export class WorkerMetrics {
   readonly warmups: Counter;
   /** 1 while PostgreSQL answers, 0 during an outage. */
   readonly dbUp: Gauge;
-  readonly lag: Gauge;
+  /** `processing_consumer_lag{topic,partition}`: high watermark minus committed offset. */
+  readonly lag: Gauge<"topic" | "partition">;
   readonly aircraft: Gauge;
 
   constructor(options: WorkerMetricsOptions = {}) {
@@ -67,6 +71,11 @@ export class WorkerMetrics {
     this.deadletters = new Counter({
       name: "processing_deadletter_total",
       help: "Messages on flights.updates that failed validation and went to flights.deadletter",
+      registers,
+    });
+    this.deadlettersUnsent = new Counter({
+      name: "processing_deadletter_unsent_total",
+      help: "Invalid messages skipped although their dead letter could not be sent (after retries)",
       registers,
     });
     this.dbWriteLatency = new Histogram({
@@ -104,10 +113,15 @@ export class WorkerMetrics {
     const lag = options.lag;
     this.lag = new Gauge({
       name: "processing_consumer_lag",
-      help: "Messages on flights.updates not yet processed by this worker's partitions",
+      help: "Messages on flights.updates behind the group's committed offset " +
+        "(broker high watermark minus commit), per partition this worker holds",
+      labelNames: ["topic", "partition"],
       registers,
       collect() {
-        if (lag) this.set(lag());
+        if (!lag) return;
+        // Partitions move between members: only the ones held now are this worker's.
+        this.reset();
+        for (const p of lag()) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
       },
     });
     const aircraft = options.aircraft;

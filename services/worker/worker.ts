@@ -37,6 +37,7 @@ import { SkySentinelError } from "../../lib/errors.ts";
 import { createHistorySource } from "./history_source.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
+import { DatabaseOutage, message } from "./outage.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
 import { BatchWriter, type WriteBatch, type WriteResult } from "./writer.ts";
 
@@ -119,8 +120,6 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-/** How long a health or outage probe may take, ms. */
-const PROBE_TIMEOUT_MS = 2_000;
 /** Heartbeat period while a batch waits out a backoff, ms. */
 const HEARTBEAT_MS = 3_000;
 
@@ -131,9 +130,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const { bus } = options;
   const sql = options.db.sql;
   const runways = options.runways ?? runwayIndex(options.runwaysCsv);
-  const initialMs = options.backoff?.initialMs ?? 250;
-  const maxMs = options.backoff?.maxMs ?? 30_000;
-  const probeIntervalMs = options.probeIntervalMs ?? 5_000;
 
   // Set once subscribed; read by closures (lag, assignments, health) that may run before.
   const consumer: { subscription?: BusSubscription } = {};
@@ -149,16 +145,20 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   });
   const metrics = new WorkerMetrics({
     registry: options.registry,
-    lag: () => consumer.subscription?.lag() ?? 0,
+    lag: () => consumer.subscription?.lagByPartition?.() ?? [],
     aircraft: () => processor.aircraft,
   });
   const writer = new BatchWriter(sql);
   const stopping = new AbortController();
 
-  let dbUp = true;
-  let downSince = 0;
-  let probeTimer: ReturnType<typeof setTimeout> | undefined;
-  let failures = 0;
+  const outage = new DatabaseOutage({
+    ping: () => sql`SELECT 1`,
+    gauge: metrics.dbUp,
+    log,
+    initialMs: options.backoff?.initialMs,
+    maxMs: options.backoff?.maxMs,
+    probeIntervalMs: options.probeIntervalMs,
+  });
   /** Errors the handler logged and counted itself before throwing them to the bus. */
   const handled = new WeakSet<object>();
   const rethrow = (error: unknown): never => {
@@ -166,46 +166,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     throw error;
   };
 
-  const probe = async (): Promise<boolean> => {
-    try {
-      await withTimeout(sql`SELECT 1`, PROBE_TIMEOUT_MS);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const markUp = () => {
-    if (dbUp) return;
-    dbUp = true;
-    metrics.dbUp.set(1);
-    clearTimeout(probeTimer);
-    log.info("PostgreSQL answers again; resuming", {
-      down_s: Math.round((Date.now() - downSince) / 1000),
-    });
-  };
-  const markDown = (error: unknown) => {
-    if (!dbUp) return;
-    dbUp = false;
-    downSince = Date.now();
-    metrics.dbUp.set(0);
-    log.error(
-      `PostgreSQL is unreachable: ${message(error)}; holding offsets and retrying ` +
-        `with backoff up to ${maxMs / 1000} s (logged once per outage)`,
-    );
-    // Without traffic no batch would notice the recovery: probe meanwhile.
-    const tick = async () => {
-      if (dbUp || stopping.signal.aborted) return;
-      if (await probe()) markUp();
-      else if (!stopping.signal.aborted) probeTimer = setTimeout(tick, probeIntervalMs);
-    };
-    probeTimer = setTimeout(tick, probeIntervalMs);
-  };
-
   /** Logs, counts and waits before the bus may deliver the batch again. */
   const failed = async (reason: FailureReason, error: unknown, batch: BusBatch) => {
     metrics.batchFailures.inc({ reason });
-    const delay = Math.min(maxMs, initialMs * 2 ** failures);
-    failures++;
+    const delay = outage.nextDelayMs();
     const where = {
       topic: batch.topic,
       partition: batch.partition,
@@ -259,14 +223,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       const started = performance.now();
       result = await writer.write(toWriteBatch(processed.outputs));
       metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
-      markUp();
+      outage.markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {
         metrics.batchFailures.inc({ reason: "shutting_down" });
         return rethrow(error);
       }
-      const up = await probe();
-      if (!up) markDown(error);
+      const up = await outage.probe();
+      if (!up) outage.markDown(error);
       await failed(up ? "db_error" : "db_down", error, batch);
       return rethrow(error);
     }
@@ -276,7 +240,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       await failed("publish", error, batch);
       return rethrow(error);
     }
-    failures = 0;
+    outage.succeeded();
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
@@ -304,6 +268,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       metrics.deadletters.inc();
       log.warn("dead-lettered an invalid update", { key: record.key, reason: record.reason });
     },
+    onDeadLetterUnsent: (record, error) => {
+      metrics.deadlettersUnsent.inc();
+      log.error(`could not send a dead letter; the invalid update is skipped: ${message(error)}`, {
+        key: record.key,
+        bytes: record.raw_bytes,
+        sha256: record.raw_sha256,
+        reason: record.reason,
+      });
+    },
   });
   log.info("consuming", {
     topic: topics.updates,
@@ -321,14 +294,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       if (!consumer.subscription?.ready) {
         return { ok: false, reason: "consumer not ready (joining group)" };
       }
-      if (!dbUp) return { ok: false, reason: "database unreachable" };
-      if (!(await probe())) return { ok: false, reason: "database does not answer" };
+      if (!outage.up) return { ok: false, reason: "database unreachable" };
+      if (!(await outage.probe())) return { ok: false, reason: "database does not answer" };
       return { ok: true, reason: "ok" };
     },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
-        clearTimeout(probeTimer);
+        outage.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
       })();
@@ -367,19 +340,6 @@ async function publish(bus: Bus, topic: string, events: readonly AnomalyEvent[])
     topic,
     messages: events.map((e) => ({ key: e.icao24, value: JSON.stringify(e) })),
   }]);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Rejects after `ms` unless `promise` settles first. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Sleeps `ms` (less when `signal` aborts), calling `heartbeat` every few seconds. */
