@@ -79,6 +79,11 @@ const producer = {
   RECORD_DIR: z.string().optional(),
   /** Port of the producer's /metrics and /healthz. */
   PRODUCER_PORT: port(9101),
+  /**
+   * Messages the producer holds in memory while the broker is unreachable; past it live
+   * mode drops the oldest (counted) and replay waits.
+   */
+  PRODUCER_HOLD_MAX_MESSAGES: z.coerce.number().int().positive().default(200_000),
 };
 
 const worker = {

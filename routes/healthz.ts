@@ -1,24 +1,15 @@
 /**
- * `GET /healthz`: 200 `{"status": "ok", "checks": {...}}` only when the
- * server can serve (hub source ready, database answering if configured),
- * else 503 `{"status": "unavailable", "problems": [...], "checks": {...}}`.
+ * `GET /healthz`: 200 only when the server can serve (hub source ready, database answering
+ * if configured), else 503; the body has the shape every service shares (services/health.ts).
  *
  * @module
  */
 import type { Handlers } from "../lib/framework/mod.ts";
 import type { AppState } from "../services/web/app.ts";
+import { healthResponse } from "../services/health.ts";
 
 export const handler: Handlers<unknown, AppState> = {
   async GET(_req, ctx) {
-    const report = await ctx.state.health();
-    const headers = { "Cache-Control": "no-store" };
-    if (report.ok) return Response.json({ status: "ok", checks: report.checks }, { headers });
-    const problems = Object.entries(report.checks)
-      .filter(([, check]) => !check.ok)
-      .map(([name, check]) => `${name}: ${check.detail ?? "failing"}`);
-    return Response.json(
-      { status: "unavailable", problems, checks: report.checks },
-      { status: 503, headers },
-    );
+    return healthResponse((await ctx.state.health()).checks);
   },
 };

@@ -1,10 +1,12 @@
 /**
- * `/metrics` (Prometheus text) and `/healthz` (200 or 503 with a reason) on
- * a service's own port (the producer's and the worker's).
+ * `/metrics` (Prometheus text) and `/healthz` (200 or 503, in the shape all
+ * services share: services/health.ts) on a service's own port (the
+ * producer's and the worker's).
  *
  * @module
  */
 import type { Registry } from "prom-client";
+import { healthResponse } from "./health.ts";
 
 /** What `/healthz` reports. */
 export interface Health {
@@ -20,6 +22,8 @@ export interface MetricsServerOptions {
   hostname?: string;
   registry: Registry;
   health: () => Health | Promise<Health>;
+  /** Name of the check in the `/healthz` body (`producer`, `worker`). Default `service`. */
+  name?: string;
   /** Called with the bound address (tests use port 0). */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -41,10 +45,9 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
     }
     if (pathname === "/healthz") {
       const health = await options.health();
-      return Response.json(
-        { status: health.ok ? "ok" : "unhealthy", reason: health.reason },
-        { status: health.ok ? 200 : 503, headers: { "cache-control": "no-store" } },
-      );
+      return healthResponse({
+        [options.name ?? "service"]: { ok: health.ok, detail: health.reason ?? "" },
+      });
     }
     return new Response("not found\n", { status: 404 });
   });

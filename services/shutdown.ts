@@ -6,6 +6,9 @@
  * @module
  */
 
+/** A named step: `["database", () => db.close()]`. */
+export type ShutdownStep = readonly [name: string, run: () => unknown];
+
 export interface ShutdownOptions {
   /** Exit after this many ms even if a step hangs (a broker that never answers). */
   deadlineMs?: number;
@@ -19,8 +22,14 @@ export interface Shutdown {
   readonly done: Promise<number>;
 }
 
-/** Installs SIGINT/SIGTERM listeners at once that run `steps`. */
-export function onShutdown(steps: () => Promise<void>, options: ShutdownOptions = {}): Shutdown {
+/**
+ * Installs SIGINT/SIGTERM listeners at once that run `steps`: one function, or named steps
+ * run in order, each even when an earlier one failed (the exit code is then 1).
+ */
+export function onShutdown(
+  steps: (() => Promise<void>) | readonly ShutdownStep[],
+  options: ShutdownOptions = {},
+): Shutdown {
   const deadlineMs = options.deadlineMs ?? 10_000;
   const log = options.log ?? ((line: string) => console.error(line));
   let running: Promise<number> | undefined;
@@ -34,8 +43,22 @@ export function onShutdown(steps: () => Promise<void>, options: ShutdownOptions 
         Deno.exit(1);
       }, deadlineMs);
       try {
-        await steps();
-        return 0;
+        if (typeof steps === "function") {
+          await steps();
+          return 0;
+        }
+        let code = 0;
+        for (const [name, run] of steps) {
+          try {
+            await run();
+          } catch (error) {
+            code = 1;
+            log(
+              `shutdown of the ${name} failed: ${error instanceof Error ? error.message : error}`,
+            );
+          }
+        }
+        return code;
       } catch (error) {
         log(`shutdown error: ${error instanceof Error ? error.message : error}`);
         return 1;

@@ -248,7 +248,8 @@ for (const name of SERVICE_TASKS) {
 // ---------------------------------------------------------------------------------------------
 // The probe, under every `deno run` task's flags
 
-// Benchmark and load tools (`bench:globe`, `load`) run with -A on purpose: they start browsers and
+// Benchmark, load and fault tools (`bench:globe`, `load`, `chaos`) run with -A on purpose: they
+// start browsers, services and
 // servers of their own and are no part of a deployment. Every other task is probed.
 for (const [name, command] of Object.entries(tasks).filter(([, c]) => !c.allowAll)) {
   Deno.test({

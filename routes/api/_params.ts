@@ -47,6 +47,11 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const UNIX_SECONDS = /^-?\d{1,12}(\.\d+)?$/;
 
+/** Earliest time parameter: 0001-01-01T00:00:00Z, unix ms (-62,135,596,800 s). */
+export const TIME_MIN_MS = Date.parse("0001-01-01T00:00:00Z");
+/** Latest time parameter: 9999-12-31T23:59:59.999Z, unix ms. */
+export const TIME_MAX_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
 /** `2017-02-05T16:00:00Z`, `2017-02-05T17:00:00+01:00`, `2017-02-05` (UTC midnight) or unix seconds. */
 export function parseTime(value: string): Date | null {
   const v = value.trim();
@@ -54,7 +59,8 @@ export function parseTime(value: string): Date | null {
   if (UNIX_SECONDS.test(v)) ms = Number(v) * 1000;
   else if (ISO_DATE.test(v) || ISO_DATETIME.test(v)) ms = Date.parse(v);
   else return null;
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
+  // PostgreSQL refuses year 0 and before (22008); ISO 8601 has four-digit years.
+  if (!Number.isFinite(ms) || ms < TIME_MIN_MS || ms > TIME_MAX_MS) return null;
   return new Date(ms);
 }
 
@@ -64,9 +70,8 @@ export const timeParam = z.string().transform((value, ctx) => {
   if (date === null) {
     ctx.addIssue({
       code: "custom",
-      message: `expected ISO 8601 with a zone (2017-02-05T16:00:00Z) or unix seconds, got ${
-        JSON.stringify(value.slice(0, 40))
-      }`,
+      message: `expected ISO 8601 with a zone (2017-02-05T16:00:00Z) or unix seconds, ` +
+        `from year 1 to 9999, got ${JSON.stringify(value.slice(0, 40))}`,
     });
     return z.NEVER;
   }

@@ -14,6 +14,7 @@ import { type Env, parseProducerConfig, readEnv } from "../../lib/config.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { serveMetrics } from "../metrics_http.ts";
+import { onShutdown } from "../shutdown.ts";
 import { startProducer } from "./mod.ts";
 
 /** After a stop signal, exit even if something hangs (a broker that never answers). */
@@ -78,44 +79,20 @@ async function main(): Promise<number> {
   const server = serveMetrics({
     port: config.PRODUCER_PORT,
     registry: producer.metrics.registry,
+    name: "producer",
     health: () => producer.health(),
     onListen: (addr) =>
       log.info("metrics on", { url: `http://${addr.hostname}:${addr.port}/metrics` }),
   });
 
-  let exitCode = 0;
-  let shuttingDown: Promise<void> | null = null;
-  const shutdown = (why: string) => {
-    shuttingDown ??= (async () => {
-      log.info("shutting down", { why });
-      const deadline = setTimeout(() => {
-        log.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
-        Deno.exit(1);
-      }, SHUTDOWN_DEADLINE_MS);
-      try {
-        await producer.stop();
-        await bus.close();
-        await server.shutdown();
-      } catch (error) {
-        exitCode = 1;
-        log.error("shutdown error", { error: String(error) });
-      } finally {
-        clearTimeout(deadline);
-      }
-    })();
-    return shuttingDown;
-  };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, () => void shutdown(signal));
-    } catch {
-      // SIGTERM cannot be listened to on Windows; SIGINT (Ctrl+C) still works.
-    }
-  }
+  const { shutdown, done } = onShutdown([
+    ["producer", () => producer.stop()],
+    ["bus", () => bus.close()],
+    ["metrics server", () => server.shutdown()],
+  ], { deadlineMs: SHUTDOWN_DEADLINE_MS, log: (line) => log.info(line) });
   // A replay without loop ends by itself.
-  await producer.done;
-  await shutdown("finished");
-  return exitCode;
+  void producer.done.then(() => shutdown("finished"));
+  return await done;
 }
 
 if (import.meta.main) Deno.exit(await main());

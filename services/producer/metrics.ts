@@ -26,6 +26,10 @@ export class ProducerMetrics {
   readonly creditsRemaining: Gauge;
   /** Aircraft with a valid row in the latest snapshot (replay: summed over recordings). */
   readonly currentFlights: Gauge;
+  /** Messages held in memory because the broker did not take them (yet). */
+  readonly held: Gauge;
+  /** Messages given up, by reason: `hold_full`, `refused` (by the broker), `shutdown`. */
+  readonly dropped: Counter<"reason">;
 
   constructor(options: { registry?: Registry } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -66,6 +70,18 @@ export class ProducerMetrics {
     });
     // Unknown is not zero: a 0 would read as "out of credits" on a dashboard.
     this.creditsRemaining.set(NaN);
+    this.held = new Gauge({
+      name: "producer_held_messages",
+      help: "Messages held in memory while the broker does not take them",
+      registers,
+    });
+    this.dropped = new Counter({
+      name: "producer_dropped_messages_total",
+      help: "Messages given up: hold_full (memory bound), refused (by the broker), shutdown",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of ["hold_full", "refused", "shutdown"]) this.dropped.inc({ reason }, 0);
     this.currentFlights = new Gauge({
       name: "producer_current_flights",
       help: "Aircraft with a valid state vector in the latest snapshot",

@@ -100,7 +100,15 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   log.info("starting", { bus: bus.kind, ...redactConfig(config) });
 
   if (options.ensureTopics ?? true) await bus.ensureTopics(topicSpecs(topics));
-  const publisher = new Publisher(bus, { topics, metrics, log, now });
+  const publisher = new Publisher(bus, {
+    topics,
+    metrics,
+    log,
+    now,
+    holdMaxMessages: config.PRODUCER_HOLD_MAX_MESSAGES,
+    // A replay can pause for the broker; live positions cannot wait, the oldest go first.
+    whenFull: config.mode === "replay" ? "wait" : "drop_oldest",
+  });
 
   const controller = new AbortController();
   const startedMs = now();
@@ -207,6 +215,10 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   const stop = () => {
     stopping ??= (async () => {
       controller.abort();
+      // One last try for what is held, bounded (the broker may be gone for good); close()
+      // also wakes a replay waiting for room in the outbox.
+      if (publisher.held > 0) await Promise.race([publisher.flush(), delay(5_000)]);
+      publisher.close();
       await done;
       log.info("stopped");
     })();
@@ -227,6 +239,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     health(): ProducerHealth {
       if (!bus.healthy()) return { ok: false, reason: `${bus.kind} bus unhealthy` };
       if (controller.signal.aborted) return { ok: false, reason: "stopping" };
+      if (publisher.held > 0) {
+        return { ok: false, reason: `holding ${publisher.held} messages the broker has not taken` };
+      }
       if (finished) return { ok: true, reason: "replay finished" };
       const ageMs = now() - lastStepMs;
       if (ageMs > staleAfterMs) {
@@ -240,6 +255,10 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       return { ok: true, reason: "ok" };
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

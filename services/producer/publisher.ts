@@ -1,18 +1,21 @@
 /**
  * Publishes snapshots: builds the envelopes of every valid row and the
- * dead-letter records of what failed validation (reason and raw text), and
- * sends them all in one `bus.send` per poll (or replay step). Shared by live,
- * record and replay.
+ * dead-letter records of what failed validation (bounded: see
+ * lib/bus/deadletter.ts), and hands them to the {@link Outbox}: one send per
+ * poll (or replay step) for the flights, dead letters in sends that fit the
+ * broker's limit. What the broker does not take is held and sent later, in
+ * order. Shared by live, record and replay.
  *
  * @module
  */
 import type { OpenSkyReply } from "../../contracts/opensky.ts";
 import type { Source } from "../../contracts/flight.ts";
-import type { Bus, TopicMessages } from "../../lib/bus/types.ts";
-import { buildDeadLetter } from "../../lib/bus/deadletter.ts";
+import type { Bus, OutgoingMessage, TopicMessages } from "../../lib/bus/types.ts";
+import { buildDeadLetter, deadLetterChunks } from "../../lib/bus/deadletter.ts";
 import { buildPollMessages, type ProducerTopics } from "../../lib/opensky/envelope.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { Logger } from "../../lib/log.ts";
+import { Outbox, type WhenFull } from "./outbox.ts";
 
 /** The `source` of dead-letter records written by the producer. */
 export const DEADLETTER_SOURCE = "producer";
@@ -41,6 +44,8 @@ export interface PublishResult {
   flights: number[];
   /** Rows and inputs dead-lettered. */
   rejected: number;
+  /** Messages held (this call's and older ones) because the broker did not take them yet. */
+  held: number;
 }
 
 /** Options for {@link Publisher}. */
@@ -50,27 +55,54 @@ export interface PublisherOptions {
   log: Logger;
   /** Clock, unix ms. */
   now: () => number;
+  /** Most messages held while the broker is away (PRODUCER_HOLD_MAX_MESSAGES). Default 200,000. */
+  holdMaxMessages?: number;
+  /** Past that bound: live drops the oldest, replay waits. Default `drop_oldest`. */
+  whenFull?: WhenFull;
+  /** Time between tries while the broker refuses, ms. Default 1,000. */
+  retryMs?: number;
 }
 
 export class Publisher {
-  #bus: Bus;
   #topics: ProducerTopics;
   #metrics: ProducerMetrics;
   #log: Logger;
   #now: () => number;
+  #outbox: Outbox;
 
   constructor(bus: Bus, options: PublisherOptions) {
-    this.#bus = bus;
+    this.#outbox = new Outbox(bus, {
+      metrics: options.metrics,
+      log: options.log,
+      maxMessages: options.holdMaxMessages,
+      whenFull: options.whenFull,
+      retryMs: options.retryMs,
+    });
     this.#topics = options.topics;
     this.#metrics = options.metrics;
     this.#log = options.log;
     this.#now = options.now;
   }
 
+  /** Messages held because the broker did not take them yet. */
+  get held(): number {
+    return this.#outbox.held;
+  }
+
+  /** Tries to send what is held now (the poller calls it before a poll). Never rejects. */
+  flush(): Promise<void> {
+    return this.#outbox.flush();
+  }
+
+  /** Stops retrying; what is still held is logged and counted as dropped. */
+  close(): void {
+    this.#outbox.close();
+  }
+
   /**
-   * Sends the flight messages of all `snapshots` and the dead-letter records
-   * in one `bus.send`. Throws when the bus refuses (the caller logs and
-   * carries on with the next poll).
+   * Queues the flight messages of all `snapshots` (one send) and the
+   * dead-letter records (sends that fit), behind anything held, and tries
+   * to send them. Does not reject when the broker is away: they are held.
    */
   async publish(
     snapshots: SnapshotInput[],
@@ -101,20 +133,15 @@ export class Publisher {
         });
       }
     }
-    const batch: TopicMessages[] = [];
-    if (state.messages.length > 0) batch.push(state, updates);
-    if (bad.length > 0) batch.push(this.#deadLetters(bad, producedAt));
-    if (batch.length === 0) return { flights, rejected: 0 };
-    await this.#bus.send(batch);
-    if (state.messages.length > 0) {
-      this.#metrics.published.inc({ topic: state.topic }, state.messages.length);
-      this.#metrics.published.inc({ topic: updates.topic }, updates.messages.length);
-    }
+    if (state.messages.length > 0) await this.#outbox.push([state, updates]);
     if (bad.length > 0) {
+      for (const messages of this.#deadLetters(bad, producedAt)) {
+        await this.#outbox.push([{ topic: this.#topics.deadletter, messages }]);
+      }
       this.#metrics.deadletter.inc(bad.length);
       this.#log.debug("dead-lettered input", { count: bad.length, first: bad[0]!.reason });
     }
-    return { flights, rejected: bad.length };
+    return { flights, rejected: bad.length, held: this.#outbox.held };
   }
 
   /** Dead-letters inputs that came without any flight (a reply that is not JSON). */
@@ -122,21 +149,17 @@ export class Publisher {
     await this.publish([], rejections);
   }
 
-  #deadLetters(rejections: Rejection[], at: string): TopicMessages {
-    return {
-      topic: this.#topics.deadletter,
-      // Keyed by the rejecting component, the dead-letter topic's key (as lib/bus/deadletter.ts does).
-      messages: rejections.map((r) => {
-        const record = buildDeadLetter({
-          source: DEADLETTER_SOURCE,
-          topic: null, // the input came from OpenSky or a file, not from a topic
-          key: r.key,
-          reason: r.reason,
-          raw: r.raw,
-          at: new Date(at),
-        });
-        return { key: record.source, value: JSON.stringify(record) };
-      }),
-    };
+  /** Bounded records in sends that fit, keyed by the rejecting component (the topic's key). */
+  #deadLetters(rejections: Rejection[], at: string): OutgoingMessage[][] {
+    return deadLetterChunks(rejections.map((r) =>
+      buildDeadLetter({
+        source: DEADLETTER_SOURCE,
+        topic: null, // the input came from OpenSky or a file, not from a topic
+        key: r.key,
+        reason: r.reason,
+        raw: r.raw,
+        at: new Date(at),
+      })
+    ));
   }
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { HealthCheck } from "../health.ts";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
@@ -36,12 +37,7 @@ export interface HubStatsPort {
   flights?: number;
 }
 
-/** One line of `/healthz`. */
-export interface HealthCheck {
-  ok: boolean;
-  /** Why not ok, or a short status. */
-  detail?: string;
-}
+export type { HealthCheck } from "../health.ts";
 
 /** The result of `health()`. */
 export interface HealthReport {

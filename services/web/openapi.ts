@@ -40,17 +40,41 @@ function jsonSchema(schema: z.ZodType): Json {
 
 const ref = (name: keyof typeof SCHEMAS | "Health") => ({ $ref: `#/components/schemas/${name}` });
 
+/** Years 0001-9999 (PostgreSQL has no year 0), months, days, hours, minutes, seconds. */
+const YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})";
+const DATE = `${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])`;
+const CLOCK = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?";
+const ZONE = "([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])";
+/**
+ * What routes/api/_params.ts `parseTime` accepts, as a pattern: a date (UTC midnight), a date
+ * and time with a zone, or unix seconds within years 1-9999 (up to 11 digits, or a negative
+ * one of up to 10). Days 29-31 are left out of the pattern (not every month has them) though
+ * the server takes them where they exist.
+ */
 const TIME = {
   type: "string",
-  description:
-    "ISO 8601 with a zone (`2017-02-05T16:00:00Z`), a date (UTC midnight) or unix seconds",
+  description: "ISO 8601 with a zone (`2017-02-05T16:00:00Z`), a date (UTC midnight) or unix " +
+    "seconds; years 1 to 9999",
+  pattern: `^(${DATE}(T${CLOCK}${ZONE})?|[0-9]{1,11}(\\.[0-9]{1,6})?|-[0-9]{1,10})$`,
   examples: ["2017-02-05T16:00:00Z", "1486310400"],
 };
+const LAT = { type: "number", minimum: -90, maximum: 90 };
+const LON = { type: "number", minimum: -180, maximum: 180 };
 const BBOX = {
   name: "bbox",
   in: "query",
-  description: "`lamin,lomin,lamax,lomax` in degrees; lomin > lomax crosses the antimeridian",
-  schema: { type: "string", examples: ["43.5,1.0,44.0,1.7"] },
+  description: "`lamin,lomin,lamax,lomax` in degrees (lamin <= lamax); lomin > lomax crosses " +
+    "the antimeridian",
+  style: "form",
+  explode: false,
+  schema: {
+    type: "array",
+    prefixItems: [LAT, LON, LAT, LON],
+    items: false,
+    minItems: 4,
+    maxItems: 4,
+  },
+  example: [43.5, 1.0, 44.0, 1.7],
 };
 const ICAO24 = {
   name: "icao24",
@@ -113,7 +137,8 @@ function build(): Json {
       version: "1.0.0",
       description: "Live aircraft, their history, time travel and anomalies. Times are ISO 8601 " +
         "UTC, distances metres, speeds m/s, angles degrees. Errors are " +
-        '`{"error": {"code", "message"}}`.',
+        '`{"error": {"code", "message"}}`. The live feed is a WebSocket at `/ws` ' +
+        "(docs/protocol.md), not an HTTP operation.",
     },
     servers: [{ url: "/" }],
     paths: {
@@ -215,7 +240,13 @@ function build(): Json {
               name: "kind",
               in: "query",
               description: `Comma list of: ${ANOMALY_KINDS.join(", ")}`,
-              schema: { type: "string" },
+              style: "form",
+              explode: false,
+              schema: {
+                type: "array",
+                items: { type: "string", enum: [...ANOMALY_KINDS] },
+                minItems: 1,
+              },
             },
             BBOX,
             {
@@ -231,8 +262,9 @@ function build(): Json {
             {
               name: "cursor",
               in: "query",
-              description: "`next_cursor` of the previous page",
-              schema: { type: "string" },
+              description: "`next_cursor` of the previous page, as given (opaque: a string " +
+                "that did not come from `next_cursor` is a 400)",
+              schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,512}$" },
             },
           ],
           responses: {
@@ -268,14 +300,6 @@ function build(): Json {
               content: { "text/plain": { schema: { type: "string" } } },
             },
           },
-        },
-      },
-      "/ws": {
-        get: {
-          operationId: "openWebSocket",
-          summary: "WebSocket: hello, snapshot, delta, anomaly, pong, error (contracts/ws.ts); " +
-            "JSON, or MessagePack with a subprotocol containing `msgpack`",
-          responses: { 101: { description: "Switching protocols" }, ...errors(426) },
         },
       },
     },

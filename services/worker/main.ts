@@ -13,8 +13,10 @@ import { parseWorkerConfig, readEnv, type WorkerConfig } from "../../lib/config.
 import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { Registry } from "prom-client";
 import { serveMetrics } from "../metrics_http.ts";
-import { startWorker } from "./worker.ts";
+import { onShutdown } from "../shutdown.ts";
+import { startWorker, type WorkerHandle } from "./worker.ts";
 
 /** After a stop signal, exit even if something hangs (a broker or database that never answers). */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -66,55 +68,34 @@ async function main(): Promise<number> {
     return 1;
   }
   log.info("database", { kind: db.kind, url: db.url });
-  let worker;
-  try {
-    worker = await startWorker({ config, bus, db, runwaysCsv, log });
-  } catch (error) {
-    log.error(error instanceof Error ? error.message : String(error));
-    await Promise.allSettled([bus.close(), db.close()]);
-    return 1;
-  }
+  // /metrics and /healthz first: joining the group can take a session timeout after a crash,
+  // and an operator should see "joining" meanwhile, not a refused connection.
+  const registry = new Registry();
+  let worker: WorkerHandle | undefined;
   const server = serveMetrics({
     port: config.WORKER_PORT,
-    registry: worker.metrics.registry,
-    health: () => worker.health(),
+    registry,
+    name: "worker",
+    health: () => worker?.health() ?? { ok: false, reason: "joining the consumer group" },
     onListen: (addr) =>
       log.info("metrics on", { url: `http://${addr.hostname}:${addr.port}/metrics` }),
   });
-
-  let exitCode = 0;
-  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, () => stop(signal));
-    } catch {
-      // SIGTERM cannot be listened to on Windows; SIGINT (Ctrl+C) still works.
-    }
+  try {
+    worker = await startWorker({ config, bus, db, runwaysCsv, log, registry });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    await Promise.allSettled([bus.close(), db.close(), server.shutdown()]);
+    return 1;
   }
-  const why = await stopped;
-  log.info("shutting down", { why });
-  const deadline = setTimeout(() => {
-    log.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
-    Deno.exit(1);
-  }, SHUTDOWN_DEADLINE_MS);
+  const running = worker;
   // Intake first (the batch in flight commits), then what it wrote to.
-  for (
-    const [name, step] of [
-      ["worker", () => worker.stop()],
-      ["database", () => db.close()],
-      ["bus", () => bus.close()],
-      ["metrics server", () => server.shutdown()],
-    ] as const
-  ) {
-    try {
-      await step();
-    } catch (error) {
-      exitCode = 1;
-      log.error(`shutdown of the ${name} failed: ${error}`);
-    }
-  }
-  clearTimeout(deadline);
-  return exitCode;
+  const { done } = onShutdown([
+    ["worker", () => running.stop()],
+    ["database", () => db.close()],
+    ["bus", () => bus.close()],
+    ["metrics server", () => server.shutdown()],
+  ], { deadlineMs: SHUTDOWN_DEADLINE_MS, log: (line) => log.info(line) });
+  return await done;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -135,15 +135,15 @@ export class WorkerMetrics {
     });
   }
 
-  /** Current value of a counter or gauge (tests, logs); 0 when never set. */
+  /** Current value of a counter or gauge summed over series matching `labels`; 0 when never set. */
   async value(
     metric: Counter<string> | Gauge<string>,
     labels: Record<string, string> = {},
   ): Promise<number> {
     const { values } = await metric.get();
-    const found = values.find((v) =>
-      Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)
-    );
-    return found?.value ?? 0;
+    // Summed over the matching series: the lag without labels is the lag of every partition.
+    return values
+      .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+      .reduce((sum, v) => sum + v.value, 0);
   }
 }
