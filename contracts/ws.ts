@@ -22,6 +22,10 @@ import { AnomalyEvent } from "./anomaly.ts";
 export const PROTOCOL_VERSION = 1;
 /** Sec-WebSocket-Protocol value that selects MessagePack. */
 export const MSGPACK_SUBPROTOCOL = "skysentinel.v1.msgpack";
+/** Sec-WebSocket-Protocol value that selects the compact binary encoding (docs/protocol.md, lib/hub/v2/). */
+export const BINARY_SUBPROTOCOL = "skysentinel.v2.bin";
+/** `hello.protocol` on a connection that negotiated {@link BINARY_SUBPROTOCOL}. */
+export const BINARY_PROTOCOL_VERSION = 2;
 /** Sec-WebSocket-Protocol value that selects JSON (also the default without a subprotocol). */
 export const JSON_SUBPROTOCOL = "skysentinel.v1.json";
 /** Largest client frame the server accepts, bytes. */
