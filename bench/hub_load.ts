@@ -145,6 +145,17 @@ interface Child {
   next(): Promise<Record<string, unknown>>;
 }
 
+/** Every process started, so that a run that fails or times out leaves none behind. */
+const running = new Set<Deno.ChildProcess>();
+
+function killAll(): void {
+  for (const p of running) {
+    try {
+      p.kill("SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
 function spawn(script: string, args: string[]): Child {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(script, HERE).pathname, ...args],
@@ -152,6 +163,8 @@ function spawn(script: string, args: string[]): Child {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  running.add(process);
+  process.status.then(() => running.delete(process));
   const lines = jsonLines(process.stdout);
   const writer = process.stdin.getWriter();
   return {
@@ -373,8 +386,16 @@ export interface LoadResult {
   relay: { hub: string; p50: number; p99: number; updates: number }[];
 }
 
-/** Runs every phase and returns the printed report with its figures. */
+/** Runs every phase and returns the printed report with its figures; no process outlives it. */
 export async function runLoad(o: LoadOptions, log: (line: string) => void): Promise<LoadResult> {
+  try {
+    return await runPhases(o, log);
+  } finally {
+    killAll();
+  }
+}
+
+async function runPhases(o: LoadOptions, log: (line: string) => void): Promise<LoadResult> {
   const out: string[] = [];
   const phases: LoadResult["phases"] = [];
   const relay: LoadResult["relay"] = [];
@@ -424,6 +445,7 @@ if (import.meta.main) {
   const options = parseLoadOptions(Deno.args, Deno.env.toObject());
   const deadline = setTimeout(() => {
     console.error("load: still running after the time bound; stopping");
+    killAll();
     Deno.exit(2);
   }, (options.profiles.length * 3 + 2) * (options.seconds + options.warmup + 60) * 1000);
   console.log((await runLoad(options, (line) => console.error(line))).text);

@@ -277,8 +277,15 @@ function poller(plan: LoadPlan, t: Tally): () => void {
   t.served = null;
   let stopped = false;
   const phase = (t.plan.id * 0.6180339887498949 % 1) * 1000;
+  let inFlight = false;
   const once = async () => {
     if (stopped) return;
+    // Like tar1090's timer: no new request while one is pending (counted as a gap).
+    if (inFlight) {
+      if (measuring) t.gaps++;
+      return;
+    }
+    inFlight = true;
     try {
       const res = await fetch(`${base}?ids=${ids}`);
       const body = new Uint8Array(await res.arrayBuffer());
@@ -308,6 +315,8 @@ function poller(plan: LoadPlan, t: Tally): () => void {
       for (const [key, count] of counts) out.push([key, count, arrival]);
     } catch (error) {
       t.failed = (error as Error).message;
+    } finally {
+      inFlight = false;
     }
   };
   let timer: ReturnType<typeof setTimeout>;
