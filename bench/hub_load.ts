@@ -387,16 +387,31 @@ export interface LoadResult {
 }
 
 /** Runs every phase and returns the printed report with its figures; no process outlives it. */
-export async function runLoad(o: LoadOptions, log: (line: string) => void): Promise<LoadResult> {
+export async function runLoad(
+  o: LoadOptions,
+  log: (line: string) => void,
+  /** Each printed section as soon as it is measured (a long run that fails later keeps it). */
+  onSection: (text: string) => void = () => {},
+): Promise<LoadResult> {
   try {
-    return await runPhases(o, log);
+    return await runPhases(o, log, onSection);
   } finally {
     killAll();
   }
 }
 
-async function runPhases(o: LoadOptions, log: (line: string) => void): Promise<LoadResult> {
-  const out: string[] = [];
+async function runPhases(
+  o: LoadOptions,
+  log: (line: string) => void,
+  onSection: (text: string) => void,
+): Promise<LoadResult> {
+  const lines: string[] = [];
+  const out = {
+    push(...parts: string[]) {
+      lines.push(...parts);
+      onSection(parts.join("\n"));
+    },
+  };
   const phases: LoadResult["phases"] = [];
   const relay: LoadResult["relay"] = [];
   const plans = planClients(await samplePositions(o), planOptions(o));
@@ -438,7 +453,7 @@ async function runPhases(o: LoadOptions, log: (line: string) => void): Promise<L
     log("relay hop: one upstream, two relays ...");
     out.push("", await relayPhase(o, relay));
   }
-  return { text: out.join("\n"), phases, relay };
+  return { text: lines.join("\n"), phases, relay };
 }
 
 if (import.meta.main) {
@@ -448,6 +463,6 @@ if (import.meta.main) {
     killAll();
     Deno.exit(2);
   }, (options.profiles.length * 3 + 2) * (options.seconds + options.warmup + 60) * 1000);
-  console.log((await runLoad(options, (line) => console.error(line))).text);
+  await runLoad(options, (line) => console.error(line), (text) => console.log(text));
   clearTimeout(deadline);
 }

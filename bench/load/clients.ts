@@ -257,13 +257,21 @@ function probeClient(plan: LoadPlan, t: Tally): Promise<() => void> {
   };
   socket.onclose = (e) => void (t.closeCode ??= e.code);
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error("probe: no open within 15 s"));
+    }, 15_000);
     socket.onopen = () => {
+      clearTimeout(timer);
       t.served = encodingOf(socket.protocol);
       const sub = subscribeText(t.plan);
       if (sub) socket.send(sub);
       resolve(() => socket.close());
     };
-    socket.onerror = () => reject(new Error("probe could not connect"));
+    socket.onerror = () => {
+      clearTimeout(timer);
+      reject(new Error("probe could not connect"));
+    };
   });
 }
 
