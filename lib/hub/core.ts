@@ -190,6 +190,7 @@ export class HubCore<M> {
     this.#pendingAnomalies = [];
     const deltas: BucketFrames<M>[] = [];
     for (const bucket of this.#buckets.values()) {
+      bucket.dropSnapshotBefore(seq);
       const { upserts, removes } = bucket.delta();
       const count = upserts.length + removes.length;
       const anomalies = pending.length === 0
