@@ -175,6 +175,22 @@ function producerMode(service: ServiceName, c: z.infer<typeof schemas.producer>)
   return mode;
 }
 
+/**
+ * The bundled demo (real recordings played as if live): what replay plays
+ * when REPLAY_FILES is unset, in `deno task up` and `deno task replay`.
+ * Relative to the repository root, where `deno task` runs.
+ */
+export const DEMO_SCENARIO = "fixtures/scenarios/demo.json";
+
+/** What the producer takes in, for a start-up line: `replaying the demo scenario`, ... */
+export function describeIntake(config: Pick<ProducerConfig, "mode" | "REPLAY_FILES">): string {
+  if (config.mode === "live") return "polling OpenSky live";
+  if (config.mode === "record") return "recording OpenSky";
+  const files = config.REPLAY_FILES;
+  if (files.length === 1 && files[0] === DEMO_SCENARIO) return "replaying the demo scenario";
+  return `replaying ${files.join(", ")}`;
+}
+
 export function parseProducerConfig(env: Env): ProducerConfig {
   const c = parse("producer", env);
   return Object.freeze({ ...c, mode: producerMode("producer", c) });
