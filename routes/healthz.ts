@@ -4,12 +4,11 @@
  *
  * @module
  */
-import type { Handlers } from "../lib/framework/mod.ts";
-import type { AppState } from "../services/web/app.ts";
 import { healthResponse } from "../services/health.ts";
+import { define } from "../services/web/define.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     return healthResponse((await ctx.state.health()).checks);
   },
-};
+});

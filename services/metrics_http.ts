@@ -12,6 +12,8 @@ import { healthResponse } from "./health.ts";
 export interface Health {
   ok: boolean;
   reason?: string;
+  /** Serving (200) but impaired: the body says `degraded` with the reason. */
+  degraded?: boolean;
 }
 
 /** Options for {@link serveMetrics}. */
@@ -46,7 +48,11 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
     if (pathname === "/healthz") {
       const health = await options.health();
       return healthResponse({
-        [options.name ?? "service"]: { ok: health.ok, detail: health.reason ?? "" },
+        [options.name ?? "service"]: {
+          ok: health.ok,
+          detail: health.reason ?? "",
+          ...(health.degraded ? { degraded: true } : {}),
+        },
       });
     }
     return new Response("not found\n", { status: 404 });

@@ -79,17 +79,3 @@ export function toKafkaValue(value: string | Uint8Array): string | Buffer {
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
-
-/** Sleeps `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done);
-  });
-}

@@ -35,10 +35,11 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
-import { kafkaLogCreator, sleep, toBusMessage, toKafkaValue } from "./_kafka_internal.ts";
+import { kafkaLogCreator, toBusMessage, toKafkaValue } from "./_kafka_internal.ts";
 import { BrokerProbe, GroupLag } from "./_kafka_watch.ts";
 import "./_kafka_timers.ts";
 import { TOPIC_LIST, type TopicSpec } from "../../contracts/topics.ts";
+import { sleep } from "../async.ts";
 import { SkySentinelError } from "../errors.ts";
 import type {
   Bus,
@@ -200,6 +201,7 @@ export class KafkaBus implements Bus {
       : options.groupId;
     if (!groupId) throw new TypeError("subscribe: groupId is required unless ephemeral");
     await this.#connectAdmin();
+    const maxBatchSize = options.maxBatchSize ?? this.#options.maxBatchSize;
     const consumer = this.#kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -207,6 +209,9 @@ export class KafkaBus implements Bus {
       // kafkajs restarts a crashed consumer after its last retry delay (up to 30 s by
       // default): capped so that it rejoins within seconds of the broker coming back.
       retry: { initialRetryTime: 300, maxRetryTime: 2_000 },
+      // A fetch should bring a whole batch: flight envelopes are about 0.6 kB.
+      maxBytesPerPartition: Math.max(1 << 20, maxBatchSize * 1024),
+      maxBytes: Math.max(10 << 20, maxBatchSize * 1024 * 4),
     });
     const sub = new KafkaSubscription({
       consumer,
@@ -214,7 +219,7 @@ export class KafkaBus implements Bus {
       groupId,
       ephemeral,
       subscribe: options,
-      maxBatchSize: this.#options.maxBatchSize,
+      maxBatchSize,
       retryDelayMs: this.#options.retryDelayMs,
       lagIntervalMs: this.#options.lagIntervalMs,
       onStopped: (s) => this.#subscriptions.delete(s),
@@ -437,7 +442,7 @@ class KafkaSubscription implements BusSubscription {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, this.#options.subscribe.concurrency ?? 1),
       eachBatch: (payload) => this.#eachBatch(payload),
     });
   }
