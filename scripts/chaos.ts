@@ -287,6 +287,12 @@ async function main(): Promise<number> {
     await bus.ensureTopics();
     stack.spawn("worker");
     stack.spawn("web");
+    // The web server builds its islands at start: wait for both before the first slice.
+    const ready = Date.now() + 5 * 60_000;
+    while (Date.now() < ready) {
+      if ((await stack.health("worker")) === 200 && (await stack.health("web")) === 200) break;
+      await sleep(1_000);
+    }
     const sql = connect(stack.services.databaseUrl, { max: 2 });
     for (let i = 0; i < slices; i++) {
       const fault = FAULTS[i]!;
@@ -311,13 +317,13 @@ async function main(): Promise<number> {
       };
       log(`slice ${i + 1}/${slices}: ${fault.name}`);
       stack.spawn("producer", stack.currentReplay);
-      const statuses = new Map<Service, number[]>(SERVICES.map((s) => [s, []]));
+      const polls: { t: number; codes: Record<Service, number> }[] = [];
       let polling = true;
       const poller = (async () => {
         while (polling) {
-          await Promise.all(
-            SERVICES.map(async (s) => statuses.get(s)!.push(await stack.health(s))),
-          );
+          const t = Date.now();
+          const [producer, worker, web] = await Promise.all(SERVICES.map((s) => stack.health(s)));
+          polls.push({ t, codes: { producer: producer!, worker: worker!, web: web! } });
           await sleep(1_000);
         }
       })();
@@ -325,19 +331,39 @@ async function main(): Promise<number> {
       await sleep(sliceS / SPEED / 3 * 1000);
       const faultAt = Date.now();
       await fault.inject(stack);
+      const injectedAt = Date.now();
       // The producer exits when its slice ends; a restarted one replays it again.
-      await Promise.race([stack.procs.get("producer")!.status, sleep(30 * 60_000)]);
+      const exitAt = await Promise.race([
+        stack.procs.get("producer")!.status.then(() => Date.now()),
+        sleep(30 * 60_000).then(() => Date.now()),
+      ]);
       const drained = await lagZero(stack, 10 * 60_000);
-      const recoverS = Math.round((Date.now() - faultAt) / 1000);
       polling = false;
       await poller;
       stack.procs.delete("producer");
-      // After: a fresh look at every service (the producer has exited: not polled).
-      const afterOk = (await stack.health("worker")) === 200 && (await stack.health("web")) === 200;
-      const during = fault.down.every((s) => statuses.get(s)!.some((code) => code !== 200)) &&
+      // Healthy again: the first poll after the fault was removed with every service that
+      // runs at 200 (the producer only while its replay runs).
+      const healthy = (p: (typeof polls)[number]) =>
+        p.codes.worker === 200 && p.codes.web === 200 &&
+        (p.t >= exitAt - 2_000 || p.codes.producer === 200);
+      const recovered = polls.find((p) => p.t >= injectedAt && healthy(p));
+      const recoverS = recovered ? Math.max(0, Math.round((recovered.t - injectedAt) / 1000)) : -1;
+      const window = polls.filter((p) => p.t >= faultAt && p.t <= (recovered?.t ?? Infinity));
+      const during = fault.down.every((s) => window.some((p) => p.codes[s] !== 200)) &&
         fault.up.every((s) =>
-          statuses.get(s)!.slice(1).every((code) => code === 200 || s === "producer")
+          polls.filter((p) => p.t >= faultAt && (s !== "producer" || p.t < exitAt - 2_000))
+            .every((p) => p.codes[s] === 200)
         );
+      const afterOk = (await stack.health("worker")) === 200 && (await stack.health("web")) === 200;
+      if (!during) {
+        log(
+          `health during ${fault.name}: ${
+            polls.filter((p) => p.t >= faultAt).map((p) =>
+              `${p.codes.producer}/${p.codes.worker}/${p.codes.web}`
+            ).join(" ")
+          } (producer/worker/web)`,
+        );
+      }
       for (const p of expected[i]!) seen.add(p);
       const db = await sql`SELECT icao24, extract(epoch FROM ts)::bigint AS t FROM flights_history`;
       const present = new Map<string, number>();
@@ -368,8 +394,10 @@ async function main(): Promise<number> {
     await bus.close();
     await stack.services.destroy();
   }
+  // s to healthy: from the end of the fault (restart, broker or database back, poison sent)
+  // to every /healthz at 200 again; the slice then drains to lag 0 before it is compared.
   const header =
-    "| fault | rows expected | lost | doubled | s to recover | health during | health after |";
+    "| fault | rows expected | lost | doubled | s to healthy | health during | health after |";
   console.log(header);
   console.log("|---|---:|---:|---:|---:|---|---|");
   for (const r of rows) {
