@@ -8,7 +8,9 @@
  *   together over the broker's 1 MB limit, and the partition stalled for good);
  * - lag from the broker: `processing_consumer_lag{topic,partition}` counts what is on the
  *   topic past the group's commit while the worker cannot write (before: 0);
- * - kafkajs under Deno prints no TimeoutNegativeWarning.
+ * - kafkajs under Deno prints no TimeoutNegativeWarning;
+ * - the web's bus source started before its topics exist waits (log and hub status) and
+ *   reads them once they are created (before: an uncaught KafkaJSProtocolError).
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -17,7 +19,10 @@ import { DeadLetter } from "../contracts/deadletter.ts";
 import { TOPICS } from "../contracts/topics.ts";
 import { KafkaBus } from "../lib/bus/kafka.ts";
 import type { Bus, BusMessage } from "../lib/bus/types.ts";
+import { startBusSourceWhenReady } from "../services/web/bus_wait.ts";
+import { Hub } from "../services/web/hub.ts";
 import { freshPostgres } from "./_db.ts";
+import { BASE_CONFIG } from "./_hub_harness.ts";
 import {
   recorded,
   startTestWorker,
@@ -189,5 +194,49 @@ Deno.test({
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, stderr);
     assert.doesNotMatch(stderr, /TimeoutNegativeWarning/);
+  },
+});
+
+Deno.test({
+  name: "faults: the web's bus source waits for topics that do not exist yet, then reads them",
+  ...options,
+  fn: async () => {
+    const bus = await kafka("wait");
+    const topics = {
+      state: unique("wait.state"),
+      anomalies: unique("wait.anomalies"),
+      deadletter: unique("wait.deadletter"),
+    };
+    const hub = new Hub({ config: BASE_CONFIG, logger: { info() {}, warn() {} } });
+    hub.start();
+    const lines: string[] = [];
+    const source = startBusSourceWhenReady(hub, bus, {
+      anomalyWindowHours: 24,
+      topics,
+      retryMs: 200,
+      log: (line) => lines.push(line),
+    });
+    try {
+      await waitFor(
+        () => /waiting for topics/.test(hub.stats().source?.detail ?? ""),
+        "the hub to say it waits for the topics",
+        { deadlineMs: 30_000 },
+      );
+      assert.equal(hub.stats().ready, false);
+      assert.ok(lines.some((l) => l.includes(topics.state)), lines.join("\n"));
+      await bus.ensureTopics([
+        { ...TOPICS.state, name: topics.state },
+        { ...TOPICS.anomalies, name: topics.anomalies },
+        { ...TOPICS.deadletter, name: topics.deadletter },
+      ]);
+      await waitFor(() => hub.stats().ready, "the hub to read the new topics", {
+        deadlineMs: 60_000,
+      });
+      assert.ok(source.ready);
+    } finally {
+      await source.stop();
+      await hub.stop();
+      await bus.close();
+    }
   },
 });

@@ -149,6 +149,8 @@ export class Hub {
   readonly #now: () => number;
   readonly #log: HubLogger;
   readonly #maxBadFrames: number;
+  /** Clients closed for abuse whose frames still arrive: when the last one came (ms). */
+  readonly #draining = new WeakMap<ClientSession, number>();
   readonly #idleTimeout: number;
   readonly #sweepMs: number;
   readonly #metrics: HubMetrics;
@@ -362,7 +364,10 @@ export class Hub {
   }
 
   #onMessage(client: ClientSession, data: unknown): void {
-    if (!client.open) return;
+    if (!client.open) {
+      if (this.#draining.has(client)) this.#draining.set(client, performance.now());
+      return;
+    }
     const now = this.#now();
     if (!client.takeToken()) {
       return this.#reject(client, "rate_limited", `more than ${RATE_PER_SECOND} messages/s`);
@@ -405,8 +410,30 @@ export class Hub {
     client.abuse++;
     if (client.abuse >= this.#maxBadFrames) {
       this.#log.warn(`hub: closing a client after ${client.abuse} bad frames (last: ${code})`);
-      this.#close(client, 1008, "too many bad frames");
+      this.#closeWhenQuiet(client, 1008, code === "rate_limited" ? "rate_limited" : "bad_frames");
     }
+  }
+
+  /**
+   * Closes an abusive client once its frames stop coming (200 ms quiet, 5 s at most).
+   * Closing the socket while its frames still arrive makes the kernel answer them with a
+   * TCP reset, and the reset throws away, on the client's side, the `error` frame and the
+   * close 1008 that say why (issue #14). Meanwhile its frames are read and ignored.
+   */
+  #closeWhenQuiet(client: ClientSession, code: number, reason: string): void {
+    this.#drop(client);
+    const started = performance.now();
+    this.#draining.set(client, started);
+    const check = () => {
+      const now = performance.now();
+      if (now - this.#draining.get(client)! < 200 && now - started < 5_000) {
+        setTimeout(check, 50);
+        return;
+      }
+      this.#draining.delete(client);
+      client.close(code, reason);
+    };
+    setTimeout(check, 50);
   }
 
   #close(client: ClientSession, code: number, reason: string): void {
