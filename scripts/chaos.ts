@@ -70,6 +70,9 @@ class Stack {
       PORT: String(this.ports.web),
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
+      // The recording is from 2018 and keeps its times: the retention job must not drop it.
+      HISTORY_RETENTION_DAYS: "36500",
+      HISTORY_SAMPLED_RETENTION_DAYS: "36500",
       ...extra,
     };
   }

@@ -239,7 +239,8 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     health(): ProducerHealth {
       if (!bus.healthy()) return { ok: false, reason: `${bus.kind} bus unhealthy` };
       if (controller.signal.aborted) return { ok: false, reason: "stopping" };
-      if (publisher.held > 0) {
+      // Only after a failed send: a send in flight holds its messages for a moment too.
+      if (publisher.failing) {
         return { ok: false, reason: `holding ${publisher.held} messages the broker has not taken` };
       }
       if (finished) return { ok: true, reason: "replay finished" };

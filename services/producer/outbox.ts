@@ -73,9 +73,14 @@ export class Outbox {
     this.#metrics.held.set(0);
   }
 
-  /** Messages waiting for the broker. */
+  /** Messages waiting for the broker (including a send in flight). */
   get held(): number {
     return this.#held;
+  }
+
+  /** True from a failed send until the broker takes the held messages again. */
+  get failing(): boolean {
+    return this.#failingSince > 0;
   }
 
   /**

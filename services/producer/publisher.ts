@@ -84,9 +84,14 @@ export class Publisher {
     this.#now = options.now;
   }
 
-  /** Messages held because the broker did not take them yet. */
+  /** Messages held because the broker did not take them yet (or a send is in flight). */
   get held(): number {
     return this.#outbox.held;
+  }
+
+  /** True from a failed send until the broker takes what is held again. */
+  get failing(): boolean {
+    return this.#outbox.failing;
   }
 
   /** Tries to send what is held now (the poller calls it before a poll). Never rejects. */
