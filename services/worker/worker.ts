@@ -36,7 +36,7 @@ import type { Database } from "../../lib/db/mod.ts";
 import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../../lib/detect/runways.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createHistorySource } from "./history_source.ts";
-import { Freshness } from "./freshness.ts";
+import { Freshness, newestBySource } from "./freshness.ts";
 import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
@@ -79,7 +79,7 @@ export interface StartWorkerOptions {
   /** The bus; the caller owns it (and closes it after `stop()`). */
   bus: Bus;
   /** The database, migrated; the caller owns it (and closes it after `stop()`). */
-  db: Pick<Database, "sql">;
+  db: Pick<Database, "sql"> & Partial<Pick<Database, "kind">>;
   /** Text of the OurAirports runways CSV (RUNWAYS_FILE). Give this or `runways`. */
   runwaysCsv?: string;
   /** Runway index already built (saves parsing the CSV again). */
@@ -112,6 +112,8 @@ export interface StartWorkerOptions {
    * main.ts and the stack turn it on.
    */
   degradeOnStaleData?: boolean;
+  /** Wall clock of the freshness metrics, unix ms (tests). Default `Date.now`. */
+  now?: () => number;
 }
 
 type HistoryConfigKeys =
@@ -143,6 +145,8 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/** Most updates per batch on the embedded database (see the subscription below). */
+const EMBEDDED_MAX_BATCH = 250;
 /** How long a health or outage probe may take, ms. */
 const PROBE_TIMEOUT_MS = 2_000;
 /** Heartbeat period while a batch waits out a backoff, ms. */
@@ -177,7 +181,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     aircraft: () => processor.aircraft,
   });
   const writer = new BatchWriter(sql);
-  const freshness = new Freshness({ registry: metrics.registry });
+  const freshness = new Freshness({ registry: metrics.registry, now: options.now });
   const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
     options.config;
   const retention = fineDays === undefined ? undefined : startRetention(sql, {
@@ -312,7 +316,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       return rethrow(error);
     }
     failures = 0;
-    freshness.written(result.newest);
+    freshness.written(newestBySource(items.map((i) => i.value)));
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
@@ -328,7 +332,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     groupId: options.config.WORKER_GROUP_ID,
     fromBeginning: options.fromBeginning ?? true,
     deadletterTopic: topics.deadletter,
-    maxBatchSize: options.config.WORKER_BATCH_SIZE,
+    // The embedded database has one connection that the history API shares: small batches
+    // keep a request from waiting long behind a write transaction.
+    maxBatchSize: options.db.kind === "embedded"
+      ? Math.min(EMBEDDED_MAX_BATCH, options.config.WORKER_BATCH_SIZE ?? EMBEDDED_MAX_BATCH)
+      : options.config.WORKER_BATCH_SIZE,
     concurrency: options.config.WORKER_PARTITION_CONCURRENCY,
     handle,
     onError: (error) => {
