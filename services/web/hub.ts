@@ -11,7 +11,7 @@
  * recent anomalies in its view, then a `delta` every tick (empty when nothing
  * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
  * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
- * out to the hub's 5° tiles (docs/protocol.md); after it, the new view's
+ * out to the hub's 3° tiles (docs/protocol.md); after it, the new view's
  * snapshot and the recent anomalies the old view did not show.
  *
  * Policies:
