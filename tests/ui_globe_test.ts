@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { Flight } from "../contracts/flight.ts";
 import { isolatedPage, launchChromium, screenshot, startUiApp } from "./_ui_harness.ts";
-import { distanceM } from "../lib/client/geo.ts";
+import { haversineM } from "../lib/geo/mod.ts";
 import { skipWithoutChromium } from "./_services.ts";
 
 const chromiumMissing = skipWithoutChromium();
@@ -174,7 +174,7 @@ Deno.test({
         );
         const d2 = await hook<{ lat: number; lng: number }>(page, "return s.scene.selectedDrawn");
         const moved = Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
-        const flown = distanceM(d1.lat, d1.lng, d2.lat, d2.lng);
+        const flown = haversineM({ lat: d1.lat, lon: d1.lng }, { lat: d2.lat, lon: d2.lng });
         assert.ok(flown > 50, `aircraft moved ${flown} m`);
         // Camera moved about as far as the aircraft (scene units are 63.7 km).
         assert.ok(
@@ -212,7 +212,7 @@ Deno.test({
           "return s.scene.selectedDrawn",
         );
         assert.ok(
-          distanceM(pov.lat, pov.lng, drawn.lat, drawn.lng) < 60_000,
+          haversineM({ lat: pov.lat, lon: pov.lng }, { lat: drawn.lat, lon: drawn.lng }) < 60_000,
           "camera over the aircraft",
         );
         console.log(`screenshot: ${await screenshot(page, "ui_anomaly_focus")}`);
@@ -250,9 +250,15 @@ Deno.test({
         );
         for (const f of both) {
           const [lat, lon] = drawn[f.icao24]!;
-          const fromPast = distanceM(lat, lon, f.position.lat, f.position.lon);
+          const fromPast = haversineM({ lat: lat, lon: lon }, {
+            lat: f.position.lat,
+            lon: f.position.lon,
+          });
           const l = live.get(f.icao24)!;
-          const fromLive = distanceM(lat, lon, l.position.lat, l.position.lon);
+          const fromLive = haversineM({ lat: lat, lon: lon }, {
+            lat: l.position.lat,
+            lon: l.position.lon,
+          });
           assert.ok(fromPast < 20_000, `${f.icao24} drawn ${fromPast} m from its past position`);
           assert.ok(fromLive > fromPast, `${f.icao24} is nearer its live position`);
         }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { ClientMessage, Subscription } from "../../contracts/ws.ts";
+import { Backoff, type BackoffOptions } from "../backoff.ts";
 import { decodeServerFrame } from "./decode.ts";
 import { type ProtocolAction, ProtocolState } from "./protocol.ts";
 
@@ -34,27 +35,6 @@ export const JSON_SUBPROTOCOL = "skysentinel.v1.json";
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
 
 export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "stopped";
-
-export interface BackoffOptions {
-  /** First retry delay, ms. Default 500. */
-  initialMs?: number;
-  /** Largest delay, ms. Default 30,000. */
-  maxMs?: number;
-  /** Growth per attempt. Default 2. */
-  factor?: number;
-  /** Fraction of random spread, 0..1. Default 0.25. */
-  jitter?: number;
-}
-
-/** Delay before reconnect attempt `attempt` (0-based), ms; `random` in [0, 1). */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random = 0.5): number {
-  const initial = options.initialMs ?? 500;
-  const max = options.maxMs ?? 30_000;
-  const factor = options.factor ?? 2;
-  const jitter = options.jitter ?? 0.25;
-  const base = Math.min(max, initial * factor ** Math.max(0, attempt));
-  return Math.round(Math.min(max, base * (1 - jitter + 2 * jitter * random)));
-}
 
 export interface ConnectionOptions {
   /** Absolute ws:// or wss:// URL. */
@@ -101,7 +81,7 @@ export class LiveConnection {
   readonly #options: ConnectionOptions;
   readonly #handlers: ConnectionHandlers;
   #socket: SocketLike | null = null;
-  #attempt = 0;
+  readonly #backoff: Backoff;
   #status: ConnectionStatus = "stopped";
   #retryTimer: number | null = null;
   #pingTimer: number | null = null;
@@ -111,6 +91,7 @@ export class LiveConnection {
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers) {
     this.#options = options;
     this.#handlers = handlers;
+    this.#backoff = new Backoff(options.backoff, options.random ?? Math.random);
   }
 
   get status(): ConnectionStatus {
@@ -160,7 +141,7 @@ export class LiveConnection {
   }
 
   #open(): void {
-    this.#setStatus(this.#attempt === 0 ? "connecting" : "reconnecting");
+    this.#setStatus(this.#backoff.attempt === 0 ? "connecting" : "reconnecting");
     this.protocol.reset();
     const factory = this.#options.socket ??
       ((url: string, protocols: string[]) =>
@@ -205,7 +186,7 @@ export class LiveConnection {
     for (const action of actions) {
       if (action.kind === "hello") {
         // A working session: the next failure starts the backoff from scratch.
-        this.#attempt = 0;
+        this.#backoff.reset();
         this.#setStatus("live");
         if (Object.keys(this.#filter).length > 0) this.#sendSubscribe();
       }
@@ -245,8 +226,7 @@ export class LiveConnection {
   #scheduleReconnect(): void {
     if (this.#status === "stopped") return;
     this.#clearTimers();
-    const delay = backoffDelay(this.#attempt, this.#options.backoff, this.#random());
-    this.#attempt++;
+    const delay = this.#backoff.next();
     this.#setStatus("reconnecting", delay);
     this.#retryTimer = this.#timer(() => {
       this.#retryTimer = null;
@@ -257,7 +237,7 @@ export class LiveConnection {
   #setStatus(status: ConnectionStatus, retryInMs?: number): void {
     this.#status = status;
     this.#handlers.onStatus(status, {
-      attempt: this.#attempt,
+      attempt: this.#backoff.attempt,
       ...(retryInMs === undefined ? {} : { retryInMs }),
     });
   }
@@ -270,10 +250,6 @@ export class LiveConnection {
 
   #now(): number {
     return (this.#options.now ?? Date.now)();
-  }
-
-  #random(): number {
-    return (this.#options.random ?? Math.random)();
   }
 
   #timer(fn: () => void, ms: number): number {

@@ -11,7 +11,7 @@ import type { ApiOptions } from "./api.ts";
 import type { ConnectionStatus, SocketFactory } from "./connection.ts";
 import type { FilterState } from "./filters.ts";
 import type { FlightStore } from "./flight_store.ts";
-import type { Vec3 } from "./geo.ts";
+import type { Vec3 } from "./globe_coords.ts";
 
 /** What the controller needs from the globe. */
 export interface SceneLike {
