@@ -5,9 +5,11 @@
  * @module
  */
 import { Head } from "../lib/framework/runtime.ts";
+import type { PageProps } from "../lib/framework/mod.ts";
 import Globe from "../islands/Globe.tsx";
+import type { AppState } from "../services/web/app.ts";
 
-export default function Home() {
+export default function Home({ state }: PageProps<unknown, AppState>) {
   return (
     <>
       <Head>
@@ -18,7 +20,11 @@ export default function Home() {
         />
         <meta name="theme-color" content="#03060c" />
       </Head>
-      <Globe wsPath="/ws" encoding="msgpack" />
+      <Globe
+        wsPath="/ws"
+        anomalyWindowHours={state.globe.anomalyWindowHours}
+        testHook={state.globe.testHook}
+      />
     </>
   );
 }

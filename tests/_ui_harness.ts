@@ -171,6 +171,7 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
     registry,
     manifest,
     build: "always",
+    testHook: true,
     log: () => {},
     onError: (e) => console.error("ui app:", e),
   });

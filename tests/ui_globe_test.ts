@@ -123,13 +123,15 @@ Deno.test({
           () => page.locator(".details").getAttribute("data-icao24", { timeout: 5000 }),
         );
         assert.equal(picked, spot.id);
-        await page.waitForTimeout(500);
-        const offset = await hook<number>(
-          page,
-          `const d = s.scene.selectedDrawn;
-           const c = s.scene.globe.getCoords(d.lat, d.lng, Math.max(30, d.altM) / 6371008.8);
-           return Math.hypot(c.x - d.position[0], c.y - d.position[1], c.z - d.position[2]);`,
-        );
+        // The next animation frame draws it as selected (slow in software rendering).
+        const offset = await until("the selected marker to be drawn", () =>
+          hook<number | null>(
+            page,
+            `const d = s.scene.selectedDrawn;
+             if (!d) return null;
+             const c = s.scene.globe.getCoords(d.lat, d.lng, Math.max(30, d.altM) / 6371008.8);
+             return Math.hypot(c.x - d.position[0], c.y - d.position[1], c.z - d.position[2]);`,
+          ));
         assert.ok(offset < 1e-6, `marker ${offset} units off globe.getCoords`);
         await page.keyboard.press("Escape");
         await page.locator(".details").waitFor({ state: "detached" });
@@ -269,7 +271,9 @@ Deno.test({
         const t2 = await hook<number>(page, "return s.controller.nowS()");
         assert.ok(t2 > at + 60, `playing at 60x moved ${t2 - at} s`);
         console.log(`screenshot: ${await screenshot(page, "ui_time_travel")}`);
-        await page.locator("#go-live").click();
+        // At 60x the replay reaches live by itself within 10 s; on a slow machine it may have.
+        const goLive = page.locator("#go-live");
+        if (await goLive.isEnabled()) await goLive.click().catch(() => {});
         await page.waitForSelector(".pill[data-status=live]");
         assert.equal(
           await hook<boolean>(page, "return s.controller.activeStore === s.controller.live"),

@@ -84,6 +84,12 @@ export class GlobeScene {
   /** Where the selected aircraft was drawn in the last frame. */
   selectedDrawn: DrawnAircraft | null = null;
 
+  /** Canvas width / height (the viewport subscription's shape). */
+  get aspect(): number {
+    const h = this.#container.clientHeight;
+    return h > 0 ? this.#container.clientWidth / h : 16 / 9;
+  }
+
   constructor(
     globe: GlobeInstance,
     container: HTMLElement,

@@ -14,13 +14,14 @@ import { type SeqOptions, SeqState, type SeqStats } from "../hub/seq.ts";
 /** What the client should do after a message. */
 export type ProtocolAction =
   | { kind: "hello"; hello: HelloMessage }
-  | { kind: "snapshot"; seq: number; serverTimeMs: number; flights: Flight[] }
+  | { kind: "snapshot"; seq: number; serverTimeMs: number; flights: Flight[]; total?: number }
   | {
     kind: "delta";
     seq: number;
     serverTimeMs: number;
     upserts: Flight[];
     removes: string[];
+    total?: number;
   }
   | { kind: "anomaly"; event: AnomalyEvent }
   | { kind: "pong"; serverTimeMs: number; id?: string | number }
@@ -78,6 +79,7 @@ export class ProtocolState {
           seq: message.seq,
           serverTimeMs: message.server_time_ms,
           flights: message.flights,
+          ...(message.total === undefined ? {} : { total: message.total }),
         }];
       }
       case "delta":
@@ -119,6 +121,7 @@ export class ProtocolState {
           serverTimeMs: message.server_time_ms,
           upserts: message.upserts,
           removes: message.removes,
+          ...(message.total === undefined ? {} : { total: message.total }),
         }];
     }
   }

@@ -24,6 +24,8 @@ export interface SceneLike {
   cameraPosition(): Vec3;
   pointOfView(): { lat: number; lng: number; altitude: number };
   readonly fps: number;
+  /** Canvas width / height, for the viewport; absent: 16/9. */
+  readonly aspect?: number;
   readonly selectedDrawn: { lat: number; lng: number; altM: number } | null;
 }
 
@@ -37,6 +39,10 @@ export interface ControllerOptions {
   now?: () => number;
   /** Monotonic ms for the replay clock. */
   monotonic?: () => number;
+  /** How far back the anomaly feed starts, hours (the server's ANOMALY_WINDOW_HOURS). Default 24. */
+  anomalyWindowHours?: number;
+  /** Most anomaly events loaded at start. Default 200. */
+  anomalyLimit?: number;
 }
 
 /** The selected aircraft as the details panel shows it. */
@@ -70,8 +76,12 @@ export interface UiSnapshot {
   mode: "live" | "replay";
   connection: ConnectionStatus;
   retryInMs: number | null;
-  /** Aircraft drawn. */
+  /** Aircraft drawn (the subscribed viewport, margin included). */
   count: number;
+  /** Aircraft inside what the camera shows. */
+  inView: number;
+  /** Aircraft the hub tracks in the whole world; null when unknown (or in time travel). */
+  total: number | null;
   /** Seconds between the newest contact and now (live). */
   freshnessS: number | null;
   nowS: number;

@@ -121,6 +121,8 @@ export class HubCore<M> {
   tick(nowMs: number): TickResult<M> {
     const changes = this.#cache.commit();
     const seq = ++this.#seq;
+    // The whole world's count, for "aircraft in view / in total" on viewport clients.
+    const total = this.#cache.committedSize;
     let empty: EncodedMessage | undefined;
     const deltas: BucketFrames<M>[] = [];
     for (const bucket of this.#buckets.values()) {
@@ -133,6 +135,7 @@ export class HubCore<M> {
           server_time_ms: nowMs,
           upserts: [],
           removes: [],
+          total,
         });
         deltas.push({ bucket, message: empty, changes: 0 });
       } else {
@@ -142,6 +145,7 @@ export class HubCore<M> {
           server_time_ms: nowMs,
           upserts,
           removes,
+          total,
         });
         deltas.push({ bucket, message, changes: count });
       }
@@ -159,6 +163,7 @@ export class HubCore<M> {
         seq: this.#seq,
         server_time_ms: nowMs,
         flights: bucket.flights(this.#cache.committed(), (id) => this.#cache.getCommitted(id)),
+        total: this.#cache.committedSize,
       }));
   }
 
