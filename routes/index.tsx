@@ -5,11 +5,10 @@
  * @module
  */
 import { Head } from "../lib/framework/runtime.ts";
-import type { PageProps } from "../lib/framework/mod.ts";
 import Globe from "../islands/Globe.tsx";
-import type { AppState } from "../services/web/app.ts";
+import { define } from "../services/web/define.ts";
 
-export default function Home({ state }: PageProps<unknown, AppState>) {
+export default define.page(function Home({ state }) {
   return (
     <>
       <Head>
@@ -27,4 +26,4 @@ export default function Home({ state }: PageProps<unknown, AppState>) {
       />
     </>
   );
-}
+});
