@@ -107,8 +107,9 @@ export class LiveFeed {
         const now = this.nowS();
         if (a.kind === "snapshot") this.store.replace(a.flights, now);
         else {
-          for (const f of a.upserts) this.store.upsert(f, now);
+          // Removes first: an aircraft that moved between two tiles of the view is in both.
           for (const id of a.removes) this.store.remove(id);
+          for (const f of a.upserts) this.store.upsert(f, now);
         }
         this.#handlers.onData(a.kind);
         return;

@@ -70,8 +70,9 @@ export class FlightView {
       case "gap":
         return { ok: false, reason: "gap", expected: (held ?? 0) + 1, got: message.seq };
       case "apply":
-        for (const f of message.upserts) this.flights.set(f.icao24, f);
+        // Removes first: an aircraft that moved between two tiles of the view is in both lists.
         for (const id of message.removes) this.flights.delete(id);
+        for (const f of message.upserts) this.flights.set(f.icao24, f);
         return { ok: true, upserts: message.upserts, removes: message.removes };
     }
   }
