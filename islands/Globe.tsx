@@ -20,6 +20,7 @@ import { Legend } from "../components/Legend.tsx";
 import { TimeBar } from "../components/TimeBar.tsx";
 import { TopBar } from "../components/TopBar.tsx";
 import { AirportIndex, type AirportsFile, describePlace } from "../lib/client/airports.ts";
+import type { Encoding } from "../lib/client/connection.ts";
 import { SkyController, type UiSnapshot } from "../lib/client/controller.ts";
 import { DEFAULT_FILTER } from "../lib/client/filters.ts";
 import { sliderRange } from "../lib/client/time_travel.ts";
@@ -28,7 +29,7 @@ import { formatHash, parseHash } from "../lib/client/url_state.ts";
 export interface GlobeProps {
   /** Path of the WebSocket endpoint. Default `/ws`. */
   wsPath?: string;
-  /** `msgpack` (default) or `json`; `?encoding=` in the page URL overrides it. */
+  /** `bin` (skysentinel.v2.bin, default), `msgpack` or `json`; `?encoding=` in the page URL overrides it. */
   encoding?: Encoding;
   /** How far back the anomaly feed starts, hours (the server's ANOMALY_WINDOW_HOURS). Default 24. */
   anomalyWindowHours?: number;
@@ -36,13 +37,12 @@ export interface GlobeProps {
   testHook?: boolean;
 }
 
-type Encoding = "msgpack" | "json";
-const ENCODINGS: readonly string[] = ["msgpack", "json"];
+const ENCODINGS: readonly string[] = ["bin", "msgpack", "json"];
 
 /** The encoding asked for in the page URL (`?encoding=json`), else the prop's. */
 function pickEncoding(fallback: Encoding | undefined): Encoding {
   const asked = new URLSearchParams(location.search).get("encoding");
-  return asked && ENCODINGS.includes(asked) ? asked as Encoding : fallback ?? "msgpack";
+  return asked && ENCODINGS.includes(asked) ? asked as Encoding : fallback ?? "bin";
 }
 
 /** What the panels show before the controller runs (and on the server). */

@@ -118,6 +118,7 @@ Deno.test("controller: live data, filters, selection with trail, anomalies, time
   const clockMs = (T + 5) * 1000;
   const c = new SkyController({
     wsUrl: "ws://x/ws",
+    encoding: "json",
     socket: () => socket,
     api: { fetch: fakeFetch(calls) },
     now: () => clockMs,
@@ -196,6 +197,7 @@ Deno.test("controller: the subscription follows the viewport with hysteresis; ti
   const clockMs = (T + 5) * 1000;
   const c = new SkyController({
     wsUrl: "ws://x/ws",
+    encoding: "json",
     socket: () => socket,
     api: { fetch: fakeFetch(calls) },
     now: () => clockMs,

@@ -147,6 +147,7 @@ Deno.test("the connection speaks MessagePack, resyncs on a gap, re-subscribes af
   const actions: string[] = [];
   const conn = new LiveConnection({
     url: "ws://x/ws",
+    encoding: "msgpack",
     socket: (url, protocols) => {
       const s = new FakeSocket(url, protocols);
       sockets.push(s);

@@ -1,5 +1,6 @@
 /**
- * The live connection to `/ws`: MessagePack by default, the protocol state
+ * The live connection to `/ws`: `skysentinel.v2.bin` by default, decoded in
+ * a Web Worker (JSON and MessagePack remain selectable), the protocol state
  * machine, reconnection with exponential backoff and jitter, an
  * application-level ping to notice a dead link, and the subscription
  * re-sent after every reconnect. The socket and the timers are injectable,
@@ -9,8 +10,15 @@
  */
 import type { ClientMessage, Subscription } from "../../contracts/ws.ts";
 import { Backoff, type BackoffOptions } from "../backoff.ts";
-import { decodeServerFrame } from "./decode.ts";
-import { type ProtocolAction, ProtocolState } from "./protocol.ts";
+import {
+  BinaryInlineDecoder,
+  type DecoderSink,
+  type FrameDecoder,
+  InlineDecoder,
+  startDecoderWorker,
+  WorkerDecoder,
+} from "./frame_decoder.ts";
+import type { ProtocolAction, ProtocolStats } from "./protocol.ts";
 
 /** The part of a WebSocket this client uses. */
 export interface SocketLike {
@@ -25,23 +33,32 @@ export interface SocketLike {
 }
 
 /**
- * `MSGPACK_SUBPROTOCOL` and `JSON_SUBPROTOCOL` of contracts/ws.ts, repeated
- * here because importing that module would bundle zod into the page
- * (tests/client_connection_test.ts checks they stay equal).
+ * `BINARY_SUBPROTOCOL`, `MSGPACK_SUBPROTOCOL` and `JSON_SUBPROTOCOL` of
+ * contracts/ws.ts, repeated here because importing that module would bundle
+ * zod into the page (tests/client_protocol_test.ts checks they stay equal).
  */
+export const BINARY_SUBPROTOCOL = "skysentinel.v2.bin";
 export const MSGPACK_SUBPROTOCOL = "skysentinel.v1.msgpack";
 export const JSON_SUBPROTOCOL = "skysentinel.v1.json";
 
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
+
+/** `bin` (skysentinel.v2.bin, the default), `msgpack` or `json`. */
+export type Encoding = "bin" | "msgpack" | "json";
 
 export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "stopped";
 
 export interface ConnectionOptions {
   /** Absolute ws:// or wss:// URL. */
   url: string;
-  /** Default `msgpack`. */
-  encoding?: "msgpack" | "json";
+  /** Default `bin`. */
+  encoding?: Encoding;
   socket?: SocketFactory;
+  /**
+   * Decoder of v2.bin frames. Default: a Web Worker where the platform has
+   * them (the browser), else decoding on this thread.
+   */
+  binaryDecoder?: "worker" | "inline";
   backoff?: BackoffOptions;
   /** Ping every this many ms while connected. Default 20,000. */
   pingIntervalMs?: number;
@@ -70,7 +87,6 @@ export interface ConnectionStats {
 }
 
 export class LiveConnection {
-  readonly protocol = new ProtocolState();
   readonly stats: ConnectionStats = {
     bytes: 0,
     frames: 0,
@@ -87,11 +103,30 @@ export class LiveConnection {
   #pingTimer: number | null = null;
   #filter: Subscription = {};
   #pingId = 0;
+  readonly #decoder: FrameDecoder;
 
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers) {
     this.#options = options;
     this.#handlers = handlers;
     this.#backoff = new Backoff(options.backoff, options.random ?? Math.random);
+    const sink: DecoderSink = {
+      actions: (a) => this.#onActions(a),
+      bad: () => void this.stats.badFrames++,
+    };
+    const encoding = options.encoding ?? "bin";
+    const inWorker =
+      (options.binaryDecoder ?? (typeof Worker === "undefined" ? "inline" : "worker")) ===
+        "worker";
+    this.#decoder = encoding !== "bin"
+      ? new InlineDecoder(sink)
+      : inWorker
+      ? new WorkerDecoder(startDecoderWorker(), sink)
+      : new BinaryInlineDecoder(sink);
+  }
+
+  /** The seq protocol's counters (snapshots, deltas, stale, gaps, resyncs). */
+  get protocolStats(): ProtocolStats {
+    return this.#decoder.stats;
   }
 
   get status(): ConnectionStatus {
@@ -100,7 +135,10 @@ export class LiveConnection {
 
   /** The subprotocol asked for. */
   get subprotocol(): string {
-    return (this.#options.encoding ?? "msgpack") === "msgpack"
+    const e = this.#options.encoding ?? "bin";
+    return e === "bin"
+      ? BINARY_SUBPROTOCOL
+      : e === "msgpack"
       ? MSGPACK_SUBPROTOCOL
       : JSON_SUBPROTOCOL;
   }
@@ -114,6 +152,12 @@ export class LiveConnection {
     this.#setStatus("stopped");
     this.#clearTimers();
     this.#detach(1000, "client stopped");
+  }
+
+  /** Stops for good and ends the decoding worker. */
+  close(): void {
+    this.stop();
+    this.#decoder.close();
   }
 
   /** Closes the socket without letting its late events reach this connection. */
@@ -142,7 +186,7 @@ export class LiveConnection {
 
   #open(): void {
     this.#setStatus(this.#backoff.attempt === 0 ? "connecting" : "reconnecting");
-    this.protocol.reset();
+    this.#decoder.reset();
     const factory = this.#options.socket ??
       ((url: string, protocols: string[]) =>
         new WebSocket(url, protocols) as unknown as SocketLike);
@@ -175,14 +219,12 @@ export class LiveConnection {
       this.stats.badFrames++;
       return;
     }
-    const decoded = decodeServerFrame(data);
     this.stats.frames++;
-    this.stats.bytes += decoded.bytes;
-    if (!decoded.ok) {
-      this.stats.badFrames++;
-      return;
-    }
-    const actions = this.protocol.receive(decoded.message, now);
+    this.stats.bytes += typeof data === "string" ? data.length : data.byteLength;
+    this.#decoder.push(data, now);
+  }
+
+  #onActions(actions: ProtocolAction[]): void {
     for (const action of actions) {
       if (action.kind === "hello") {
         // A working session: the next failure starts the backoff from scratch.
@@ -197,7 +239,7 @@ export class LiveConnection {
 
   #sendSubscribe(): void {
     this.send({ type: "subscribe", filter: this.#filter });
-    this.protocol.subscribed();
+    this.#decoder.subscribed();
   }
 
   /** Restarts the silence watchdog and the ping timer. */
@@ -215,9 +257,7 @@ export class LiveConnection {
         return this.#scheduleReconnect();
       }
       this.send({ type: "ping", id: ++this.#pingId });
-      this.protocol.poll(this.#now()).forEach((a) => {
-        if (a.kind === "send") this.send(a.message);
-      });
+      this.#decoder.poll(this.#now());
       this.#pingTimer = this.#timer(tick, pingMs);
     };
     this.#pingTimer = this.#timer(tick, pingMs);

@@ -64,7 +64,7 @@ export class SkyController {
     this.#live = new LiveFeed(
       {
         wsUrl: options.wsUrl,
-        encoding: options.encoding ?? "msgpack",
+        encoding: options.encoding ?? "bin",
         ...(options.socket ? { socket: options.socket } : {}),
         now: this.#now,
       },
@@ -391,7 +391,7 @@ export class SkyController {
       replay,
       range: sliderRange(this.liveNowS()),
       fps: this.camera.scene?.fps ?? 0,
-      resyncs: this.connection.protocol.stats.resyncs,
+      resyncs: this.connection.protocolStats.resyncs,
     };
   }
 

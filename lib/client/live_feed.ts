@@ -84,8 +84,9 @@ export class LiveFeed {
     this.connection.start();
   }
 
+  /** Disconnects for good (ends the decoding worker too). */
   stop(): void {
-    this.connection.stop();
+    this.connection.close();
   }
 
   /** The server-side filter (filters plus viewport); re-sent after every reconnect. */

@@ -71,9 +71,8 @@ export class ProtocolState {
       case "hello":
         return [{ kind: "hello", hello: message }];
       case "snapshot": {
-        if (this.#seq.snapshot(message.seq) === "stale") {
-          return [{ kind: "dropped", reason: "stale", seq: message.seq }];
-        }
+        const admitted = this.admit("snapshot", message.seq, nowMs);
+        if (!admitted.apply) return admitted.actions;
         return [{
           kind: "snapshot",
           seq: message.seq,
@@ -102,28 +101,52 @@ export class ProtocolState {
     return this.#seq.resyncDue(nowMs) ? [RESYNC] : [];
   }
 
+  /**
+   * The seq rule for a snapshot or delta known only by its header (the
+   * binary decoder asks before it reads the body): whether to apply it, and
+   * what to do otherwise (dropped, and `resync` on a gap).
+   */
+  admit(
+    kind: "snapshot" | "delta",
+    seq: number,
+    nowMs: number,
+  ): { apply: boolean; actions: ProtocolAction[] } {
+    const verdict = kind === "snapshot" ? this.#seq.snapshot(seq) : this.#seq.delta(seq, nowMs);
+    switch (verdict) {
+      case "apply":
+        return { apply: true, actions: [] };
+      case "before_snapshot":
+        return {
+          apply: false,
+          actions: [{ kind: "dropped", reason: verdict, seq }, ...this.poll(nowMs)],
+        };
+      case "stale":
+        return { apply: false, actions: [{ kind: "dropped", reason: verdict, seq }] };
+      case "gap":
+        return { apply: false, actions: [{ kind: "dropped", reason: verdict, seq }, RESYNC] };
+    }
+  }
+
+  /** The state can no longer be trusted (a bad binary frame): wait for a snapshot, ask for it. */
+  lost(nowMs: number): ProtocolAction[] {
+    this.#seq.lost(nowMs);
+    return [RESYNC];
+  }
+
   #delta(
     message: Extract<ServerMessage, { type: "delta" }>,
     nowMs: number,
   ): ProtocolAction[] {
-    const verdict = this.#seq.delta(message.seq, nowMs);
-    switch (verdict) {
-      case "before_snapshot":
-        return [{ kind: "dropped", reason: verdict, seq: message.seq }, ...this.poll(nowMs)];
-      case "stale":
-        return [{ kind: "dropped", reason: verdict, seq: message.seq }];
-      case "gap":
-        return [{ kind: "dropped", reason: verdict, seq: message.seq }, RESYNC];
-      case "apply":
-        return [{
-          kind: "delta",
-          seq: message.seq,
-          serverTimeMs: message.server_time_ms,
-          upserts: message.upserts,
-          removes: message.removes,
-          ...(message.total === undefined ? {} : { total: message.total }),
-        }];
-    }
+    const admitted = this.admit("delta", message.seq, nowMs);
+    if (!admitted.apply) return admitted.actions;
+    return [{
+      kind: "delta",
+      seq: message.seq,
+      serverTimeMs: message.server_time_ms,
+      upserts: message.upserts,
+      removes: message.removes,
+      ...(message.total === undefined ? {} : { total: message.total }),
+    }];
   }
 }
 

@@ -8,7 +8,7 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Session } from "../../contracts/api.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { ApiOptions } from "./api.ts";
-import type { ConnectionStatus, SocketFactory } from "./connection.ts";
+import type { ConnectionStatus, Encoding, SocketFactory } from "./connection.ts";
 import type { FilterState } from "./filters.ts";
 import type { FlightStore } from "./flight_store.ts";
 import type { Vec3 } from "./globe_coords.ts";
@@ -33,7 +33,8 @@ export interface ControllerOptions {
   /** ws:// or wss:// URL of `/ws`. */
   wsUrl: string;
   api?: ApiOptions;
-  encoding?: "msgpack" | "json";
+  /** `bin` (skysentinel.v2.bin, default), `msgpack` or `json`. */
+  encoding?: Encoding;
   socket?: SocketFactory;
   /** Client wall clock, unix ms. */
   now?: () => number;

@@ -109,6 +109,12 @@ export class SeqState {
     return "apply";
   }
 
+  /** The held state is not to be trusted (a bad frame): wait for a snapshot; the caller sends `resync`. */
+  lost(nowMs: number): void {
+    this.#awaiting = true;
+    this.#askedResync(nowMs);
+  }
+
   /**
    * True when a resync went unanswered for `resyncTimeoutMs`: send it again
    * (counted as sent). Call now and then, and on every dropped delta.
