@@ -23,7 +23,7 @@ import { CameraIcon, CloseIcon, PlaneIcon } from "./Icons.tsx";
  * Why marker and trail can differ by a few metres: the live map draws each
  * aircraft at its raw reported position (moved on by dead reckoning between
  * reports), while the trail is the worker's Kalman-smoothed track from the
- * history API (docs/operations.md or README: "Raw and smoothed positions").
+ * history API (README, "The globe").
  */
 export const POSITION_NOTE =
   "The marker is the raw reported position, dead-reckoned between reports; the trail is the " +

@@ -124,6 +124,15 @@ export class LiveConnection {
       : new BinaryInlineDecoder(sink);
   }
 
+  /** Where frames are decoded: `worker` (v2.bin in a Web Worker), `inline` (v2.bin here) or `main` (v1). */
+  get decoding(): "worker" | "inline" | "main" {
+    return this.#decoder instanceof WorkerDecoder
+      ? "worker"
+      : this.#decoder instanceof BinaryInlineDecoder
+      ? "inline"
+      : "main";
+  }
+
   /** The seq protocol's counters (snapshots, deltas, stale, gaps, resyncs). */
   get protocolStats(): ProtocolStats {
     return this.#decoder.stats;
