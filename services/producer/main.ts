@@ -34,8 +34,8 @@ function withArgs(env: Env, args: readonly string[]): Env {
   const out: Record<string, string | undefined> = { ...env };
   if (files.length > 0) out.REPLAY_FILES = files.join(",");
   if (files.length > 0 || args.includes("--replay")) out.OPENSKY_MODE = "replay";
-  // Relative to the repository root, where `deno task` runs.
-  out.REPLAY_FILES ??= DEMO_SCENARIO;
+  // Relative to the repository root, where `deno task` runs. SOURCES says what to run instead.
+  if (!out.SOURCES) out.REPLAY_FILES ??= DEMO_SCENARIO;
   return out;
 }
 
