@@ -91,6 +91,7 @@ export interface ProducerHandle {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 2_000, capMs: 300_000 };
+const DEFAULT_RECEIVER_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 
 /** Starts the configured mode. Rejects when the setup is wrong (bad files, unreachable bus). */
 export async function startProducer(options: StartProducerOptions): Promise<ProducerHandle> {
@@ -207,6 +208,7 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
         ? { lat: config.RECEIVER_LAT, lon: config.RECEIVER_LON }
         : null,
       record: rec ? (reply) => rec.write(reply) : undefined,
+      backoff: options.backoff ? { ...DEFAULT_RECEIVER_BACKOFF, ...options.backoff } : undefined,
       fetch: options.fetch,
       now,
     });
