@@ -240,7 +240,7 @@ Deno.test("SOURCES URLs: every kind, v2 rate, and what --allow-net must grant", 
   assert.equal(v2.url, "https://api.example.net/v2/point/47.4/8.5/50");
   assert.deepEqual(netPermissions(specs), [
     "192.168.1.20:30003",
-    "::1:30005",
+    "[::1]:30005",
     "pi.local:8080",
     "api.example.net",
   ]);

@@ -86,7 +86,11 @@ function parseHttp(s: string, original: string): URL {
 export function netPermissions(specs: readonly SourceSpec[]): string[] {
   const out = new Set<string>();
   for (const spec of specs) {
-    if (spec.kind === "sbs" || spec.kind === "beast") out.add(`${spec.host}:${spec.port}`);
+    if (spec.kind === "sbs" || spec.kind === "beast") {
+      out.add(
+        spec.host.includes(":") ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`,
+      );
+    }
     if (spec.kind === "aircraft_json" || spec.kind === "adsbx_v2") out.add(new URL(spec.url).host);
   }
   return [...out];
