@@ -4,17 +4,16 @@
 import * as $0 from "./routes/_404.tsx";
 import * as $1 from "./routes/_app.tsx";
 import * as $2 from "./routes/_error.tsx";
-import * as $3 from "./routes/_middleware.ts";
-import * as $4 from "./routes/api/anomalies.ts";
-import * as $5 from "./routes/api/flights.ts";
-import * as $6 from "./routes/api/flights/[icao24].ts";
-import * as $7 from "./routes/api/flights/[icao24]/track.ts";
-import * as $8 from "./routes/api/openapi.json.ts";
-import * as $9 from "./routes/api/snapshot.ts";
-import * as $10 from "./routes/healthz.ts";
-import * as $11 from "./routes/index.tsx";
-import * as $12 from "./routes/metrics.ts";
-import * as $13 from "./routes/ws.ts";
+import * as $3 from "./routes/api/anomalies.ts";
+import * as $4 from "./routes/api/flights.ts";
+import * as $5 from "./routes/api/flights/[icao24].ts";
+import * as $6 from "./routes/api/flights/[icao24]/track.ts";
+import * as $7 from "./routes/api/openapi.json.ts";
+import * as $8 from "./routes/api/snapshot.ts";
+import * as $9 from "./routes/healthz.ts";
+import * as $10 from "./routes/index.tsx";
+import * as $11 from "./routes/metrics.ts";
+import * as $12 from "./routes/ws.ts";
 import * as $$0 from "./islands/Globe.tsx";
 import type { Manifest } from "./lib/framework/mod.ts";
 
@@ -23,17 +22,16 @@ const manifest = {
     "./routes/_404.tsx": $0,
     "./routes/_app.tsx": $1,
     "./routes/_error.tsx": $2,
-    "./routes/_middleware.ts": $3,
-    "./routes/api/anomalies.ts": $4,
-    "./routes/api/flights.ts": $5,
-    "./routes/api/flights/[icao24].ts": $6,
-    "./routes/api/flights/[icao24]/track.ts": $7,
-    "./routes/api/openapi.json.ts": $8,
-    "./routes/api/snapshot.ts": $9,
-    "./routes/healthz.ts": $10,
-    "./routes/index.tsx": $11,
-    "./routes/metrics.ts": $12,
-    "./routes/ws.ts": $13,
+    "./routes/api/anomalies.ts": $3,
+    "./routes/api/flights.ts": $4,
+    "./routes/api/flights/[icao24].ts": $5,
+    "./routes/api/flights/[icao24]/track.ts": $6,
+    "./routes/api/openapi.json.ts": $7,
+    "./routes/api/snapshot.ts": $8,
+    "./routes/healthz.ts": $9,
+    "./routes/index.tsx": $10,
+    "./routes/metrics.ts": $11,
+    "./routes/ws.ts": $12,
   },
   islands: {
     "./islands/Globe.tsx": $$0,

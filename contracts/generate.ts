@@ -263,7 +263,7 @@ export function generateExamples(
     "state_vector_16_fields.json": {
       schema: "state_vector",
       value: (rows[0] as unknown[]).slice(0, 16),
-      expect_error: "",
+      expect_error: "expected a state vector of 17 or 18 fields, got 16",
     },
     "envelope_wrong_version.json": {
       schema: "flight_state_envelope",

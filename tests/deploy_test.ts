@@ -3,6 +3,11 @@
  * flags, in relay mode against a local upstream hub fed with the real
  * Switzerland recording: the page and the prebuilt islands are served, and
  * the relayed flights match the upstream's.
+ *
+ * The island build (scripts/build.ts) and `deno task deploy` run in a copy of the project in a
+ * temporary folder (node_modules and fixtures linked), so the test writes
+ * nothing into the working tree; the copy's files are compared before and
+ * after deploy.ts runs to show it writes nothing either.
  */
 import assert from "node:assert/strict";
 import { parseWebConfig } from "../lib/config.ts";
@@ -11,6 +16,58 @@ import { startWeb } from "../services/web/mod.ts";
 import { flightsCopiesForLoad, replies, T0 } from "./_hub_harness.ts";
 
 const ROOT = new URL("../", import.meta.url);
+const ROOT_PATH = decodeURIComponent(ROOT.pathname).replace(/\/$/, "");
+
+/** Not copied: state, build output, VCS; linked instead of copied: big read-only folders. */
+const SKIP = new Set([".git", ".data", ".services", "_build", "test-artifacts"]);
+const LINK = new Set(["node_modules", "fixtures"]);
+
+/** A copy of the project (sources, config, static files) in a new temporary folder. */
+async function copyProject(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "skysentinel_deploy_" });
+  const copy = async (from: string, to: string): Promise<void> => {
+    for await (const entry of Deno.readDir(from)) {
+      const source = `${from}/${entry.name}`;
+      const target = `${to}/${entry.name}`;
+      if (from === ROOT_PATH && SKIP.has(entry.name)) continue;
+      if (from === ROOT_PATH && LINK.has(entry.name)) await Deno.symlink(source, target);
+      else if (entry.isDirectory) {
+        await Deno.mkdir(target);
+        await copy(source, target);
+      } else if (entry.isFile) await Deno.copyFile(source, target);
+    }
+  };
+  await copy(ROOT_PATH, dir);
+  return dir;
+}
+
+/** What a build in the working tree would change: routes.gen.ts and everything in _build/. */
+async function treeState(): Promise<Record<string, string>> {
+  const manifest = await Deno.lstat(`${ROOT_PATH}/routes.gen.ts`);
+  const build = await listing(`${ROOT_PATH}/_build`).catch(() => new Map<string, string>());
+  return {
+    "routes.gen.ts": `${manifest.size}@${manifest.mtime?.getTime()}`,
+    ...Object.fromEntries([...build].map(([k, v]) => [`_build${k}`, v])),
+  };
+}
+
+/** Every file under `dir` (links not followed) with its size and modification time. */
+async function listing(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (path: string): Promise<void> => {
+    for await (const entry of Deno.readDir(path)) {
+      const full = `${path}/${entry.name}`;
+      if (entry.isSymlink) continue;
+      if (entry.isDirectory) await walk(full);
+      else {
+        const info = await Deno.lstat(full);
+        out.set(full.slice(dir.length), `${info.size}@${info.mtime?.getTime()}`);
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -34,13 +91,18 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
+    const treeBefore = await treeState();
+    const project = await copyProject();
+    // `deno task build`'s script, but with reads beyond the copy: its node_modules is a link to
+    // the real one, which --allow-read=. does not cover once the link is resolved.
     const build = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "build"],
-      cwd: ROOT,
+      args: ["run", "--unstable-bundle", "--allow-all", "scripts/build.ts"],
+      cwd: project,
       stdout: "null",
       stderr: "piped",
     }).output();
     assert.equal(build.code, 0, new TextDecoder().decode(build.stderr));
+    const before = await listing(project);
 
     // The upstream: a hub on a memory bus, fed with one real snapshot shifted to now.
     const bus = new MemoryBus();
@@ -57,7 +119,7 @@ Deno.test({
     const port = freePort();
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "-q", "deploy"],
-      cwd: ROOT,
+      cwd: project,
       env: {
         PORT: String(port),
         HOST: "127.0.0.1",
@@ -109,6 +171,12 @@ Deno.test({
       exitCode = status.code;
     }
     assert.equal(exitCode, 0, stderr.join(""));
+    const after = await listing(project);
+    const changed = [...new Set([...before.keys(), ...after.keys()])]
+      .filter((path) => before.get(path) !== after.get(path));
+    assert.deepEqual(changed, [], "deploy.ts wrote files");
+    await Deno.remove(project, { recursive: true });
+    assert.deepEqual(await treeState(), treeBefore, "the test wrote into the working tree");
   },
 });
 

@@ -15,6 +15,7 @@ import {
   HOLDING,
   landed,
   Replayer,
+  requantise,
   serveHub,
   T0,
   type TestClient,
@@ -41,12 +42,18 @@ Deno.test("relay: hub B mirrors hub A (flights, removes, anomalies) and reconnec
   try {
     replay.play(0);
     await waitFor(() => relayed.hub.stats().ready, "the relay to sync");
+    // The relay took the compact binary encoding from A.
+    assert.equal(upstream.hub.stats().clients_by_encoding.bin, 1);
     client = await connect(relayed.url, [MSGPACK_SUBPROTOCOL]);
     assert.equal((client.received[0] as { source: string }).source, "relay");
     for (let k = 1; k < 5; k++) {
       const flights = replay.play(k);
       await waitFor(() => landed(upstream.hub, flights), `snapshot ${k} in A`);
-      await waitFor(() => client!.sees(upstream.hub.snapshot()), `the relayed view at ${k}`);
+      // The relay takes v2.bin from A: its clients see A's states as quantised on that wire.
+      await waitFor(
+        () => client!.sees(upstream.hub.snapshot().map(requantise)),
+        `the relayed view at ${k}`,
+      );
     }
     upstream.hub.ingestAnomaly(HOLDING);
     assert.deepEqual((await client.next("anomaly")).event, HOLDING);
@@ -63,7 +70,10 @@ Deno.test("relay: hub B mirrors hub A (flights, removes, anomalies) and reconnec
     const later = replay.play(20);
     await waitFor(() => relay.healthy(), "B to reconnect");
     await waitFor(() => landed(upstream.hub, later), "snapshot 20 in the new A");
-    await waitFor(() => client!.sees(upstream.hub.snapshot()), "the state of the new A");
+    await waitFor(
+      () => client!.sees(upstream.hub.snapshot().map(requantise)),
+      "the state of the new A",
+    );
     // B's clients saw continuous seqs from B, whatever happened upstream.
     assert.deepEqual(client.violations, []);
   } finally {

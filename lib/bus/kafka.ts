@@ -40,6 +40,7 @@ import {
   type Producer,
 } from "kafkajs";
 import { TOPIC_LIST, type TopicSpec } from "../../contracts/topics.ts";
+import { sleep } from "../async.ts";
 import { SkySentinelError } from "../errors.ts";
 import type {
   Bus,
@@ -141,20 +142,6 @@ function toKafkaValue(value: string | Uint8Array): string | Buffer {
   return typeof value === "string"
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-}
-
-/** Sleeps `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done);
-  });
 }
 
 /** The {@link Bus} over a Kafka cluster. Call {@link KafkaBus.connect} (openBus does). */

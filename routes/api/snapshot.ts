@@ -8,15 +8,14 @@
  */
 import { z } from "zod";
 import type { SnapshotResponse } from "../../contracts/api.ts";
-import type { Handlers } from "../../lib/framework/mod.ts";
-import type { AppState } from "../../services/web/app.ts";
+import { define } from "../../services/web/define.ts";
 import { snapshotAt } from "../../services/web/history.ts";
 import { bboxParam, parseQuery, timeParam, withDb } from "./_params.ts";
 
 const Query = z.object({ at: timeParam.optional(), bbox: bboxParam.optional() });
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const query = parseQuery(ctx.url, Query);
     const at = query.at ?? new Date();
     const flights = await withDb(
@@ -30,4 +29,4 @@ export const handler: Handlers<unknown, AppState> = {
     };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

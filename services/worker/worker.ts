@@ -28,6 +28,7 @@ import type { Registry } from "prom-client";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
+import { sleep } from "../../lib/async.ts";
 import { subscribeValidated, type ValidatedMessage } from "../../lib/bus/deadletter.ts";
 import type { Bus, BusBatch, BusSubscription } from "../../lib/bus/types.ts";
 import type { WorkerConfig } from "../../lib/config.ts";
@@ -216,7 +217,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     else if (reason === "publish") {
       log.warn(`publishing anomalies failed: ${message(error)}`, where);
     } else if (reason === "db_down") log.debug("batch held: database down", where);
-    await sleep(delay, stopping.signal, () => batch.heartbeat());
+    await sleep(delay, stopping.signal, {
+      onHeartbeat: () => batch.heartbeat(),
+      heartbeatMs: HEARTBEAT_MS,
+    });
   };
 
   const handle = async (items: ValidatedMessage<FlightUpdateEnvelope>[], batch: BusBatch) => {
@@ -380,20 +384,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Sleeps `ms` (less when `signal` aborts), calling `heartbeat` every few seconds. */
-function sleep(ms: number, signal: AbortSignal, heartbeat: () => Promise<void>): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const beat = setInterval(() => void heartbeat().catch(() => {}), HEARTBEAT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

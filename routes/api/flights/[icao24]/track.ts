@@ -10,16 +10,16 @@
  */
 import { z } from "zod";
 import type { TrackResponse } from "../../../../contracts/api.ts";
-import { type Handlers, HttpError } from "../../../../lib/framework/mod.ts";
-import type { AppState } from "../../../../services/web/app.ts";
+import { HttpError } from "../../../../lib/framework/mod.ts";
+import { define } from "../../../../services/web/define.ts";
 import { MAX_TRACK_RANGE_MS, track } from "../../../../services/web/history.ts";
 import { badRequest, icao24Param, parseQuery, timeParam, withDb } from "../../_params.ts";
 
 const Query = z.object({ from: timeParam.optional(), to: timeParam.optional() });
 const DEFAULT_RANGE_MS = 3600 * 1000;
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const icao24 = icao24Param(ctx);
     const query = parseQuery(ctx.url, Query);
     // One hour by default: before `to`, after `from` (up to now), or the last one.
@@ -45,4 +45,4 @@ export const handler: Handlers<unknown, AppState> = {
     };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});
