@@ -193,3 +193,97 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "producer receivers: record mode writes receiver flights in the replayable format",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "skysentinel-receivers-record-" });
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 1000 });
+    const live = new CapturingBus(new MemoryBus());
+    try {
+      const producer = await startProducer({
+        config: parseProducerConfig({
+          SOURCES: `sbs://127.0.0.1:${sbs.port}`,
+          OPENSKY_MODE: "record",
+          RECORD_DIR: dir,
+        }),
+        bus: live,
+        log: silentLogger,
+      });
+      assert.equal(producer.mode, "record");
+      await waitFor(() => live.messages("flights.state").length >= 6, { timeoutMs: 30_000 });
+      await producer.stop();
+      const path = producer.recordingPath!;
+      // Play the recording back like any OpenSky recording.
+      const replayed = new CapturingBus(new MemoryBus());
+      const replay = await startProducer({
+        config: parseProducerConfig({
+          OPENSKY_MODE: "replay",
+          REPLAY_FILES: path,
+          REPLAY_SPEED: "0",
+          REPLAY_LOOP: "false",
+          REPLAY_KEEP_TIMES: "true",
+        }),
+        bus: replayed,
+        log: silentLogger,
+        progress: false,
+      });
+      await replay.done;
+      await replay.stop();
+      const pos = (bus: CapturingBus) =>
+        bus.messages("flights.state").map((m) =>
+          FlightStateEnvelope.parse(JSON.parse(m.value)).payload.position
+        );
+      assert.deepEqual(pos(replayed), pos(live));
+      await replayed.close();
+    } finally {
+      await sbs.close();
+      await live.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "producer receivers: an ADS-B Exchange v2 source keeps its rate limit and waits out a 429",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let calls = 0;
+    const started = Date.now();
+    const v2 = startJsonServer(
+      () => ({
+        ac: aircraftJsonFor(ryr.slice(0, 1), Date.now()).aircraft,
+        now: Date.now(),
+        total: 1,
+      }),
+      { status: () => (++calls === 2 ? 429 : 200) },
+    );
+    const bus = new CapturingBus(new MemoryBus());
+    const label = `v2+${v2.url}/v2/point/47.4/8.5/50?rate=2`;
+    const producer = await startProducer({
+      config: parseProducerConfig({ SOURCES: label }),
+      bus,
+      log: silentLogger,
+      backoff: { baseMs: 100, capMs: 400 },
+    });
+    try {
+      await waitFor(() => v2.requests() >= 5, { timeoutMs: 30_000, what: "five v2 requests" });
+      const elapsedS = (Date.now() - started) / 1000;
+      // 2 per second at most, and the 429's Retry-After of 1 s on top.
+      assert.ok(v2.requests() <= 2 * elapsedS + 1, `${v2.requests()} requests in ${elapsedS} s`);
+      assert.ok(elapsedS >= 2.4, `the 429 was not waited out (${elapsedS} s)`);
+      const f = FlightStateEnvelope.parse(JSON.parse(bus.messages("flights.state").at(-1)!.value));
+      assert.equal(f.payload.source, "adsbx_v2");
+      assert.equal(f.source.provider, "adsbx_v2");
+      const text = await producer.metrics.registry.metrics();
+      assert.match(text, /producer_source_reconnects_total\{source="v2\+http:[^"]+"\} 1/);
+    } finally {
+      await producer.stop();
+      await v2.close();
+      await bus.close();
+    }
+  },
+});

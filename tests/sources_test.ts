@@ -250,3 +250,34 @@ Deno.test("SOURCES URLs: every kind, v2 rate, and what --allow-net must grant", 
     assert.throws(() => parseSourceUrl(bad), TypeError, bad);
   }
 });
+
+Deno.test("Mode S tracker: derived surface frames of the real EDW24 taxi at Zurich decode against the receiver", async () => {
+  // On-ground rows of the recording (null speed and track included, as real surface data has).
+  const taxi = (await derivedTrack("opensky_sv_EDW24_LSZH-taxi_2024-04-06_1s.jsonl"))
+    .filter((f) => f.on_ground).slice(0, 120);
+  assert.ok(taxi.length >= 60);
+  const reader = new BeastReader();
+  const withRef = new ModeSTracker({ receiver: { lat: 47.4582, lon: 8.5555 } }); // LSZH
+  const withoutRef = new ModeSTracker();
+  let worst = 0;
+  let fixes = 0;
+  taxi.forEach((f, i) => {
+    for (const bytes of beastFramesFor(f, i, i * 12_000_000)) {
+      for (const frame of reader.push(bytes).frames) {
+        const d = decodeModeS(frame.payload);
+        assert.ok(d.ok);
+        const at = T0 + i * 1000;
+        assert.equal(withoutRef.ingest(d.message, at)?.position, undefined);
+        const u = withRef.ingest(d.message, at);
+        if (u?.position) {
+          fixes++;
+          assert.equal(u.on_ground, true);
+          worst = Math.max(worst, haversineM(u.position, f.position));
+        }
+      }
+    }
+  });
+  assert.equal(fixes, taxi.length - 1);
+  assert.ok(worst < 10, `worst ${worst.toFixed(2)} m`);
+  assert.ok(withoutRef.positionOutcomes.needs_reference > 0);
+});
