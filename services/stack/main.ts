@@ -69,8 +69,13 @@ async function main(): Promise<number> {
     metrics: new ProducerMetrics({ registry }),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const what = config.SOURCES.length > 0
+    ? `reading ${config.SOURCES.map((s) => s.label).join(", ")}`
+    : producer.mode === "live"
+    ? "polling OpenSky live"
+    : "replaying the demo scenario";
   log(
-    `${producer.mode === "live" ? "polling OpenSky live" : "replaying the demo scenario"} on ` +
+    `${what} on ` +
       `${brokers ? `Kafka ${brokers.join(",")}` : "the in-memory bus"}; ready in ${seconds} s`,
   );
   console.log(`SkySentinel is up: ${web.url}`);
