@@ -287,3 +287,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "producer receivers: a Beast receiver that sends garbage between frames still decodes, garbage dead-lettered",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const garbage = Uint8Array.of(0x00, 0xff, 0x1a, 0x39, 0x42, 0x1a, 0x1a, 0x55);
+    const beast = startTcpFeed({ chunks: beastChunks(ezy.slice(0, 6)), intervalMs: 1000, garbage });
+    const bus = new CapturingBus(new MemoryBus());
+    const label = `beast://127.0.0.1:${beast.port}`;
+    const producer = await startProducer({
+      config: parseProducerConfig({ SOURCES: label }),
+      bus,
+      log: silentLogger,
+    });
+    try {
+      await waitFor(() => beast.sent >= 6 && bus.messages("flights.state").length >= 5, {
+        timeoutMs: 30_000,
+        what: "beast flights",
+      });
+      for (const m of bus.messages("flights.state")) {
+        const f = FlightStateEnvelope.parse(JSON.parse(m.value)).payload;
+        assert.ok(nearestTrackPointM(ezy, f.position) < 10);
+      }
+      await new Promise((r) => setTimeout(r, 400)); // the flush after the last chunk
+      const dead = bus.messages("flights.deadletter").map((m) =>
+        DeadLetter.parse(JSON.parse(m.value))
+      );
+      assert.ok(dead.length >= 6, `dead letters: ${dead.length}`);
+      assert.ok(dead.every((d) => d.reason.startsWith(`${label}: Beast`)), dead[0]?.reason);
+      assert.match(producer.health().reason, /[1-9]\d* decode errors/);
+    } finally {
+      await producer.stop();
+      await beast.close();
+      await bus.close();
+    }
+  },
+});
