@@ -223,11 +223,13 @@ export function generateExamples(
         from: iso(low.time),
         to: iso(low.time + 20),
         points: track,
+        resolution: "fine",
+        fine_from: iso(low.time - (low.time % 86400)),
       },
     },
     "api_snapshot.json": {
       schema: "api_snapshot",
-      value: { at: producedAt, flights, count: flights.length },
+      value: { at: producedAt, flights, count: flights.length, resolution: "fine" },
     },
     "api_anomalies.json": {
       schema: "api_anomalies",

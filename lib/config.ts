@@ -88,6 +88,14 @@ const worker = {
   WORKER_PORT: port(9102),
   /** OurAirports runways CSV used by the go-around and landing logic. */
   RUNWAYS_FILE: z.string().default("fixtures/ourairports_runways.csv"),
+  /** Most flight updates per batch (one database transaction each). */
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  /** Partitions one worker processes at the same time (each batch on its own connection). */
+  WORKER_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  /** Days the fine history tier keeps (whole day partitions are dropped after); 0 keeps all. */
+  HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+  /** Days the 5-minute sampled tier, sessions and anomalies are kept; 0 keeps all. */
+  HISTORY_SAMPLED_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
 };
 
 const web = {

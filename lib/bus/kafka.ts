@@ -255,10 +255,14 @@ export class KafkaBus implements Bus {
       : options.groupId;
     if (!groupId) throw new TypeError("subscribe: groupId is required unless ephemeral");
     await this.#connectAdmin();
+    const maxBatchSize = options.maxBatchSize ?? this.#options.maxBatchSize;
     const consumer = this.#kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.#options.maxWaitTimeInMs,
+      // A fetch should bring a whole batch: flight envelopes are about 0.6 kB.
+      maxBytesPerPartition: Math.max(1 << 20, maxBatchSize * 1024),
+      maxBytes: Math.max(10 << 20, maxBatchSize * 1024 * 4),
     });
     const sub = new KafkaSubscription({
       consumer,
@@ -266,7 +270,7 @@ export class KafkaBus implements Bus {
       groupId,
       ephemeral,
       subscribe: options,
-      maxBatchSize: this.#options.maxBatchSize,
+      maxBatchSize,
       retryDelayMs: this.#options.retryDelayMs,
       onStopped: (s) => this.#subscriptions.delete(s),
     });
@@ -449,7 +453,7 @@ class KafkaSubscription implements BusSubscription {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, this.#options.subscribe.concurrency ?? 1),
       eachBatch: (payload) => this.#eachBatch(payload),
     });
   }

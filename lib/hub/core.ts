@@ -190,13 +190,12 @@ export class HubCore<M> {
     this.#pendingAnomalies = [];
     const deltas: BucketFrames<M>[] = [];
     for (const bucket of this.#buckets.values()) {
+      bucket.dropSnapshotBefore(seq);
       const { upserts, removes } = bucket.delta();
       const count = upserts.length + removes.length;
       const anomalies = pending.length === 0
         ? []
-        : pending.filter((a) => bucket.covers(a.event.position.lat, a.event.position.lon)).map((
-          a,
-        ) => a.message);
+        : pending.filter((a) => inView(bucket, a.event)).map((a) => a.message);
       if (count === 0) {
         empty ??= this.#message(
           { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [] },
@@ -257,7 +256,7 @@ export class HubCore<M> {
     const recent = this.#anomalies.recent(
       nowMs,
       sinceMs,
-      bucket && ((e) => bucket.covers(e.position.lat, e.position.lon)),
+      bucket && ((e) => inView(bucket, e)),
     );
     if (this.#pendingAnomalies.length === 0) return recent;
     const pending = new Set(this.#pendingAnomalies.map((a) => a.message));
@@ -295,4 +294,13 @@ export class HubCore<M> {
   ): EncodedMessage {
     return new EncodedMessage(message, this.#encode, { binary });
   }
+}
+
+/** True when an event is in the bucket's view; events without a position go to every view. */
+function inView<M>(
+  bucket: Bucket<M>,
+  event: { position?: { lat: number; lon: number } | null },
+): boolean {
+  const p = event.position;
+  return !p || typeof p.lat !== "number" || bucket.covers(p.lat, p.lon);
 }

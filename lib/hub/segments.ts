@@ -70,11 +70,12 @@ export class Segment {
     return this.#all || this.#visible.has(icao24);
   }
 
-  /** Forgets last tick's changes. */
+  /** Forgets last tick's changes (and its snapshot bytes, now out of date). */
   reset(): void {
     if (this.upserts.length > 0) this.upserts = [];
     if (this.removes.length > 0) this.removes = [];
     this.binary = null;
+    this.#snapshot = undefined;
   }
 
   /** Encodes this tick's binary segment when a tracker exists (after the changes are in). */

@@ -3,6 +3,8 @@
  * or before `at` (ISO 8601 or unix seconds; default now) and within the
  * stale window (WS_STALE_THRESHOLD_SECONDS, 60 s by default): what the live
  * view showed at `at`. `bbox` keeps those whose position then was inside it.
+ * Before the fine tier's oldest day the sampled tier answers
+ * (`resolution: "sampled"`, positions up to 5 min older).
  *
  * @module
  */
@@ -18,7 +20,7 @@ export const handler = define.handlers({
   async GET(ctx) {
     const query = parseQuery(ctx.url, Query);
     const at = query.at ?? new Date();
-    const flights = await withDb(
+    const { flights, resolution } = await withDb(
       ctx,
       (sql) => snapshotAt(sql, at, { staleSeconds: ctx.state.staleSeconds, bbox: query.bbox }),
     );
@@ -26,6 +28,7 @@ export const handler = define.handlers({
       at: at.toISOString(),
       flights,
       count: flights.length,
+      resolution,
     };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },

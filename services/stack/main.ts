@@ -77,7 +77,14 @@ async function main(): Promise<number> {
   const runwaysCsv = await Deno.readTextFile(config.RUNWAYS_FILE);
   // Every topic up front: the memory bus refuses unknown topics once any were declared.
   await (await bus("admin")).ensureTopics();
-  const worker = await startWorker({ config, bus: await bus("worker"), db, runwaysCsv, registry });
+  const worker = await startWorker({
+    config,
+    bus: await bus("worker"),
+    db,
+    runwaysCsv,
+    registry,
+    degradeOnStaleData: true,
+  });
   const web = await startWeb({ config, bus: await bus("web"), db: db.sql, registry, dev: true });
   const producer = await startProducer({
     config,

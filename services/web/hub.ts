@@ -11,7 +11,8 @@
  * recent anomalies in its view, then a `delta` every tick (empty when nothing
  * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
  * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
- * out to the hub's 5° tiles (docs/protocol.md).
+ * out to the hub's 5° tiles (docs/protocol.md); after it, the new view's
+ * snapshot and the recent anomalies the old view did not show.
  *
  * Policies:
  * - Encoding: `skysentinel.v2.bin` when offered (compact binary), else
@@ -174,6 +175,8 @@ export class Hub {
     this.#metrics = new HubMetrics(options.registry ?? new Registry(), {
       clients: (encoding) => this.#countClients(encoding),
       flights: () => this.#core.flightCount,
+      buckets: () => this.#core.bucketCount,
+      segments: () => this.#core.segmentCount,
     });
     this.#broadcast = new TickBroadcaster({
       core: this.#core,
@@ -382,9 +385,14 @@ export class Hub {
         return;
       case "resync":
         return this.#broadcast.sendSnapshot(client, now);
-      case "subscribe":
+      case "subscribe": {
+        // A new viewport: its snapshot, then the recent anomalies it shows that the old one did not.
+        const previous = this.#core.bucketOf(client);
         this.#core.join(client, message.filter);
-        return this.#broadcast.sendSnapshot(client, now);
+        this.#broadcast.sendSnapshot(client, now);
+        if (!client.needsSnapshot) this.#broadcast.sendRecentAnomalies(client, now, previous);
+        return;
+      }
     }
   }
 

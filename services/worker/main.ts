@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   log.info("database", { kind: db.kind, url: db.url });
   let worker;
   try {
-    worker = await startWorker({ config, bus, db, runwaysCsv, log });
+    worker = await startWorker({ config, bus, db, runwaysCsv, log, degradeOnStaleData: true });
   } catch (error) {
     log.error(error instanceof Error ? error.message : String(error));
     await Promise.allSettled([bus.close(), db.close()]);

@@ -36,6 +36,8 @@ import type { Database } from "../../lib/db/mod.ts";
 import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../../lib/detect/runways.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createHistorySource } from "./history_source.ts";
+import { Freshness } from "./freshness.ts";
+import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
@@ -66,8 +68,14 @@ export interface BackoffOptions {
 
 /** Options for {@link startWorker}. */
 export interface StartWorkerOptions {
-  /** WORKER_GROUP_ID and LOG_LEVEL are read from it. */
-  config: Pick<WorkerConfig, "WORKER_GROUP_ID" | "LOG_LEVEL">;
+  /**
+   * WORKER_GROUP_ID and LOG_LEVEL are read from it; batch size and partition
+   * concurrency when given; the retention job runs only when
+   * HISTORY_RETENTION_DAYS is given (tests leave it out).
+   */
+  config:
+    & Pick<WorkerConfig, "WORKER_GROUP_ID" | "LOG_LEVEL">
+    & Partial<Pick<WorkerConfig, HistoryConfigKeys>>;
   /** The bus; the caller owns it (and closes it after `stop()`). */
   bus: Bus;
   /** The database, migrated; the caller owns it (and closes it after `stop()`). */
@@ -97,13 +105,28 @@ export interface StartWorkerOptions {
   backoff?: BackoffOptions;
   /** How often the database is probed during an outage, ms. Default 5,000. */
   probeIntervalMs?: number;
+  /**
+   * `health()` reports `degraded` while the newest position written is older
+   * than 60 s or the lag exceeds 10,000 messages (freshness.ts). Default
+   * false (recordings with their original times would always be stale);
+   * main.ts and the stack turn it on.
+   */
+  degradeOnStaleData?: boolean;
 }
+
+type HistoryConfigKeys =
+  | "WORKER_BATCH_SIZE"
+  | "WORKER_PARTITION_CONCURRENCY"
+  | "HISTORY_RETENTION_DAYS"
+  | "HISTORY_SAMPLED_RETENTION_DAYS";
 
 /** `/healthz` verdict. */
 export interface WorkerHealth {
   ok: boolean;
-  /** Why not, or `ok`. */
+  /** Why not, or `ok`; when degraded, why (stale data, lag). */
   reason: string;
+  /** Serving, but the data is stale or the lag too high (freshness.ts). */
+  degraded?: boolean;
 }
 
 /** A running worker. */
@@ -154,6 +177,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     aircraft: () => processor.aircraft,
   });
   const writer = new BatchWriter(sql);
+  const freshness = new Freshness({ registry: metrics.registry });
+  const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
+    options.config;
+  const retention = fineDays === undefined ? undefined : startRetention(sql, {
+    fineDays,
+    sampledDays: sampledDays ?? 365,
+    log,
+  });
   const stopping = new AbortController();
 
   let dbUp = true;
@@ -281,6 +312,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       return rethrow(error);
     }
     failures = 0;
+    freshness.written(result.newest);
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
@@ -296,6 +328,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     groupId: options.config.WORKER_GROUP_ID,
     fromBeginning: options.fromBeginning ?? true,
     deadletterTopic: topics.deadletter,
+    maxBatchSize: options.config.WORKER_BATCH_SIZE,
+    concurrency: options.config.WORKER_PARTITION_CONCURRENCY,
     handle,
     onError: (error) => {
       // The handler's own failures were logged and counted already (the bus would print a
@@ -327,12 +361,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       }
       if (!dbUp) return { ok: false, reason: "database unreachable" };
       if (!(await probe())) return { ok: false, reason: "database does not answer" };
+      const degraded = options.degradeOnStaleData &&
+        freshness.degraded(consumer.subscription.lag());
+      if (degraded) return { ok: true, degraded: true, reason: degraded };
       return { ok: true, reason: "ok" };
     },
     stop() {
       stopped ??= (async () => {
         stopping.abort();
         clearTimeout(probeTimer);
+        await retention?.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
       })();
