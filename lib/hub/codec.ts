@@ -63,6 +63,8 @@ export interface DeltaParts {
   /** Each segment's upserts as concatenated MessagePack maps, with their count. */
   msgpack: () => { count: number; bytes: Uint8Array }[];
   removes: string[];
+  /** Aircraft in the whole world (for "in view / in total"); omitted when undefined. */
+  total?: number;
 }
 
 /**
@@ -74,16 +76,18 @@ export function composeJsonDelta(p: DeltaParts): string {
   const upserts = p.json().filter((s) => s.length > 0).join(",");
   return `{"type":"delta","seq":${p.seq},"server_time_ms":${
     JSON.stringify(p.serverTimeMs)
-  },"upserts":[${upserts}],"removes":${JSON.stringify(p.removes)}}`;
+  },"upserts":[${upserts}],"removes":${JSON.stringify(p.removes)}${
+    p.total === undefined ? "" : `,"total":${p.total}`
+  }}`;
 }
 
-/** A delta's MessagePack bytes from per-segment element bytes (a map of the same 5 keys). */
+/** A delta's MessagePack bytes from per-segment element bytes (a map of the same keys). */
 export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
   const parts = p.msgpack();
   let count = 0;
   for (const x of parts) count += x.count;
   const pieces: Uint8Array[] = [
-    Uint8Array.of(0x85),
+    Uint8Array.of(p.total === undefined ? 0x85 : 0x86),
     msgpackEncoder.encode("type"),
     msgpackEncoder.encode("delta"),
     msgpackEncoder.encode("seq"),
@@ -99,6 +103,9 @@ export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
     ...parts.map((x) => x.bytes),
     msgpackEncoder.encode("removes"),
     msgpackEncoder.encode(p.removes),
+    ...(p.total === undefined
+      ? []
+      : [msgpackEncoder.encode("total"), msgpackEncoder.encode(p.total)]),
   ];
   let size = 0;
   for (const x of pieces) size += x.length;

@@ -191,6 +191,8 @@ export class HubCore<M> {
       g.world?.encodeBinary(base);
       for (const s of g.tiles.values()) s.encodeBinary(base);
     }
+    // The whole world's count, for "in view / in total" (v1 encodings only so far).
+    const total = this.#cache.committedSize;
     let empty: EncodedMessage | undefined;
     const pending = this.#pendingAnomalies;
     this.#pendingAnomalies = [];
@@ -204,7 +206,7 @@ export class HubCore<M> {
         : pending.filter((a) => inView(bucket, a.event)).map((a) => a.message);
       if (count === 0) {
         empty ??= this.#message(
-          { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [] },
+          { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [], total },
           () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, []),
         );
         deltas.push({ bucket, message: empty, changes: 0, anomalies });
@@ -213,7 +215,7 @@ export class HubCore<M> {
       const parts: Uint8Array[] = [];
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
       const binary = () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts);
-      const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes };
+      const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
       // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
       // encoded once per tick for every view that has them.
       const segments = bucket.segments;
@@ -222,9 +224,10 @@ export class HubCore<M> {
         this.#encode,
         segments.length === 1 ? { binary } : {
           binary,
-          json: () => composeJsonDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes }),
+          json: () =>
+            composeJsonDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
           msgpack: () =>
-            composeMsgpackDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes }),
+            composeMsgpackDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
         },
       );
       deltas.push({ bucket, message, changes: count, anomalies });
@@ -245,7 +248,14 @@ export class HubCore<M> {
       // The binary snapshot is timed at its tick, so segments built for other buckets fit.
       const at = this.#lastTickMs ?? nowMs;
       return this.#message(
-        { type: "snapshot", seq, server_time_ms: nowMs, flights: bucket.flights(this.#state) },
+        {
+          type: "snapshot",
+          seq,
+          server_time_ms: nowMs,
+          flights: bucket.flights(this.#state),
+          // The whole world's count, for "in view / in total" (v1 encodings only so far).
+          total: this.#cache.committedSize,
+        },
         () =>
           composeFrame(
             FRAME_SNAPSHOT,
