@@ -24,9 +24,15 @@ import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyLog } from "./anomalies.ts";
 import { Bucket, viewSpec } from "./buckets.ts";
 import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } from "./cache.ts";
-import { encode as defaultEncode, EncodedMessage, type EncodeFn } from "./codec.ts";
+import {
+  composeJsonDelta,
+  composeMsgpackDelta,
+  encode as defaultEncode,
+  EncodedMessage,
+  type EncodeFn,
+} from "./codec.ts";
 import { compileFilter, subscriptionKey } from "./filter.ts";
-import { type CommittedState, FilterGroup } from "./segments.ts";
+import { type CommittedState, FilterGroup, type Segment } from "./segments.ts";
 import { tileOf } from "./tiles.ts";
 import { composeFrame, FRAME_DELTA, FRAME_SNAPSHOT, timeBase } from "./v2/frame.ts";
 
@@ -208,9 +214,21 @@ export class HubCore<M> {
       }
       const parts: Uint8Array[] = [];
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
-      const message = this.#message(
-        { type: "delta", seq, server_time_ms: nowMs, upserts, removes, total },
-        () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts),
+      const binary = () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts);
+      const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
+      // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
+      // encoded once per tick for every view that has them.
+      const segments = bucket.segments;
+      const message = new EncodedMessage(
+        body,
+        this.#encode,
+        segments.length === 1 ? { binary } : {
+          binary,
+          json: () =>
+            composeJsonDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+          msgpack: () =>
+            composeMsgpackDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+        },
       );
       deltas.push({ bucket, message, changes: count, anomalies });
     }
@@ -312,4 +330,12 @@ function inView<M>(
 ): boolean {
   const p = event.position;
   return !p || typeof p.lat !== "number" || bucket.covers(p.lat, p.lon);
+}
+
+/** The per-segment upsert fragments of a view. */
+function partsOf(segments: readonly Segment[]) {
+  return {
+    json: () => segments.map((s) => s.jsonUpserts()),
+    msgpack: () => segments.map((s) => ({ count: s.upserts.length, bytes: s.msgpackUpserts() })),
+  };
 }
