@@ -14,7 +14,7 @@ import { SkySentinelError } from "./errors.ts";
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ServiceName = "producer" | "worker" | "web" | "stack";
 
-const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL"]);
+const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL", "ADMIN_TOKEN"]);
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -88,6 +88,8 @@ const worker = {
   WORKER_PORT: port(9102),
   /** OurAirports runways CSV used by the go-around and landing logic. */
   RUNWAYS_FILE: z.string().default("fixtures/ourairports_runways.csv"),
+  /** Let alert webhooks and ntfy URLs reach loopback and private networks (tests, a LAN ntfy). */
+  ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
 };
 
 const web = {
@@ -109,6 +111,8 @@ const web = {
   HUB_UPSTREAM_URL: z.string().url().optional(),
   /** How far back the hub reads flights.anomalies at start, hours. */
   ANOMALY_WINDOW_HOURS: positive(24),
+  /** Bearer token for writing alert rules (`/api/alerts`); unset: writes answer 403. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 const schemas = {

@@ -60,6 +60,7 @@ export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
     hub,
     db: options.db,
     registry,
+    adminToken: config.ADMIN_TOKEN ?? null,
     dev: options.dev,
     build: options.build,
     log,
