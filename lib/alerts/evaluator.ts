@@ -199,7 +199,10 @@ export class AlertEvaluator {
       state = { lastT: t, active: new Set(), lastFired: new Map(), anomalies: new Set() };
       this.#aircraft.set(flight.icao24, state);
     }
-    if (t > state.lastT) state.lastT = t;
+    // An older update than one already evaluated (redelivered, reordered) must not move the
+    // state back: it would fire a leave and a second enter.
+    if (t < state.lastT) return [];
+    state.lastT = t;
     const out: AlertEvent[] = [];
     const stamp = ++this.#stamp;
     const visit = (c: Compiled) => {

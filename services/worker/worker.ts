@@ -25,6 +25,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
@@ -38,6 +39,7 @@ import { createHistorySource } from "./history_source.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
+import { type AlertStage, startAlertStage } from "./alerts.ts";
 import { BatchWriter, type WriteBatch, type WriteResult } from "./writer.ts";
 
 export { WorkerMetrics } from "./metrics.ts";
@@ -47,12 +49,15 @@ export interface WorkerTopics {
   updates: string;
   anomalies: string;
   deadletter: string;
+  /** Alert events (default flights.alerts). */
+  alerts?: string;
 }
 
 export const DEFAULT_WORKER_TOPICS: Readonly<WorkerTopics> = Object.freeze({
   updates: TOPICS.updates.name,
   anomalies: TOPICS.anomalies.name,
   deadletter: TOPICS.deadletter.name,
+  alerts: TOPICS.alerts.name,
 });
 
 /** Retry delays after a failed batch. */
@@ -96,6 +101,8 @@ export interface StartWorkerOptions {
   backoff?: BackoffOptions;
   /** How often the database is probed during an outage, ms. Default 5,000. */
   probeIntervalMs?: number;
+  /** Evaluate alert rules (services/worker/alerts.ts). Default true. */
+  alerts?: boolean;
 }
 
 /** `/healthz` verdict. */
@@ -233,6 +240,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       flight: i.value.payload,
     }));
     let result: WriteResult;
+    let alerted: AlertEvent[] = [];
     try {
       if (stopping.signal.aborted) {
         throw new SkySentinelError("shutting_down", "worker stopping: batch left uncommitted");
@@ -259,6 +267,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       const started = performance.now();
       result = await writer.write(toWriteBatch(processed.outputs));
       metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
+      alerted = (await alerts?.store(batch, input, processed.outputs)) ?? [];
       markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {
@@ -272,12 +281,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     }
     try {
       await publish(bus, topics.anomalies, result.anomalies);
+      await alerts?.publish(alerted);
     } catch (error) {
       await failed("publish", error, batch);
       return rethrow(error);
     }
     failures = 0;
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
+    alerts?.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
     metrics.published.inc(result.anomalies.length);
@@ -285,6 +296,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   };
 
   if (options.ensureTopics ?? true) await bus.ensureTopics(topicSpecs(topics));
+  const alerts: AlertStage | null = options.alerts === false ? null : await startAlertStage({
+    sql,
+    bus,
+    topic: topics.alerts ?? TOPICS.alerts.name,
+    log,
+  });
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
     schema: FlightUpdateEnvelope,
@@ -329,6 +346,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopped ??= (async () => {
         stopping.abort();
         clearTimeout(probeTimer);
+        alerts?.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
       })();
@@ -347,6 +365,7 @@ function topicSpecs(topics: WorkerTopics): TopicSpec[] {
     { ...TOPICS.updates, name: topics.updates },
     { ...TOPICS.anomalies, name: topics.anomalies },
     { ...TOPICS.deadletter, name: topics.deadletter },
+    { ...TOPICS.alerts, name: topics.alerts ?? TOPICS.alerts.name },
   ];
 }
 
