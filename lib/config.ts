@@ -90,6 +90,8 @@ const worker = {
   RUNWAYS_FILE: z.string().default("fixtures/ourairports_runways.csv"),
   /** Let alert webhooks and ntfy URLs reach loopback and private networks (tests, a LAN ntfy). */
   ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
+  /** Public URL of the globe, for the click link of ntfy notifications. */
+  ALERTS_PUBLIC_URL: z.string().url().default("http://localhost:8000"),
 };
 
 const web = {

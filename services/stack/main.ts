@@ -18,6 +18,8 @@ import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { ProducerMetrics, startProducer } from "../producer/mod.ts";
 import { startWorker } from "../worker/worker.ts";
+import { startAlertDelivery } from "../alerts/delivery.ts";
+import { createLogger } from "../../lib/log.ts";
 import { startWeb } from "../web/mod.ts";
 import { onShutdown } from "../shutdown.ts";
 
@@ -63,6 +65,16 @@ async function main(): Promise<number> {
   await (await bus("admin")).ensureTopics();
   const worker = await startWorker({ config, bus: await bus("worker"), db, runwaysCsv, registry });
   const web = await startWeb({ config, bus: await bus("web"), db: db.sql, registry, dev: true });
+  // Webhooks reach only the hosts of this task's --allow-net; `deno task alerts` reaches any.
+  const alerts = await startAlertDelivery({
+    bus: await bus("alerts"),
+    sql: db.sql,
+    log: createLogger({ level: config.LOG_LEVEL, name: "alerts" }),
+    delivery: {
+      allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
+      publicUrl: config.ALERTS_PUBLIC_URL,
+    },
+  });
   const producer = await startProducer({
     config,
     bus: await bus("producer"),
@@ -79,6 +91,7 @@ async function main(): Promise<number> {
     await producer.stop();
     await web.stop();
     await worker.stop();
+    await alerts.stop();
     await Promise.all(buses.map((b) => b.close()));
     await memory?.close();
     await db.close();
