@@ -4,20 +4,19 @@
 import * as $0 from "./routes/_404.tsx";
 import * as $1 from "./routes/_app.tsx";
 import * as $2 from "./routes/_error.tsx";
-import * as $3 from "./routes/_middleware.ts";
-import * as $4 from "./routes/api/alerts/[id].ts";
-import * as $5 from "./routes/api/alerts/events.ts";
-import * as $6 from "./routes/api/alerts/index.ts";
-import * as $7 from "./routes/api/anomalies.ts";
-import * as $8 from "./routes/api/flights.ts";
-import * as $9 from "./routes/api/flights/[icao24].ts";
-import * as $10 from "./routes/api/flights/[icao24]/track.ts";
-import * as $11 from "./routes/api/openapi.json.ts";
-import * as $12 from "./routes/api/snapshot.ts";
-import * as $13 from "./routes/healthz.ts";
-import * as $14 from "./routes/index.tsx";
-import * as $15 from "./routes/metrics.ts";
-import * as $16 from "./routes/ws.ts";
+import * as $3 from "./routes/api/alerts/[id].ts";
+import * as $4 from "./routes/api/alerts/events.ts";
+import * as $5 from "./routes/api/alerts/index.ts";
+import * as $6 from "./routes/api/anomalies.ts";
+import * as $7 from "./routes/api/flights.ts";
+import * as $8 from "./routes/api/flights/[icao24].ts";
+import * as $9 from "./routes/api/flights/[icao24]/track.ts";
+import * as $10 from "./routes/api/openapi.json.ts";
+import * as $11 from "./routes/api/snapshot.ts";
+import * as $12 from "./routes/healthz.ts";
+import * as $13 from "./routes/index.tsx";
+import * as $14 from "./routes/metrics.ts";
+import * as $15 from "./routes/ws.ts";
 import * as $$0 from "./islands/Globe.tsx";
 import type { Manifest } from "./lib/framework/mod.ts";
 
@@ -26,20 +25,19 @@ const manifest = {
     "./routes/_404.tsx": $0,
     "./routes/_app.tsx": $1,
     "./routes/_error.tsx": $2,
-    "./routes/_middleware.ts": $3,
-    "./routes/api/alerts/[id].ts": $4,
-    "./routes/api/alerts/events.ts": $5,
-    "./routes/api/alerts/index.ts": $6,
-    "./routes/api/anomalies.ts": $7,
-    "./routes/api/flights.ts": $8,
-    "./routes/api/flights/[icao24].ts": $9,
-    "./routes/api/flights/[icao24]/track.ts": $10,
-    "./routes/api/openapi.json.ts": $11,
-    "./routes/api/snapshot.ts": $12,
-    "./routes/healthz.ts": $13,
-    "./routes/index.tsx": $14,
-    "./routes/metrics.ts": $15,
-    "./routes/ws.ts": $16,
+    "./routes/api/alerts/[id].ts": $3,
+    "./routes/api/alerts/events.ts": $4,
+    "./routes/api/alerts/index.ts": $5,
+    "./routes/api/anomalies.ts": $6,
+    "./routes/api/flights.ts": $7,
+    "./routes/api/flights/[icao24].ts": $8,
+    "./routes/api/flights/[icao24]/track.ts": $9,
+    "./routes/api/openapi.json.ts": $10,
+    "./routes/api/snapshot.ts": $11,
+    "./routes/healthz.ts": $12,
+    "./routes/index.tsx": $13,
+    "./routes/metrics.ts": $14,
+    "./routes/ws.ts": $15,
   },
   islands: {
     "./islands/Globe.tsx": $$0,

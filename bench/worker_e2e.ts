@@ -1,181 +1,109 @@
 /**
- * Worker throughput end to end into PostgreSQL: flight updates per second
- * from a bus to committed rows (decoding, validation, Kalman smoothing,
- * detectors, sessions, one transaction per batch, anomalies published),
- * against baselines that only load the same history rows into the same
- * table: a plain multi-row INSERT (500 rows per statement) and COPY.
+ * Worker throughput end to end, Kafka -> worker -> PostgreSQL (decoding,
+ * validation, Kalman smoothing, detectors, sessions, the COPY write path,
+ * the sampled tier, anomalies published, offsets committed after the
+ * transaction), next to a raw COPY of the same history rows into the same
+ * table in the same run, and the on-disk cost of a history row.
  *
- * Run: DATABASE_URL=postgres://... [KAFKA_BROKERS=host:port] [BENCH_REPEAT=2] \
- *   deno run -A bench/worker_e2e.ts
+ * Run: `deno task bench:worker` with DATABASE_URL and KAFKA_BROKERS set.
+ * Knobs (environment): BENCH_MESSAGES (default 300,000) for the drain runs,
+ * BENCH_RATE (updates/s, default 20,000) and BENCH_SUSTAIN_S (default 60;
+ * 600 for the 10-minute run) for the sustained run, BENCH_PARTITIONS
+ * (default 6), and the worker's WORKER_BATCH_SIZE and
+ * WORKER_PARTITION_CONCURRENCY.
  *
- * Uses a database of its own on that server (`bench_worker_<unix s>`,
- * dropped at the end). Sources: the memory bus, with all updates queued
- * before the worker starts, so the figure is the worker's and the
- * database's; and Kafka when KAFKA_BROKERS is set (topics of its own,
- * produced first and timed separately). Inputs are real recordings: TRA051
- * (16k updates, one aircraft at 1 s) and the Switzerland full day (139k
- * updates, 842 aircraft at 10 s).
+ * Input: `switzerland_day_copies_for_load`, derived from the real
+ * Switzerland full-day recording (842 aircraft at 10 s): each poll is
+ * repeated for copies of the fleet under other icao24 addresses (the first
+ * hex digit replaced), enough copies for the messages asked for. Positions,
+ * times and everything else are the recording's.
+ *
+ * Runs:
+ * 1. raw COPY of the distinct rows into flights_history (empty table);
+ * 2. drain: all messages produced first, then one worker, then two (a
+ *    second process in the same group: they share the partitions), timed
+ *    until every update is committed;
+ * 3. sustained: a producer process at BENCH_RATE for BENCH_SUSTAIN_S while
+ *    one worker consumes; the group's lag (high watermarks minus committed
+ *    offsets) sampled every second, in messages and in seconds of input.
+ *
+ * Uses a database of its own (`bench_worker_<unix s>`, dropped at the end)
+ * and topics of its own.
  *
  * @module
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { Kafka, logLevel } from "kafkajs";
 import type { Flight } from "../contracts/flight.ts";
 import { TOPICS } from "../contracts/topics.ts";
-import { MemoryBus } from "../lib/bus/memory.ts";
 import { openBus } from "../lib/bus/mod.ts";
-import type { Bus, OutgoingMessage } from "../lib/bus/types.ts";
+import type { OutgoingMessage } from "../lib/bus/types.ts";
 import { connect, migrate, type Sql } from "../lib/db/mod.ts";
-import { createDetectionEngine } from "../lib/detect/engine.ts";
-import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../lib/detect/runways.ts";
+import { copyLine, HISTORY_COLUMN_LIST } from "../lib/db/history_rows.ts";
+import { createRunwayIndex, parseRunwaysCsv } from "../lib/detect/runways.ts";
 import { buildPollMessages } from "../lib/opensky/envelope.ts";
+import type { OpenSkyReply } from "../contracts/opensky.ts";
 import { readRecording } from "../lib/replay/recording.ts";
 import { silentLogger } from "../lib/log.ts";
-import { startWorker, type WorkerTopics } from "../services/worker/worker.ts";
-import { measuredColumns } from "../tests/_db.ts";
+import { startWorker, type WorkerHandle, type WorkerTopics } from "../services/worker/worker.ts";
 
-const DATASETS = [
-  {
-    name: "TRA051 1 s",
-    path: "fixtures/event_holding_TRA051_belevingsvlucht_EHAM-EHLE_2018-05-30_1s.jsonl",
-  },
-  { name: "Switzerland day", path: "fixtures/states_switzerland_2018-08-01_fullday_10s.jsonl.gz" },
-];
-const INSERT_ROWS = 500;
-/** Runs per figure (BENCH_REPEAT); the best one is reported, so a checkpoint or a cold cache does not decide. */
-const REPEAT = Math.max(1, Number(Deno.env.get("BENCH_REPEAT") ?? 2));
+const RECORDING = "fixtures/states_switzerland_2018-08-01_fullday_10s.jsonl.gz";
+const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
+const MESSAGES = env("BENCH_MESSAGES", 300_000);
+const RATE = env("BENCH_RATE", 20_000);
+const SUSTAIN_S = env("BENCH_SUSTAIN_S", 60);
+const PARTITIONS = env("BENCH_PARTITIONS", 6);
+const BATCH = env("WORKER_BATCH_SIZE", 2000);
+const CONCURRENCY = env("WORKER_PARTITION_CONCURRENCY", 3);
 
-interface Dataset {
-  name: string;
-  messages: OutgoingMessage[];
-  flights: Flight[];
-  /** Distinct (icao24, time_position): the history rows. */
-  distinct: Flight[];
-}
-
-async function load(name: string, path: string): Promise<Dataset> {
-  const messages: OutgoingMessage[] = [];
-  const flights: Flight[] = [];
-  const file = await Deno.open(path);
-  for await (const item of readRecording(file.readable, { gzip: path.endsWith(".gz") })) {
-    if (item.kind !== "snapshot") continue;
-    const built = buildPollMessages(item.reply, {
-      source: { provider: "opensky", mode: "replay", bbox: null, poll_interval_s: 10 },
-      producedAt: new Date(item.reply.time * 1000).toISOString(),
-      topics: { state: "unused", updates: "updates" },
-    });
-    messages.push(...(built.batch.find((t) => t.topic === "updates")?.messages ?? []));
-    flights.push(...built.flights);
+/** The recording's polls, oldest first. */
+async function polls(): Promise<OpenSkyReply[]> {
+  const out: OpenSkyReply[] = [];
+  const file = await Deno.open(RECORDING);
+  for await (const item of readRecording(file.readable, { gzip: true })) {
+    if (item.kind === "snapshot") out.push(item.reply);
   }
-  const seen = new Set<string>();
-  const distinct = flights.filter((f) => {
-    const key = `${f.icao24}|${f.time_position_unix}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
-  return { name, messages, flights, distinct };
+  return out;
 }
 
-async function reset(sql: Sql): Promise<void> {
-  await sql`TRUNCATE flights_history, flights_current, flights, anomalies`;
+/** Copy `k` of an aircraft: its address with the first hex digit replaced. */
+function copyAddress(icao24: string, k: number): string {
+  if (k === 0) return icao24;
+  const digit = (parseInt(icao24[0]!, 16) + k) % 16;
+  return digit.toString(16) + icao24.slice(1);
 }
 
-async function ensureDays(sql: Sql, flights: readonly Flight[]): Promise<void> {
-  const days = new Set(
-    flights.map((f) => new Date(f.time_position_unix * 1000).toISOString().slice(0, 10)),
-  );
-  for (const day of days) await sql`SELECT flights_history_ensure_partition(${day}::date)`;
-}
-
-/** The shortest of `n` runs of `fn`, each on empty tables. */
-async function bestOf(n: number, sql: Sql, fn: () => Promise<number>): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < n; i++) {
-    await reset(sql);
-    best = Math.min(best, await fn());
-  }
-  return best;
-}
-
-function historyRow(f: Flight) {
-  return {
-    icao24: f.icao24,
-    ts: new Date(f.time_position_unix * 1000),
-    session_id: null,
-    ...measuredColumns(f),
-    state: JSON.stringify(f),
-  };
-}
-const COLUMNS = Object.keys(historyRow(
-  {
-    icao24: "000000",
-    callsign: null,
-    origin_country: null,
-    position: { lat: 0, lon: 0 },
-    altitude_m: null,
-    geo_altitude_m: null,
-    velocity_mps: null,
-    heading_deg: null,
-    vertical_rate_mps: null,
-    on_ground: false,
-    squawk: null,
-    spi: false,
-    position_source: 0,
-    category: 0,
-    time_position_unix: 0,
-    last_contact_unix: 0,
-  },
-)) as (keyof ReturnType<typeof historyRow>)[];
-
-/** Baseline: the history rows (raw values in the smoothed columns) by multi-row INSERT. */
-async function baselineInsert(sql: Sql, data: Dataset): Promise<number> {
-  await ensureDays(sql, data.distinct);
-  const started = performance.now();
-  for (let i = 0; i < data.distinct.length; i += INSERT_ROWS) {
-    const rows = data.distinct.slice(i, i + INSERT_ROWS).map(historyRow);
-    await sql`INSERT INTO flights_history ${
-      sql(rows, COLUMNS)
-    } ON CONFLICT (icao24, ts) DO NOTHING`;
-  }
-  return (performance.now() - started) / 1000;
-}
-
-/** COPY text format: tab-separated, `\N` for null, backslashes doubled. */
-function copyLine(f: Flight): string {
-  const row = historyRow(f);
-  return COLUMNS.map((c) => {
-    const v = row[c];
-    if (v === null) return "\\N";
-    if (v instanceof Date) return v.toISOString();
-    if (typeof v === "boolean") return v ? "t" : "f";
-    return String(v).replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n");
-  }).join("\t") + "\n";
-}
-
-/** Baseline: the same rows by COPY ... FROM STDIN (no conflict handling: an empty table). */
-async function baselineCopy(sql: Sql, data: Dataset): Promise<number> {
-  await ensureDays(sql, data.distinct);
-  const started = performance.now();
-  const writable = await sql.unsafe(
-    `COPY flights_history (${COLUMNS.join(", ")}) FROM STDIN`,
-  ).writable();
-  await pipeline(
-    Readable.from((function* () {
-      for (let i = 0; i < data.distinct.length; i += 1000) {
-        yield data.distinct.slice(i, i + 1000).map(copyLine).join("");
+/** The derived input: `count` flight_update envelopes in time order (and their flights). */
+function* derived(replies: readonly OpenSkyReply[], count: number) {
+  const perPass = replies.reduce((n, r) => n + (r.states?.length ?? 0), 0);
+  const copies = Math.min(16, Math.max(1, Math.ceil(count / perPass)));
+  let made = 0;
+  for (let pass = 0; made < count; pass++) {
+    for (const reply of replies) {
+      const shifted: OpenSkyReply = {
+        // A pass beyond 16 copies replays the day again one day later.
+        time: reply.time + pass * 86_400,
+        states: (reply.states ?? []).flatMap((s) =>
+          Array.from({ length: copies }, (_, k) => {
+            const row = [...(s as unknown[])];
+            row[0] = copyAddress(String(row[0]), k);
+            for (const i of [3, 4]) if (typeof row[i] === "number") row[i] += pass * 86_400;
+            return row;
+          })
+        ) as OpenSkyReply["states"],
+      };
+      const built = buildPollMessages(shifted, {
+        source: { provider: "opensky", mode: "replay", bbox: null, poll_interval_s: 10 },
+        producedAt: new Date(shifted.time * 1000).toISOString(),
+        topics: { state: "unused", updates: "updates" },
+      });
+      const messages = built.batch.find((t) => t.topic === "updates")?.messages ?? [];
+      for (let i = 0; i < messages.length && made < count; i++, made++) {
+        yield { message: messages[i]!, flight: built.flights[i]! };
       }
-    })()),
-    writable,
-  );
-  return (performance.now() - started) / 1000;
-}
-
-/** The detection engine alone (no bus, no database), for scale. */
-function engineOnly(data: Dataset, runways: RunwayIndex): number {
-  const engine = createDetectionEngine({ runways });
-  const started = performance.now();
-  for (const f of data.flights) engine.ingest(f);
-  engine.flush();
-  return (performance.now() - started) / 1000;
+    }
+  }
 }
 
 function topicsFor(label: string): WorkerTopics {
@@ -187,183 +115,330 @@ function topicsFor(label: string): WorkerTopics {
   };
 }
 
-async function send(bus: Bus, topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-  // Kafka caps a request at about 1 MB: 500 envelopes stay well below.
-  for (let i = 0; i < messages.length; i += 500) {
-    await bus.send([{ topic, messages: messages.slice(i, i + 500) }]);
+async function createTopics(brokers: string[], topics: WorkerTopics): Promise<void> {
+  const bus = await openBus({ brokers, clientId: "bench-worker-admin" });
+  try {
+    await bus.ensureTopics([
+      { ...TOPICS.updates, name: topics.updates, partitions: PARTITIONS },
+      { ...TOPICS.anomalies, name: topics.anomalies },
+      { ...TOPICS.deadletter, name: topics.deadletter },
+    ]);
+  } finally {
+    await bus.close();
   }
 }
 
-/** The worker over a bus holding every update already; seconds until all are committed. */
-async function throughWorker(
-  bus: Bus,
-  sql: Sql,
-  data: Dataset,
-  topics: WorkerTopics,
-  runways: RunwayIndex,
-): Promise<number> {
+/** Produces `messages` as fast as the broker takes them; seconds. */
+async function produceAll(brokers: string[], topic: string, messages: OutgoingMessage[]) {
+  const bus = await openBus({ brokers, clientId: "bench-worker-producer" });
   const started = performance.now();
+  try {
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < messages.length; i += 1000) {
+      inFlight.push(bus.send([{ topic, messages: messages.slice(i, i + 1000) }]));
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await bus.close();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Raw COPY of the distinct rows into an empty flights_history; seconds. */
+async function rawCopy(sql: Sql, flights: readonly Flight[]): Promise<number> {
+  const days = new Set(flights.map((f) => new Date(f.time_position_unix * 1000).toISOString()));
+  for (const day of new Set([...days].map((d) => d.slice(0, 10)))) {
+    await sql`SELECT flights_history_ensure_partition(${day}::date)`;
+  }
+  const started = performance.now();
+  const writable = await sql.unsafe(`COPY flights_history (${HISTORY_COLUMN_LIST}) FROM STDIN`)
+    .writable();
+  await pipeline(
+    Readable.from((function* () {
+      for (let i = 0; i < flights.length; i += 2000) {
+        yield flights.slice(i, i + 2000).map((f) => copyLine(f, null, null)).join("");
+      }
+    })()),
+    writable,
+  );
+  return (performance.now() - started) / 1000;
+}
+
+/** The group's lag: high watermarks minus committed offsets, messages. */
+async function groupLag(admin: ReturnType<Kafka["admin"]>, group: string, topic: string) {
+  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const byPartition = new Map(
+    (committed?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]),
+  );
+  let lag = 0;
+  for (const p of await admin.fetchTopicOffsets(topic)) {
+    lag += Number(p.high) - (byPartition.get(p.partition) ?? 0);
+  }
+  return lag;
+}
+
+async function startBenchWorker(
+  brokers: string[],
+  sql: Sql,
+  topics: WorkerTopics,
+  group: string,
+): Promise<{ worker: WorkerHandle; close(): Promise<void> }> {
+  const bus = await openBus({ brokers, clientId: "bench-worker" });
+  const runways = createRunwayIndex(
+    parseRunwaysCsv(await Deno.readTextFile("fixtures/ourairports_runways.csv")).ends,
+  );
   const worker = await startWorker({
-    config: { WORKER_GROUP_ID: `bench-${topics.updates}`, LOG_LEVEL: "warn" },
+    config: {
+      WORKER_GROUP_ID: group,
+      LOG_LEVEL: "warn",
+      WORKER_BATCH_SIZE: BATCH,
+      WORKER_PARTITION_CONCURRENCY: CONCURRENCY,
+    },
     bus,
     db: { sql },
     runways,
     topics,
     log: silentLogger,
     ensureTopics: false,
+    partitions: PARTITIONS,
   });
-  while (await worker.metrics.value(worker.metrics.processed) < data.messages.length) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    worker,
+    async close() {
+      await worker.stop();
+      await bus.close();
+    },
+  };
+}
+
+/** A second group member in its own process (the other core): `--member URL TOPICS GROUP`. */
+function spawnMember(url: string, topics: WorkerTopics, group: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", import.meta.filename!, "--member", url, JSON.stringify(topics), group],
+    stdout: "inherit",
+    stderr: "inherit",
+    stdin: "piped",
+  }).spawn();
+}
+
+async function member(url: string, topics: WorkerTopics, group: string): Promise<void> {
+  const brokers = Deno.env.get("KAFKA_BROKERS")!.split(",");
+  const sql = connect(url, { max: CONCURRENCY + 1 });
+  const { close } = await startBenchWorker(brokers, sql, topics, group);
+  // Runs until the parent closes stdin.
+  for await (const _ of Deno.stdin.readable) { /* wait */ }
+  await close();
+  await sql.end({ timeout: 5 });
+}
+
+/** A producer process at `rate` updates/s for `seconds`: `--produce TOPIC RATE SECONDS`. */
+async function producer(topic: string, rate: number, seconds: number): Promise<void> {
+  const brokers = Deno.env.get("KAFKA_BROKERS")!.split(",");
+  const replies = await polls();
+  const source = derived(replies, rate * seconds);
+  const bus = await openBus({ brokers, clientId: "bench-worker-rate" });
+  const started = performance.now();
+  let sent = 0;
+  const tickMs = 100;
+  while (sent < rate * seconds) {
+    const due = Math.min(rate * seconds, Math.floor(((performance.now() - started) / 1000) * rate));
+    const messages: OutgoingMessage[] = [];
+    while (sent + messages.length < due) {
+      const next = source.next();
+      if (next.done) break;
+      messages.push(next.value.message);
+    }
+    for (let i = 0; i < messages.length; i += 1000) {
+      await bus.send([{ topic, messages: messages.slice(i, i + 1000) }]);
+    }
+    sent += messages.length;
+    await new Promise((r) => setTimeout(r, tickMs));
   }
-  const seconds = (performance.now() - started) / 1000;
-  await worker.stop();
-  return seconds;
+  const took = (performance.now() - started) / 1000;
+  console.error(`producer: ${sent} updates in ${took.toFixed(1)} s (${Math.round(sent / took)}/s)`);
+  await bus.close();
 }
 
-interface Row {
-  dataset: string;
-  mode: string;
-  updates: number;
-  seconds: number;
-  note?: string;
+async function waitProcessed(
+  admin: ReturnType<Kafka["admin"]>,
+  group: string,
+  topic: string,
+  total: number,
+) {
+  const started = performance.now();
+  for (;;) {
+    const lag = await groupLag(admin, group, topic);
+    if (lag === 0) return (performance.now() - started) / 1000;
+    if (performance.now() - started > 30 * 60_000) throw new Error(`stuck at lag ${lag}/${total}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
-function printTable(rows: Row[]): void {
-  const header = ["dataset", "mode", "updates", "seconds", "updates/s", "vs INSERT", "note"];
-  const lines = rows.map((r) => {
-    const base = rows.find((b) => b.dataset === r.dataset && b.mode === "baseline INSERT");
-    const rate = r.updates / r.seconds;
-    const ratio = base ? rate / (base.updates / base.seconds) : NaN;
-    return [
-      r.dataset,
-      r.mode,
-      String(r.updates),
-      r.seconds.toFixed(2),
-      Math.round(rate).toLocaleString("en"),
-      `${ratio.toFixed(2)}x`,
-      r.note ?? "",
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
-  console.log(fmt(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const line of lines) console.log(fmt(line));
+async function rowCost(sql: Sql) {
+  const [row] = await sql<{ bytes: string; rows: string; heap: string }[]>`
+    SELECT pg_total_relation_size(c.oid)::text AS bytes,
+           (SELECT count(*) FROM flights_history)::text AS rows,
+           pg_relation_size(c.oid)::text AS heap
+    FROM pg_class c WHERE c.relname = (
+      SELECT c2.relname FROM pg_inherits i JOIN pg_class c2 ON c2.oid = i.inhrelid
+      WHERE i.inhparent = 'flights_history'::regclass
+      ORDER BY pg_total_relation_size(c2.oid) DESC LIMIT 1)`;
+  const [all] = await sql<{ bytes: string; rows: string }[]>`
+    SELECT sum(pg_total_relation_size(i.inhrelid))::text AS bytes,
+           (SELECT count(*) FROM flights_history)::text AS rows
+    FROM pg_inherits i WHERE i.inhparent = 'flights_history'::regclass`;
+  return { bytes: Number(all!.bytes), rows: Number(all!.rows), biggest: row };
 }
 
 async function main(): Promise<void> {
   const url = Deno.env.get("DATABASE_URL");
-  if (!url) {
-    console.error(
-      "set DATABASE_URL (a PostgreSQL server; the bench creates and drops its own database)",
-    );
+  const brokers = Deno.env.get("KAFKA_BROKERS")?.split(",").map((b) => b.trim()).filter(Boolean);
+  if (!url || !brokers?.length) {
+    console.error("set DATABASE_URL and KAFKA_BROKERS (the bench creates its own database/topics)");
     Deno.exit(2);
   }
-  const brokers = Deno.env.get("KAFKA_BROKERS")?.split(",").map((b) => b.trim()).filter(Boolean);
-  const runways = createRunwayIndex(
-    parseRunwaysCsv(await Deno.readTextFile("fixtures/ourairports_runways.csv")).ends,
-  );
   const name = `bench_worker_${Math.floor(Date.now() / 1000)}`;
   const admin = connect(url, { max: 1 });
   await admin.unsafe(`CREATE DATABASE "${name}"`);
   const target = new URL(url);
   target.pathname = `/${name}`;
-  const sql = connect(target.href, { max: 10 });
-  const rows: Row[] = [];
+  const sql = connect(target.href, { max: CONCURRENCY + 2 });
+  const kafka = new Kafka({ brokers, clientId: "bench-worker-lag", logLevel: logLevel.NOTHING });
+  const kadmin = kafka.admin();
+  await kadmin.connect();
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
   try {
     await migrate(sql);
     const [server] = await sql<{ v: string }[]>`SELECT current_setting('server_version') AS v`;
-    const version = server?.v;
-    console.log(
-      `PostgreSQL ${version}, database ${name}; Kafka: ${brokers?.join(",") ?? "not set"}`,
+    say(
+      `PostgreSQL ${server?.v}; Kafka ${brokers.join(",")}; ${PARTITIONS} partitions; ` +
+        `batch ${BATCH}, concurrency ${CONCURRENCY}; ${navigator.hardwareConcurrency} cores`,
     );
-    for (const { name: label, path } of DATASETS) {
-      const data = await load(label, path);
-      console.log(
-        `${label}: ${data.messages.length} updates, ${data.distinct.length} distinct positions`,
+    const replies = await polls();
+    const messages: OutgoingMessage[] = [];
+    const flights: Flight[] = [];
+    for (const { message, flight } of derived(replies, MESSAGES)) {
+      messages.push(message);
+      flights.push(flight);
+    }
+    const distinct = [...new Map(flights.map((f) => [`${f.icao24}|${f.time_position_unix}`, f]))
+      .values()];
+    say(
+      `input switzerland_day_copies_for_load: ${messages.length} updates, ` +
+        `${distinct.length} distinct positions, ${
+          new Set(flights.map((f) => f.icao24)).size
+        } aircraft`,
+    );
+
+    const copyS = await rawCopy(sql, distinct);
+    const copyRate = distinct.length / copyS;
+    say(`raw COPY into flights_history: ${copyS.toFixed(2)} s, ${Math.round(copyRate)} rows/s`);
+    const cost = await rowCost(sql);
+    say(
+      `on disk: ${cost.bytes} bytes for ${cost.rows} rows (pg_total_relation_size of the ` +
+        `partitions, heap + indexes) = ${(cost.bytes / cost.rows).toFixed(1)} bytes/row`,
+    );
+    const perRow = cost.bytes / cost.rows;
+    for (const [label, perDay] of [["10 s", 20_000 * 8640], ["1 s", 20_000 * 86_400]] as const) {
+      say(
+        `  a day of 20,000 aircraft at ${label}: ${perDay.toLocaleString("en")} rows = ` +
+          `${(perDay * perRow / 1e9).toFixed(1)} GB (fine tier); sampled tier ` +
+          `${((20_000 * 288 * perRow) / 1e6).toFixed(0)} MB/day`,
       );
-      const best = (fn: () => Promise<number>) => bestOf(REPEAT, sql, fn);
-      rows.push({
-        dataset: label,
-        mode: "engine only (no I/O)",
-        updates: data.flights.length,
-        seconds: await best(() => Promise.resolve(engineOnly(data, runways))),
-      });
-      rows.push({
-        dataset: label,
-        mode: "baseline INSERT",
-        updates: data.distinct.length,
-        seconds: await best(() => baselineInsert(sql, data)),
-        note: `history only, ${INSERT_ROWS} rows/statement`,
-      });
-      rows.push({
-        dataset: label,
-        mode: "baseline COPY",
-        updates: data.distinct.length,
-        seconds: await best(() => baselineCopy(sql, data)),
-        note: "history only",
-      });
-      for (const maxBatchSize of [500, 2000]) {
-        rows.push({
-          dataset: label,
-          mode: `worker, memory bus`,
-          updates: data.messages.length,
-          seconds: await best(async () => {
-            const bus = new MemoryBus({ maxBatchSize, maxMessagesPerPartition: 1_000_000 });
-            try {
-              const topics = topicsFor("memory");
-              await send(bus, topics.updates, data.messages);
-              return await throughWorker(bus, sql, data, topics, runways);
-            } finally {
-              await bus.close();
-            }
-          }),
-          note: `batches of ${maxBatchSize}; all tables`,
-        });
+    }
+    await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights, anomalies`;
+
+    for (const members of [1, 2]) {
+      const topics = topicsFor(`drain${members}`);
+      await createTopics(brokers, topics);
+      const produceS = await produceAll(brokers, topics.updates, messages);
+      const group = `bench-${topics.updates}`;
+      const started = performance.now();
+      const one = await startBenchWorker(brokers, sql, topics, group);
+      const child = members === 2 ? spawnMember(target.href, topics, group) : null;
+      await waitProcessed(kadmin, group, topics.updates, messages.length);
+      const seconds = (performance.now() - started) / 1000;
+      const shared = one.worker.metrics.value(one.worker.metrics.processed);
+      if (child) {
+        await child.stdin.close();
+        await child.status;
       }
-      if (brokers && brokers.length > 0) {
-        let produce = Infinity;
-        const seconds = await best(async () => {
-          const bus = await openBus({ brokers, clientId: "bench-worker" });
-          try {
-            const topics = topicsFor("kafka");
-            await bus.ensureTopics([
-              { ...TOPICS.updates, name: topics.updates },
-              { ...TOPICS.anomalies, name: topics.anomalies },
-              { ...TOPICS.deadletter, name: topics.deadletter },
-            ]);
-            const started = performance.now();
-            await send(bus, topics.updates, data.messages);
-            produce = Math.min(produce, (performance.now() - started) / 1000);
-            return await throughWorker(bus, sql, data, topics, runways);
-          } finally {
-            await bus.close();
-          }
-        });
-        rows.push({
-          dataset: label,
-          mode: "worker, Kafka",
-          updates: data.messages.length,
-          seconds,
-          note: `batches of 500; all tables; producing took ${produce.toFixed(1)} s before`,
-        });
+      await one.close();
+      const rate = messages.length / seconds;
+      say(
+        `drain, ${members} worker${members > 1 ? "s" : ""}: ${messages.length} updates in ` +
+          `${seconds.toFixed(2)} s = ${Math.round(rate)} updates/s end to end = ` +
+          `${(rate / copyRate).toFixed(2)}x raw COPY (producing took ${produceS.toFixed(1)} s ` +
+          `before; this process handled ${await shared})`,
+      );
+      const [n] = await sql<{ h: string; s: string }[]>`
+        SELECT (SELECT count(*) FROM flights_history)::text AS h,
+               (SELECT count(*) FROM flights_history_sampled)::text AS s`;
+      say(`  wrote ${n!.h} fine rows, ${n!.s} sampled rows`);
+      await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights,
+        anomalies`;
+    }
+
+    if (SUSTAIN_S > 0) {
+      const topics = topicsFor("sustained");
+      await createTopics(brokers, topics);
+      const group = `bench-${topics.updates}`;
+      const one = await startBenchWorker(brokers, sql, topics, group);
+      const prod = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          import.meta.filename!,
+          "--produce",
+          topics.updates,
+          String(RATE),
+          String(SUSTAIN_S),
+        ],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      const started = performance.now();
+      const lags: number[] = [];
+      let done = false;
+      prod.status.then(() => done = true);
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 1000));
+        lags.push(await groupLag(kadmin, group, topics.updates));
       }
-      const [counts] = await sql<{ h: string; s: string; a: string }[]>`
-        SELECT (SELECT count(*) FROM flights_history) AS h, (SELECT count(*) FROM flights) AS s,
-               (SELECT count(*) FROM anomalies) AS a`;
-      console.log(
-        `  last worker run wrote ${counts!.h} history rows, ${counts!.s} sessions, ${
-          counts!.a
-        } events`,
+      const produced = (await kadmin.fetchTopicOffsets(topics.updates))
+        .reduce((n, p) => n + Number(p.high), 0);
+      const tail = await waitProcessed(kadmin, group, topics.updates, produced);
+      const seconds = (performance.now() - started) / 1000;
+      await one.close();
+      const sorted = [...lags].sort((a, b) => a - b);
+      const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+      say(
+        `sustained ${SUSTAIN_S} s at ${RATE} updates/s offered: ${produced} produced, all ` +
+          `committed ${seconds.toFixed(1)} s after start (${
+            tail.toFixed(1)
+          } s after the producer ` +
+          `stopped) = ${Math.round(produced / seconds)} updates/s; lag p50 ${p(0.5)}, p99 ` +
+          `${p(0.99)}, max ${sorted[sorted.length - 1]} messages = max ` +
+          `${((sorted[sorted.length - 1] ?? 0) / RATE).toFixed(1)} s of input`,
       );
     }
   } finally {
+    await kadmin.disconnect();
     await sql.end({ timeout: 5 });
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end({ timeout: 5 });
   }
-  console.log();
-  printTable(rows);
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  const [mode, ...args] = Deno.args;
+  if (mode === "--member") await member(args[0]!, JSON.parse(args[1]!), args[2]!);
+  else if (mode === "--produce") await producer(args[0]!, Number(args[1]), Number(args[2]));
+  else await main();
+  Deno.exit(0);
+}

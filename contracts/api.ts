@@ -59,12 +59,24 @@ export const TrackPoint = z.object({
 });
 export type TrackPoint = z.infer<typeof TrackPoint>;
 
+/**
+ * Which history tier answered: `fine` (every position, kept
+ * HISTORY_RETENTION_DAYS), `sampled` (one point per aircraft per 5 minutes
+ * plus take-offs, landings and anomalies, kept HISTORY_SAMPLED_RETENTION_DAYS)
+ * or `mixed` (sampled before `fine_from`, fine after).
+ */
+export const HistoryResolution = z.enum(["fine", "sampled", "mixed"]);
+export type HistoryResolution = z.infer<typeof HistoryResolution>;
+
 /** `GET /api/flights/:icao24/track?from&to`. */
 export const TrackResponse = z.object({
   icao24: Icao24,
   from: IsoTime,
   to: IsoTime,
   points: z.array(TrackPoint),
+  resolution: HistoryResolution,
+  /** Where the fine tier begins (ISO 8601 UTC), or null when it holds nothing. */
+  fine_from: IsoTime.nullable(),
 });
 
 /** `GET /api/snapshot?at=&bbox=`: every aircraft's last position at or before `at` (within the stale window). */
@@ -72,6 +84,8 @@ export const SnapshotResponse = z.object({
   at: IsoTime,
   flights: z.array(Flight),
   count: z.number().int().nonnegative(),
+  /** `fine`, or `sampled` when `at` is older than the fine tier (positions up to 5 min old). */
+  resolution: HistoryResolution,
 });
 
 /** `GET /api/anomalies`. */

@@ -226,11 +226,13 @@ export function generateExamples(
         from: iso(low.time),
         to: iso(low.time + 20),
         points: track,
+        resolution: "fine",
+        fine_from: iso(low.time - (low.time % 86400)),
       },
     },
     "api_snapshot.json": {
       schema: "api_snapshot",
-      value: { at: producedAt, flights, count: flights.length },
+      value: { at: producedAt, flights, count: flights.length, resolution: "fine" },
     },
     "api_anomalies.json": {
       schema: "api_anomalies",
@@ -266,7 +268,7 @@ export function generateExamples(
     "state_vector_16_fields.json": {
       schema: "state_vector",
       value: (rows[0] as unknown[]).slice(0, 16),
-      expect_error: "",
+      expect_error: "expected a state vector of 17 or 18 fields, got 16",
     },
     "envelope_wrong_version.json": {
       schema: "flight_state_envelope",

@@ -74,8 +74,13 @@ const baseTuple = [
 export const StateVector17 = z.tuple([...baseTuple]);
 /** A state vector with `extended=1` (18 fields; the last is the category 0-20). */
 export const StateVector18 = z.tuple([...baseTuple, z.number().int().nullable()]);
-/** Either shape of state vector. */
-export const StateVector = z.union([StateVector18, StateVector17]);
+/** Either shape of state vector; a row of another length says so (not zod's "Invalid input"). */
+export const StateVector = z.union([StateVector18, StateVector17], {
+  error: (issue) =>
+    Array.isArray(issue.input) && issue.input.length !== 17 && issue.input.length !== 18
+      ? `expected a state vector of 17 or 18 fields, got ${issue.input.length}`
+      : undefined,
+});
 export type StateVector = z.infer<typeof StateVector>;
 
 /**

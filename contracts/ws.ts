@@ -1,7 +1,8 @@
 /**
  * The WebSocket protocol at `/ws`. Every message is an object with a `type`.
- * Encodings: JSON text frames, or MessagePack binary frames when the client
- * asks for a subprotocol containing `msgpack` ({@link MSGPACK_SUBPROTOCOL}).
+ * Encodings: JSON text frames, MessagePack binary frames when the client
+ * asks for a subprotocol containing `msgpack` ({@link MSGPACK_SUBPROTOCOL}),
+ * or compact binary frames with {@link BINARY_SUBPROTOCOL} (docs/protocol.md).
  *
  * Seq: one counter per server, shared by all filters. Every tick
  * (`delta_interval_ms`) sends every client a `delta` with the next seq, empty
@@ -18,10 +19,14 @@ import { BBox } from "./common.ts";
 import { Flight } from "./flight.ts";
 import { AnomalyEvent } from "./anomaly.ts";
 
-/** Protocol version sent in `hello`. */
+/** Protocol version sent in `hello` on the v1 encodings (JSON, MessagePack). */
 export const PROTOCOL_VERSION = 1;
 /** Sec-WebSocket-Protocol value that selects MessagePack. */
 export const MSGPACK_SUBPROTOCOL = "skysentinel.v1.msgpack";
+/** Sec-WebSocket-Protocol value that selects the compact binary encoding (docs/protocol.md, lib/hub/v2/). */
+export const BINARY_SUBPROTOCOL = "skysentinel.v2.bin";
+/** `hello.protocol` on a connection that negotiated {@link BINARY_SUBPROTOCOL}. */
+export const BINARY_PROTOCOL_VERSION = 2;
 /** Sec-WebSocket-Protocol value that selects JSON (also the default without a subprotocol). */
 export const JSON_SUBPROTOCOL = "skysentinel.v1.json";
 /** Largest client frame the server accepts, bytes. */
@@ -51,8 +56,8 @@ export const HelloMessage = z.object({
   protocol: z.number().int(),
   /** Server clock, unix milliseconds. */
   server_time_ms: z.number(),
-  /** `json` or `msgpack`. */
-  encoding: z.enum(["json", "msgpack"]),
+  /** `json`, `msgpack` or `bin` (skysentinel.v2.bin). */
+  encoding: z.enum(["json", "msgpack", "bin"]),
   /** Milliseconds between deltas. */
   delta_interval_ms: z.number().int().positive(),
   /** Seconds without contact after which an aircraft is removed. */

@@ -88,6 +88,14 @@ const worker = {
   WORKER_PORT: port(9102),
   /** OurAirports runways CSV used by the go-around and landing logic. */
   RUNWAYS_FILE: z.string().default("fixtures/ourairports_runways.csv"),
+  /** Most flight updates per batch (one database transaction each). */
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2000),
+  /** Partitions one worker processes at the same time (each batch on its own connection). */
+  WORKER_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  /** Days the fine history tier keeps (whole day partitions are dropped after); 0 keeps all. */
+  HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+  /** Days the 5-minute sampled tier, sessions and anomalies are kept; 0 keeps all. */
+  HISTORY_SAMPLED_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
   /** Let alert webhooks and ntfy URLs reach loopback and private networks (tests, a LAN ntfy). */
   ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
   /** Public URL of the globe, for the click link of ntfy notifications. */
@@ -179,6 +187,22 @@ function producerMode(service: ServiceName, c: z.infer<typeof schemas.producer>)
     );
   }
   return mode;
+}
+
+/**
+ * The bundled demo (real recordings played as if live): what replay plays
+ * when REPLAY_FILES is unset, in `deno task up` and `deno task replay`.
+ * Relative to the repository root, where `deno task` runs.
+ */
+export const DEMO_SCENARIO = "fixtures/scenarios/demo.json";
+
+/** What the producer takes in, for a start-up line: `replaying the demo scenario`, ... */
+export function describeIntake(config: Pick<ProducerConfig, "mode" | "REPLAY_FILES">): string {
+  if (config.mode === "live") return "polling OpenSky live";
+  if (config.mode === "record") return "recording OpenSky";
+  const files = config.REPLAY_FILES;
+  if (files.length === 1 && files[0] === DEMO_SCENARIO) return "replaying the demo scenario";
+  return `replaying ${files.join(", ")}`;
 }
 
 export function parseProducerConfig(env: Env): ProducerConfig {

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { ErrorPageProps } from "../lib/framework/mod.ts";
+import { define } from "../services/web/define.ts";
 
-export default function NotFound({ url }: ErrorPageProps) {
+export default define.page(function NotFound({ url }) {
   return (
     <main class="error-page">
       <h1>Not found</h1>
@@ -16,4 +16,4 @@ export default function NotFound({ url }: ErrorPageProps) {
       </p>
     </main>
   );
-}
+});

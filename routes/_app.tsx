@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { AppProps } from "../lib/framework/mod.ts";
+import { define } from "../services/web/define.ts";
 
-export default function App({ Component }: AppProps) {
+export default define.page(function App({ Component }) {
   return (
     <html lang="en">
       <head>
@@ -22,4 +22,4 @@ export default function App({ Component }: AppProps) {
       </body>
     </html>
   );
-}
+});

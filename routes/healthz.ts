@@ -5,11 +5,10 @@
  *
  * @module
  */
-import type { Handlers } from "../lib/framework/mod.ts";
-import type { AppState } from "../services/web/app.ts";
+import { define } from "../services/web/define.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const report = await ctx.state.health();
     const headers = { "Cache-Control": "no-store" };
     if (report.ok) return Response.json({ status: "ok", checks: report.checks }, { headers });
@@ -21,4 +20,4 @@ export const handler: Handlers<unknown, AppState> = {
       { status: 503, headers },
     );
   },
-};
+});

@@ -6,8 +6,9 @@
  */
 import { Head } from "../lib/framework/runtime.ts";
 import Globe from "../islands/Globe.tsx";
+import { define } from "../services/web/define.ts";
 
-export default function Home() {
+export default define.page(function Home() {
   return (
     <>
       <Head>
@@ -21,4 +22,4 @@ export default function Home() {
       <Globe wsPath="/ws" encoding="msgpack" />
     </>
   );
-}
+});

@@ -4,14 +4,13 @@
  *
  * @module
  */
-import type { Handlers } from "../lib/framework/mod.ts";
-import type { AppState } from "../services/web/app.ts";
+import { define } from "../services/web/define.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const { registry } = ctx.state;
     return new Response(await registry.metrics(), {
       headers: { "Content-Type": registry.contentType, "Cache-Control": "no-store" },
     });
   },
-};
+});

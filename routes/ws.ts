@@ -3,16 +3,16 @@
  *
  * @module
  */
-import { errorResponse, type Handlers } from "../lib/framework/mod.ts";
-import type { AppState } from "../services/web/app.ts";
+import { errorResponse } from "../lib/framework/mod.ts";
+import { define } from "../services/web/define.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  GET(req, ctx) {
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+export const handler = define.handlers({
+  GET(ctx) {
+    if (ctx.req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(426, "/ws speaks WebSocket: send Upgrade: websocket", {
         headers: { Upgrade: "websocket", Connection: "Upgrade" },
       });
     }
-    return ctx.state.hub.handleUpgrade(req);
+    return ctx.state.hub.handleUpgrade(ctx.req);
   },
-};
+});

@@ -10,6 +10,8 @@ import type { Registry } from "prom-client";
 export interface Health {
   ok: boolean;
   reason?: string;
+  /** Serving (200) but impaired: the body says `degraded` with the reason. */
+  degraded?: boolean;
 }
 
 /** Options for {@link serveMetrics}. */
@@ -42,7 +44,10 @@ export function serveMetrics(options: MetricsServerOptions): Deno.HttpServer<Den
     if (pathname === "/healthz") {
       const health = await options.health();
       return Response.json(
-        { status: health.ok ? "ok" : "unhealthy", reason: health.reason },
+        {
+          status: health.ok ? (health.degraded ? "degraded" : "ok") : "unhealthy",
+          reason: health.reason,
+        },
         { status: health.ok ? 200 : 503, headers: { "cache-control": "no-store" } },
       );
     }

@@ -153,5 +153,13 @@ export function measuredColumns(f: Flight) {
     velocity_mps: f.velocity_mps,
     heading_deg: f.heading_deg,
     vertical_rate_mps: f.vertical_rate_mps,
+    // The rest of the flight object (migration 0002 stores it in columns, not as jsonb).
+    geo_altitude_m: f.geo_altitude_m,
+    last_contact: new Date(f.last_contact_unix * 1000),
+    position_source: f.position_source,
+    category: f.category,
+    spi: f.spi,
+    origin_country: f.origin_country,
+    source: (f as { source?: string }).source ?? null,
   };
 }

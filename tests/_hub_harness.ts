@@ -11,8 +11,9 @@ import { Registry } from "prom-client";
 import type { AnomalyEvent } from "../contracts/anomaly.ts";
 import type { Flight } from "../contracts/flight.ts";
 import type { OpenSkyReply } from "../contracts/opensky.ts";
-import { ServerMessage } from "../contracts/ws.ts";
+import { BINARY_SUBPROTOCOL, ServerMessage } from "../contracts/ws.ts";
 import { FlightView } from "../lib/hub/view.ts";
+import { BinaryDecoder, dequantise, quantise } from "../lib/hub/v2/mod.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { parseRecordingLine } from "../lib/replay/recording.ts";
 import { Hub, type HubConfig, type HubOptions } from "../services/web/hub.ts";
@@ -118,11 +119,18 @@ export async function metric(
 
 export const byId = (a: Flight, b: Flight) => a.icao24.localeCompare(b.icao24);
 
-/** A real WebSocket client: validates every message, keeps the view that snapshot + deltas give. */
+/**
+ * A real WebSocket client: validates every message, keeps the view that
+ * snapshot + deltas give. With `skysentinel.v2.bin` it decodes binary frames
+ * with the codec's stateful decoder (lib/hub/v2/) and counts its bytes.
+ */
 export class TestClient {
   readonly socket: WebSocket;
   readonly received: ServerMessage[] = [];
   readonly view = new FlightView();
+  readonly binary = new BinaryDecoder();
+  /** Payload bytes received (UTF-8 for text frames). */
+  bytes = 0;
   /** Seq gaps, deltas before a snapshot, invalid messages. */
   readonly violations: string[] = [];
   deltas = 0;
@@ -163,8 +171,12 @@ export class TestClient {
     return found as Extract<ServerMessage, { type: T }>;
   }
 
-  /** True when the view holds exactly these flights (same states). */
+  /**
+   * True when the view holds exactly these flights (same states; for a
+   * v2.bin client, the states as quantised on the wire).
+   */
   sees(flights: Flight[]): boolean {
+    if (this.socket.protocol === BINARY_SUBPROTOCOL) flights = flights.map(requantise);
     const mine = [...this.view.flights.values()].sort(byId);
     return mine.length === flights.length &&
       [...flights].sort(byId).every((f, i) => JSON.stringify(f) === JSON.stringify(mine[i]));
@@ -176,7 +188,18 @@ export class TestClient {
   }
 
   #onMessage(data: unknown): void {
-    const raw = typeof data === "string" ? JSON.parse(data) : msgpackDecode(data as ArrayBuffer);
+    let raw: unknown;
+    this.bytes += typeof data === "string"
+      ? new TextEncoder().encode(data).length
+      : (data as ArrayBuffer).byteLength;
+    if (typeof data === "string") raw = JSON.parse(data);
+    else if (this.socket.protocol === BINARY_SUBPROTOCOL) {
+      try {
+        raw = this.binary.decode(new Uint8Array(data as ArrayBuffer));
+      } catch (error) {
+        return void this.violations.push(`bad binary frame: ${(error as Error).message}`);
+      }
+    } else raw = msgpackDecode(data as ArrayBuffer);
     const parsed = ServerMessage.safeParse(raw);
     if (!parsed.success) {
       return void this.violations.push(`invalid: ${JSON.stringify(raw).slice(0, 200)}`);
@@ -192,6 +215,9 @@ export class TestClient {
     }
   }
 }
+
+/** A flight as a v2.bin client holds it (quantised on the wire). */
+export const requantise = (f: Flight): Flight => dequantise(quantise(f));
 
 export async function connect(url: string, protocols?: string[]): Promise<TestClient> {
   const client = new TestClient(url, protocols);

@@ -212,7 +212,8 @@ async function seedHistory(sql: Sql, from: number, to: number, shiftS: number, c
   }
   for (const day of days) await sql`SELECT flights_history_ensure_partition(${day}::date)`;
   for (let i = 0; i < rows.length; i += 500) {
-    const batch = rows.slice(i, i + 500).map((r) => ({ ...r, state: sql.json(r.state as never) }));
+    // flights_history has no state column (migration 0002): the flight is in measuredColumns.
+    const batch = rows.slice(i, i + 500).map(({ state: _state, ...r }) => r);
     await sql`INSERT INTO flights_history ${sql(batch)} ON CONFLICT (icao24, ts) DO NOTHING`;
   }
   const latest = new Map<string, Record<string, unknown>>();

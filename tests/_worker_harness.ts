@@ -133,8 +133,12 @@ export async function dump(sql: Sql) {
     history: await sql`
       SELECT icao24, extract(epoch FROM ts)::float8 AS ts, callsign, session_id, on_ground, squawk,
         raw_lat, raw_lon, raw_altitude_m, lat, lon, altitude_m, velocity_mps, heading_deg,
-        vertical_rate_mps, state
+        vertical_rate_mps, geo_altitude_m, extract(epoch FROM last_contact)::float8 AS last_contact,
+        position_source, category, spi, origin_country, source
       FROM flights_history ORDER BY icao24, ts`,
+    sampled: await sql`
+      SELECT icao24, extract(epoch FROM ts)::float8 AS ts, session_id, lat, lon, sample
+      FROM flights_history_sampled ORDER BY icao24, ts`,
     current: await sql`
       SELECT icao24, callsign, lat, lon, altitude_m, on_ground, state, ts, session_id
       FROM flights_current ORDER BY icao24`,
@@ -156,7 +160,7 @@ export type Dump = Awaited<ReturnType<typeof dump>>;
  * diff of 10k rows would not finish.)
  */
 export function difference(actual: Dump, expected: Dump): string | null {
-  for (const table of ["history", "current", "sessions", "anomalies"] as const) {
+  for (const table of ["history", "sampled", "current", "sessions", "anomalies"] as const) {
     if (actual[table].length !== expected[table].length) {
       return `${table}: ${actual[table].length} rows, want ${expected[table].length}`;
     }

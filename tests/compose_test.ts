@@ -11,15 +11,23 @@
  *   and may read (its --allow-env), broker and database addresses it may
  *   connect to, ports that agree with the health checks, the published ports
  *   and Prometheus' scrape targets;
- * - Grafana: every metric the dashboard queries is registered somewhere in
- *   services/, lib/ or routes/ (catches dashboard drift).
+ * - Grafana: every metric the dashboard queries is registered by the
+ *   services' metric classes (ProducerMetrics, WorkerMetrics, HubMetrics,
+ *   HttpMetrics) on a registry, names read back from it (catches drift).
  *
- * Where `docker compose` works, `docker compose config` must accept the file.
+ * Where `docker compose` works, `docker compose config` must accept the file;
+ * elsewhere that test is ignored, with the reason in its name (and in the log
+ * under CI).
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { Registry } from "prom-client";
 import { parse } from "yaml";
+import { HubMetrics } from "../lib/hub/metrics.ts";
+import { ProducerMetrics } from "../services/producer/metrics.ts";
+import { HttpMetrics } from "../services/web/app.ts";
+import { WorkerMetrics } from "../services/worker/metrics.ts";
 import { envNames, type ServiceName } from "../lib/config.ts";
 import {
   type DenoRunCommand,
@@ -470,41 +478,86 @@ Deno.test("compose: Grafana is provisioned with Prometheus and the dashboard, vi
   );
 });
 
-/** Every metric name in the dashboard's queries. */
-async function dashboardMetrics(): Promise<string[]> {
-  const json = await Deno.readTextFile(new URL("deploy/grafana/dashboards/skysentinel.json", ROOT));
-  const exprs = [...json.matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
-  assert.ok(exprs.length > 0, "the dashboard has no queries");
+/** PromQL words that are not metric names. */
+const PROMQL_WORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "offset",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "inf",
+  "nan",
+]);
+
+/** Every metric name in a PromQL expression (histogram series as their base name). */
+function promqlMetrics(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, "") // label values
+    .replace(/\{[^}]*\}/g, "") // label matchers
+    .replace(/\[[^\]]*\]/g, "") // ranges
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ""); // label lists
   const names = new Set<string>();
-  for (const expr of exprs) {
-    for (const m of expr.matchAll(/\b((?:producer|processing|hub|http)_[a-z0-9_]+)\b/g)) {
-      names.add(m[1]!.replace(/_(bucket|sum|count)$/, ""));
-    }
+  for (const m of stripped.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\()?/g)) {
+    if (m[2] || PROMQL_WORDS.has(m[1]!.toLowerCase())) continue; // a function call or a keyword
+    names.add(m[1]!.replace(/_(bucket|sum|count)$/, ""));
   }
-  return [...names].sort();
+  return [...names];
 }
 
-/** The text of every .ts/.tsx file under the given folders (and main.ts). */
-async function sources(): Promise<string> {
-  const parts: string[] = [];
-  const walk = async (dir: URL): Promise<void> => {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir));
-      else if (/\.tsx?$/.test(entry.name)) {
-        parts.push(await Deno.readTextFile(new URL(entry.name, dir)));
+/** Every metric name in the dashboard's queries. */
+async function dashboardMetrics(): Promise<string[]> {
+  const dashboard = JSON.parse(
+    await Deno.readTextFile(new URL("deploy/grafana/dashboards/skysentinel.json", ROOT)),
+  );
+  const exprs: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "expr" && typeof value === "string") exprs.push(value);
+        else visit(value);
       }
     }
   };
-  for (const dir of ["services/", "lib/", "routes/"]) await walk(new URL(dir, ROOT));
-  parts.push(await Deno.readTextFile(new URL("main.ts", ROOT)).catch(() => ""));
-  return parts.join("\n");
+  visit(dashboard);
+  assert.ok(exprs.length > 0, "the dashboard has no queries");
+  return [...new Set(exprs.flatMap(promqlMetrics))].sort();
 }
 
-Deno.test("compose: every metric on the Grafana dashboard is registered by a service", async () => {
-  const text = await sources();
-  const missing = (await dashboardMetrics()).filter((name) =>
-    !text.includes(`"${name}"`) && !text.includes(`'${name}'`) && !text.includes(`\`${name}\``)
+/** The names the services really register: their metric classes on one registry. */
+function registeredMetrics(): Set<string> {
+  const registry = new Registry();
+  new ProducerMetrics({ registry });
+  new WorkerMetrics({ registry });
+  new HubMetrics(registry, { clients: () => 0, flights: () => 0 });
+  new HttpMetrics(registry);
+  return new Set(registry.getMetricsAsArray().map((m) => m.name));
+}
+
+Deno.test("compose: promqlMetrics finds the metric names of a query, not functions or labels", () => {
+  assert.deepEqual(
+    promqlMetrics(
+      'histogram_quantile(0.99, sum by (le) (rate(hub_tick_duration_seconds_bucket{job="web"}[1m])))',
+    ),
+    ["hub_tick_duration_seconds"],
   );
+  assert.deepEqual(promqlMetrics("processing_consumer_lag > on (topic) group_left up").sort(), [
+    "processing_consumer_lag",
+    "up",
+  ]);
+});
+
+Deno.test("compose: every metric on the Grafana dashboard is registered by a service", async () => {
+  const registered = registeredMetrics();
+  const wanted = await dashboardMetrics();
+  assert.ok(wanted.length >= 10, `the dashboard queries ${wanted.length} metrics`);
+  const missing = wanted.filter((name) => !registered.has(name));
   assert.deepEqual(missing, [], `dashboard queries metrics no service registers: ${missing}`);
 });
 
@@ -526,27 +579,37 @@ Deno.test("compose: the image has what the services read, and runs as a non-root
   }
 });
 
-Deno.test("compose: `docker compose config` accepts the file (where docker compose exists)", async () => {
-  let available = false;
+/** Why the `docker compose config` test cannot run here, or null when it can. */
+async function withoutDockerCompose(): Promise<string | null> {
   try {
     const version = await new Deno.Command("docker", {
       args: ["compose", "version"],
       stdout: "null",
       stderr: "null",
     }).output();
-    available = version.success;
+    return version.success ? null : "`docker compose version` fails here";
   } catch {
-    available = false;
+    return "no `docker` command here";
   }
-  if (!available) {
-    console.log("[compose] `docker compose` is not available here: only the parsed checks ran");
-    return;
-  }
-  const out = await new Deno.Command("docker", {
-    args: ["compose", "-f", "compose.yaml", "config", "--quiet"],
-    cwd: ROOT_PATH,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
+const noCompose = await withoutDockerCompose();
+if (noCompose && Deno.env.get("CI") === "true") {
+  console.log(`[compose] ignored \`docker compose config\`: ${noCompose}; the parsed checks ran`);
+}
+
+Deno.test({
+  name: `compose: \`docker compose config\` accepts the file${
+    noCompose ? ` (ignored: ${noCompose})` : ""
+  }`,
+  ignore: noCompose !== null,
+  async fn() {
+    const out = await new Deno.Command("docker", {
+      args: ["compose", "-f", "compose.yaml", "config", "--quiet"],
+      cwd: ROOT_PATH,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  },
 });

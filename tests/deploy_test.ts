@@ -3,14 +3,29 @@
  * flags, in relay mode against a local upstream hub fed with the real
  * Switzerland recording: the page and the prebuilt islands are served, and
  * the relayed flights match the upstream's.
+ *
+ * `deno task build` and `deno task deploy` run in a copy of the project in a
+ * temporary folder (tests/_project_copy.ts), so the test writes
+ * nothing into the working tree; the copy's files are compared before and
+ * after deploy.ts runs to show it writes nothing either.
  */
 import assert from "node:assert/strict";
 import { parseWebConfig } from "../lib/config.ts";
 import { MemoryBus } from "../lib/bus/mod.ts";
 import { startWeb } from "../services/web/mod.ts";
 import { flightsCopiesForLoad, replies, T0 } from "./_hub_harness.ts";
+import { copyProject, listing, ROOT_PATH } from "./_project_copy.ts";
 
 const ROOT = new URL("../", import.meta.url);
+/** What a build in the working tree would change: routes.gen.ts and everything in _build/. */
+async function treeState(): Promise<Record<string, string>> {
+  const manifest = await Deno.lstat(`${ROOT_PATH}/routes.gen.ts`);
+  const build = await listing(`${ROOT_PATH}/_build`).catch(() => new Map<string, string>());
+  return {
+    "routes.gen.ts": `${manifest.size}@${manifest.mtime?.getTime()}`,
+    ...Object.fromEntries([...build].map(([k, v]) => [`_build${k}`, v])),
+  };
+}
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -34,13 +49,16 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
+    const treeBefore = await treeState();
+    const project = await copyProject();
     const build = await new Deno.Command(Deno.execPath(), {
       args: ["task", "-q", "build"],
-      cwd: ROOT,
+      cwd: project,
       stdout: "null",
       stderr: "piped",
     }).output();
     assert.equal(build.code, 0, new TextDecoder().decode(build.stderr));
+    const before = await listing(project);
 
     // The upstream: a hub on a memory bus, fed with one real snapshot shifted to now.
     const bus = new MemoryBus();
@@ -57,7 +75,7 @@ Deno.test({
     const port = freePort();
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "-q", "deploy"],
-      cwd: ROOT,
+      cwd: project,
       env: {
         PORT: String(port),
         HOST: "127.0.0.1",
@@ -109,6 +127,12 @@ Deno.test({
       exitCode = status.code;
     }
     assert.equal(exitCode, 0, stderr.join(""));
+    const after = await listing(project);
+    const changed = [...new Set([...before.keys(), ...after.keys()])]
+      .filter((path) => before.get(path) !== after.get(path));
+    assert.deepEqual(changed, [], "deploy.ts wrote files");
+    await Deno.remove(project, { recursive: true });
+    assert.deepEqual(await treeState(), treeBefore, "the test wrote into the working tree");
   },
 });
 

@@ -1,6 +1,8 @@
 /**
  * The detectors on the real recordings, through the same path as
- * `deno task detect`. The expectations are the facts in fixtures/README.md.
+ * `deno task detect`. The expectations are the facts in fixtures/README.md
+ * (pinned values such as EDW24's 31 rows without a position, its take-off at
+ * 11:04:28Z on runway 16: "Values the tests pin, and how they were checked").
  */
 import assert from "node:assert/strict";
 import { AnomalyEvent } from "../contracts/anomaly.ts";

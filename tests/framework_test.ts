@@ -1,30 +1,35 @@
 /**
- * lib/framework: routing, errors, middleware, pages, islands, static files,
- * security headers, the island build, and the route manifest generator.
- * Routes are in-memory manifests; files live in temp folders.
+ * lib/framework (Fresh 2's surface): routing, errors, app and folder
+ * middleware, pages, islands, static files, security headers, the island
+ * build, and the route manifest generator. Routes are in-memory manifests;
+ * files live in temp folders. The real error page (routes/_error.tsx) is
+ * checked here too.
  */
 import assert from "node:assert/strict";
 import { h } from "preact";
 import { useState } from "preact/hooks";
 import {
+  App,
+  type AppOptions,
   buildRouteTable,
   compareRoutes,
+  type Context,
   createDefine,
-  createHandler,
-  type ErrorPageProps,
   generateManifest,
-  type HandlerOptions,
   Head,
   HttpError,
   type Manifest,
   matchRoute,
+  type Middleware,
   page,
   type PageProps,
   patternOf,
   type RouteModule,
   scanProject,
   serialiseIslandProps,
+  staticFiles,
 } from "../lib/framework/mod.ts";
+import * as errorRoute from "../routes/_error.tsx";
 import { chromiumPath, skipWithoutChromium } from "./_services.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -37,17 +42,34 @@ function manifest(
   return { routes, islands, baseUrl: BASE };
 }
 
-function app<State extends object>(
+interface TestAppOptions<State> extends AppOptions {
+  /** Copied into `ctx.state` by a first app middleware. */
+  state?: State;
+  /** More app middleware, after the state one and before staticFiles(). */
+  use?: Middleware<State>[];
+}
+
+/** `new App(...).use(state).use(...).use(staticFiles()).fsRoutes()`, ready. */
+async function app<State extends object>(
   routes: Record<string, RouteModule>,
-  options: Partial<HandlerOptions<State>> = {},
+  options: TestAppOptions<State> = {},
 ) {
-  return createHandler<State>({
+  const { state, use = [], ...appOptions } = options;
+  const built = new App<State>({
     build: "never",
     onError: () => {},
     log: () => {},
-    ...options,
+    ...appOptions,
     manifest: manifest(routes, options.manifest?.islands),
   });
+  built.use((ctx) => {
+    Object.assign(ctx.state as object, state ?? {});
+    return ctx.next();
+  });
+  built.use(...use).use(staticFiles()).fsRoutes();
+  const handler = built.handler();
+  await built.ready();
+  return handler;
 }
 
 const get = (path: string, init: RequestInit = {}) => new Request(`http://localhost${path}`, init);
@@ -113,10 +135,10 @@ Deno.test("handlers: per method, function, params, HEAD from GET, 405 with Allow
       handler: { GET: json({ list: true }), POST: () => new Response("made", { status: 201 }) },
     },
     "./routes/api/items/[id].ts": {
-      handler: { GET: (_req, ctx) => Response.json({ id: ctx.params.id, route: ctx.route }) },
+      handler: { GET: (ctx) => Response.json({ id: ctx.params.id, route: ctx.route }) },
     },
     "./routes/api/echo.ts": {
-      handler: (req: Request) => new Response(req.method, { headers: { "X-Echo": "1" } }),
+      handler: (ctx: Context) => new Response(ctx.req.method, { headers: { "X-Echo": "1" } }),
     },
   });
   assert.deepEqual(await (await handle(get("/api/items"))).json(), { list: true });
@@ -153,11 +175,10 @@ Deno.test("handlers: per method, function, params, HEAD from GET, 405 with Allow
 
 const PAGES: Record<string, RouteModule> = {
   "./routes/_404.tsx": {
-    default: ({ url }: ErrorPageProps) => h("h1", null, `Nothing at ${url.pathname}`),
+    default: ({ url, error }: PageProps) =>
+      h("h1", null, `Nothing at ${url.pathname} (${(error as HttpError).status})`),
   },
-  "./routes/_error.tsx": {
-    default: ({ status, message }: ErrorPageProps) => h("h1", null, `Error ${status}: ${message}`),
-  },
+  "./routes/_error.tsx": errorRoute,
 };
 
 Deno.test("404: JSON for API and non-browser clients, the _404 page for browsers", async () => {
@@ -176,7 +197,7 @@ Deno.test("404: JSON for API and non-browser clients, the _404 page for browsers
   const browser = await handle(get("/nope", html));
   assert.equal(browser.status, 404);
   assert.match(browser.headers.get("Content-Type")!, /^text\/html/);
-  assert.match(await browser.text(), /<h1>Nothing at \/nope<\/h1>/);
+  assert.match(await browser.text(), /<h1>Nothing at \/nope \(404\)<\/h1>/);
 });
 
 Deno.test("errors: HttpError keeps its status and message, others are 500 without details", async () => {
@@ -199,6 +220,14 @@ Deno.test("errors: HttpError keeps its status and message, others are 500 withou
         throw new Error("page exploded");
       },
     },
+    "./routes/private.tsx": {
+      handler: {
+        GET: () => {
+          throw new HttpError(403, "this page is for operators");
+        },
+      },
+      default: () => h("p", null, "never"),
+    },
   };
   const handle = await app(routes, { onError: (e) => seen.push(e) });
   const bad = await handle(get("/api/bad"));
@@ -219,25 +248,34 @@ Deno.test("errors: HttpError keeps its status and message, others are 500 withou
   assert.equal(nothing.status, 500);
   await nothing.body?.cancel();
 
+  // routes/_error.tsx, the app's real error page: no internals in production.
   const page = await handle(get("/broken", html));
   assert.equal(page.status, 500);
-  assert.match(await page.text(), /<h1>Error 500: internal server error<\/h1>/);
+  const pageText = await page.text();
+  assert.match(pageText, /<p>500: internal server error<\/p>/);
+  assert.ok(!pageText.includes("exploded"));
+  const denied = await handle(get("/private", html));
+  assert.equal(denied.status, 403);
+  assert.match(
+    await denied.text(),
+    /Cannot show this page.*<p>403: this page is for operators<\/p>/,
+  );
 
-  const devHandle = await app(routes, { dev: true });
+  const devHandle = await app(routes, { mode: "development" });
   const devBoom = await devHandle(get("/api/boom"));
   assert.equal((await devBoom.json()).error.message, "secret connection string");
-  assert.match(await (await devHandle(get("/broken"))).text(), /page exploded/);
+  assert.match(await (await devHandle(get("/broken"))).text(), /<p>500: page exploded<\/p>/);
 });
 
 // --- middleware, pages, state ------------------------------------------------------
 
-Deno.test("middleware: outer folders first, around the route, can answer or add state", async () => {
+Deno.test("middleware: app middleware for every request, folder middleware for its routes", async () => {
   const order: string[] = [];
   type State = { base: string; user?: string };
   const handle = await app<State>({
     "./routes/_middleware.ts": {
-      handler: async (_req: Request, ctx) => {
-        order.push(`root:${ctx.destination}:${ctx.route}`);
+      handler: async (ctx: Context<State>) => {
+        order.push(`root:${ctx.route}`);
         const res = await ctx.next();
         order.push("root-after");
         res.headers.set("X-Root", "1");
@@ -245,32 +283,49 @@ Deno.test("middleware: outer folders first, around the route, can answer or add 
       },
     },
     "./routes/api/_middleware.ts": {
-      handler: [
-        (req: Request, ctx) => {
+      // Fresh 2 also takes the default export, and a list.
+      default: [
+        (ctx: Context<State>) => {
           order.push("api-1");
-          if (req.headers.get("X-Block")) return new Response("blocked", { status: 403 });
-          (ctx.state as State).user = "ada";
+          if (ctx.req.headers.get("X-Block")) return new Response("blocked", { status: 403 });
+          ctx.state.user = "ada";
           return ctx.next();
         },
-        (_req: Request, ctx) => {
+        (ctx: Context<State>) => {
           order.push("api-2");
           return ctx.next();
         },
       ],
     },
     "./routes/api/me.ts": {
-      handler: (_req: Request, ctx) => {
+      handler: (ctx: Context<State>) => {
         order.push("route");
         return Response.json(ctx.state);
       },
     },
-    "./routes/about.ts": { handler: (_req: Request, ctx) => Response.json(ctx.state) },
-  }, { state: { base: "svc" } });
+    "./routes/about.ts": { handler: (ctx: Context<State>) => Response.json(ctx.state) },
+  }, {
+    state: { base: "svc" },
+    use: [async (ctx) => {
+      order.push(`app:${ctx.route}`);
+      const res = await ctx.next();
+      order.push(`app-after:${res.status}`);
+      return res;
+    }],
+  });
 
   const me = await handle(get("/api/me"));
   assert.deepEqual(await me.json(), { base: "svc", user: "ada" });
   assert.equal(me.headers.get("X-Root"), "1");
-  assert.deepEqual(order, ["root:route:/api/me", "api-1", "api-2", "route", "root-after"]);
+  assert.deepEqual(order, [
+    "app:/api/me",
+    "root:/api/me",
+    "api-1",
+    "api-2",
+    "route",
+    "root-after",
+    "app-after:200",
+  ]);
 
   order.length = 0;
   assert.deepEqual(
@@ -278,16 +333,16 @@ Deno.test("middleware: outer folders first, around the route, can answer or add 
     { base: "svc" },
     "state is per request",
   );
-  assert.deepEqual(order, ["root:route:/about", "root-after"]);
+  assert.deepEqual(order, ["app:/about", "root:/about", "root-after", "app-after:200"]);
 
   order.length = 0;
   const blocked = await handle(get("/api/me", { headers: { "X-Block": "1" } }));
   assert.equal(blocked.status, 403);
-  assert.deepEqual(order, ["root:route:/api/me", "api-1", "root-after"]);
+  assert.deepEqual(order, ["app:/api/me", "root:/api/me", "api-1", "root-after", "app-after:403"]);
 
   order.length = 0;
   await (await handle(get("/api/missing"))).body?.cancel();
-  assert.deepEqual(order, ["root:notFound:null", "api-1", "api-2", "root-after"]);
+  assert.deepEqual(order, ["app:null", "app-after:404"], "no route: only app middleware");
 });
 
 Deno.test("middleware errors become error responses", async () => {
@@ -306,7 +361,7 @@ Deno.test("middleware errors become error responses", async () => {
   });
 });
 
-Deno.test("pages: ctx.render(data) and page(data) inside _app, with Head and props", async () => {
+Deno.test("pages: page(data), { data }, ctx.render(vnode) inside _app, with Head and props", async () => {
   const seen: PageProps<{ n: number }, { svc: string }>[] = [];
   const Page = (props: PageProps<{ n: number }, { svc: string }>) => {
     seen.push(props);
@@ -314,22 +369,28 @@ Deno.test("pages: ctx.render(data) and page(data) inside _app, with Head and pro
   };
   const handle = await app<{ svc: string }>({
     "./routes/_app.tsx": {
-      default: ({ Component }: { Component: () => unknown }) =>
+      default: ({ Component }: PageProps) =>
         h(
           "html",
           null,
           h("head", null, h("meta", { charset: "utf-8" })),
-          h("body", null, h(Component as never, null)),
+          h("body", null, h(Component, null)),
         ),
     },
     "./routes/v1/[id].tsx": {
-      handler: { GET: (_req, ctx) => ctx.render({ n: 1 }, { headers: { "X-Page": "v1" } }) },
+      handler: { GET: () => page({ n: 1 }, { headers: { "X-Page": "v1" } }) },
       default: Page,
     },
     "./routes/v2/[id].tsx": {
-      handler: { GET: () => page({ n: 2 }, { status: 202 }) },
+      handler: { GET: () => ({ data: { n: 2 }, status: 202 }) },
       default: Page,
     },
+    "./routes/v3.tsx": {
+      handler: {
+        GET: (ctx: Context) => ctx.render(h("p", null, "rendered vnode"), { status: 201 }),
+      },
+    },
+    "./routes/old.ts": { handler: { GET: (ctx: Context) => ctx.redirect("/v3", 307) } },
     "./routes/plain.tsx": { default: () => h("p", null, "plain page") },
   }, { state: { svc: "hub" } });
 
@@ -343,12 +404,22 @@ Deno.test("pages: ctx.render(data) and page(data) inside _app, with Head and pro
   );
   assert.equal(seen[0]!.params.id, "abc");
   assert.equal(seen[0]!.url.searchParams.get("x"), "1");
+  assert.equal(seen[0]!.req.url, "http://localhost/v1/abc?x=1");
   assert.equal(seen[0]!.state.svc, "hub");
   assert.equal(seen[0]!.route, "/v1/:id");
+  assert.equal(seen[0]!.config.mode, "production");
 
   const v2 = await handle(get("/v2/x"));
   assert.equal(v2.status, 202);
   assert.match(await v2.text(), /n=2/);
+
+  const v3 = await handle(get("/v3"));
+  assert.equal(v3.status, 201);
+  assert.match(await v3.text(), /<body><p>rendered vnode<\/p><\/body>/);
+
+  const old = await handle(get("/old"));
+  assert.equal(old.status, 307);
+  assert.equal(old.headers.get("Location"), "http://localhost/v3");
 
   const plain = await handle(get("/plain"));
   assert.match(await plain.text(), /<p>plain page<\/p>/);
@@ -358,11 +429,34 @@ Deno.test("pages: ctx.render(data) and page(data) inside _app, with Head and pro
   await post.body?.cancel();
 });
 
-Deno.test("createDefine gives typed identity helpers", async () => {
+Deno.test("createDefine gives typed identity helpers; handlers get one ctx", async () => {
   const define = createDefine<{ n: number }>();
-  const handler = define.handlers({ GET: (_req, ctx) => Response.json({ n: ctx.state.n + 1 }) });
-  const handle = await app({ "./routes/api/n.ts": { handler } }, { state: { n: 41 } });
+  const handler = define.handlers({ GET: (ctx) => Response.json({ n: ctx.state.n + 1 }) });
+  const middleware = define.middleware((ctx) => {
+    ctx.state.n *= 2;
+    return ctx.next();
+  });
+  const Home = define.page(({ state }) => h("p", null, `n=${state.n}`));
+  const handle = await app({
+    "./routes/api/n.ts": { handler },
+    "./routes/_middleware.ts": { handler: middleware },
+    "./routes/index.tsx": { default: Home },
+  }, { state: { n: 20.5 } });
   assert.deepEqual(await (await handle(get("/api/n"))).json(), { n: 42 });
+  assert.match(await (await handle(get("/"))).text(), /<p>n=41<\/p>/);
+});
+
+Deno.test("without staticFiles() no file is served", async () => {
+  const dir = await staticFixture();
+  try {
+    const bare = new App({ manifest: manifest({}), staticDir: `${dir}/static/`, log: () => {} })
+      .fsRoutes().handler();
+    const res = await bare(get("/app.js"));
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // --- security headers ---------------------------------------------------------------
@@ -474,7 +568,7 @@ Deno.test("static files: content types, ETag and Last-Modified with 304, Cache-C
     assert.equal(head.body, null);
     assert.equal(head.headers.get("Content-Length"), "6");
 
-    const dev = await app({}, { staticDir: `${dir}/static/`, dev: true });
+    const dev = await app({}, { staticDir: `${dir}/static/`, mode: "development" });
     const devRes = await dev(get("/app.js"));
     assert.equal(devRes.headers.get("Cache-Control"), "no-cache");
     await devRes.body?.cancel();
@@ -619,7 +713,7 @@ Deno.test("islands: props must be JSON data (checked in dev, clear message)", as
 
   const handle = await app({
     "./routes/index.tsx": { default: () => h(Counter, { start: 1, label: new Date(0) } as never) },
-  }, { manifest: manifest({}, ISLANDS), dev: true, build: "never" });
+  }, { manifest: manifest({}, ISLANDS), mode: "development", build: "never" });
   const res = await handle(get("/", html));
   assert.equal(res.status, 500);
   assert.match(await res.text(), /island Counter: props\.label is a Date instance/);
@@ -654,7 +748,7 @@ Deno.test({
       const { default: Island } = await import(`file://${dir}/islands/Counter.tsx`);
       const Page = () =>
         h("main", null, h(Island, { start: 5, label: "a" }), h(Island, { start: 10, label: "b" }));
-      const handle = await createHandler({
+      const built = new App({
         manifest: {
           routes: { "./routes/index.tsx": { default: Page } },
           islands: { "./islands/Counter.tsx": { default: Island } },
@@ -663,12 +757,14 @@ Deno.test({
         build: "always",
         denoConfig: new URL("deno.json", ROOT),
         log: () => {},
-      });
-      const built = JSON.parse(await Deno.readTextFile(`${dir}/_build/manifest.json`));
-      const src: string = built.islands.Counter;
+      }).use(staticFiles()).fsRoutes();
+      const handle = built.handler();
+      await built.ready();
+      const output = JSON.parse(await Deno.readTextFile(`${dir}/_build/manifest.json`));
+      const src: string = output.islands.Counter;
       assert.match(src, /^\/_islands\/Counter-[0-9a-f]{10}\.js$/);
-      const lazy = built.files.find((f: string) => f.startsWith("lazy_part-"));
-      assert.ok(lazy, `a separate chunk for the dynamic import: ${built.files}`);
+      const lazy = output.files.find((f: string) => f.startsWith("lazy_part-"));
+      assert.ok(lazy, `a separate chunk for the dynamic import: ${output.files}`);
 
       const page = await (await handle(get("/"))).text();
       assert.equal(page.split(`<script type="module" src="${src}"></script>`).length, 2, "once");

@@ -14,6 +14,7 @@ import type { DeadLetter } from "../contracts/deadletter.ts";
 import type { Source } from "../contracts/flight.ts";
 import { TOPICS } from "../contracts/topics.ts";
 import {
+  BINARY_SUBPROTOCOL,
   JSON_SUBPROTOCOL,
   MSGPACK_SUBPROTOCOL,
   type ServerMessage,
@@ -23,7 +24,7 @@ import type { Bus } from "../lib/bus/types.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
 import { openBus } from "../lib/bus/mod.ts";
 import { encode } from "../lib/hub/codec.ts";
-import { matches } from "../lib/hub/filter.ts";
+import { viewPredicate } from "../lib/hub/buckets.ts";
 import { buildPollMessages } from "../lib/opensky/envelope.ts";
 import { type HubTopics, startBusSource } from "../services/web/hub_sources.ts";
 import { kafkaBrokers, skipWithoutKafka } from "./_services.ts";
@@ -141,9 +142,14 @@ async function conformance(bus: Bus): Promise<void> {
       [[MSGPACK_SUBPROTOCOL], bbox],
       [[JSON_SUBPROTOCOL], { min_altitude_m: 11_000, on_ground: false, callsign_prefix: "e" }],
       [undefined, { on_ground: true }],
+      [[BINARY_SUBPROTOCOL, MSGPACK_SUBPROTOCOL], {}],
+      [[BINARY_SUBPROTOCOL], bbox],
     ];
     for (const [protocols] of filters) clients.push(await connect(served.url, protocols));
-    const [all, packed, box, , high, ground] = clients as [TestClient, ...TestClient[]];
+    const [all, packed, box, , high, ground, bin, binBox] = clients as [
+      TestClient,
+      ...TestClient[],
+    ];
     assert.equal(all.received[0]?.type, "hello");
     assert.equal(all.received[1]?.type, "snapshot", "the snapshot comes right after hello");
     // The anomaly in the window follows the snapshot; the old one is not sent.
@@ -157,6 +163,14 @@ async function conformance(bus: Bus): Promise<void> {
     assert.equal(hello.source, bus.kind);
     assert.equal(packed!.socket.protocol, MSGPACK_SUBPROTOCOL);
     assert.equal((packed!.received[0] as { encoding: string }).encoding, "msgpack");
+    assert.equal(bin!.socket.protocol, BINARY_SUBPROTOCOL);
+    assert.deepEqual(
+      [
+        (bin!.received[0] as { encoding: string }).encoding,
+        (bin!.received[0] as { protocol: number }).protocol,
+      ],
+      ["bin", 2],
+    );
 
     for (const [i, [, filter]] of filters.entries()) {
       if (Object.keys(filter).length > 0) clients[i]!.send({ type: "subscribe", filter });
@@ -164,7 +178,8 @@ async function conformance(bus: Bus): Promise<void> {
     const converge = async (what: string) => {
       for (const [i, [, filter]] of filters.entries()) {
         await waitFor(
-          () => clients[i]!.sees(hub.snapshot(filter)),
+          // A bbox is rounded out to the hub's tiles (docs/protocol.md).
+          () => clients[i]!.sees(hub.snapshot().filter(viewPredicate(filter))),
           `${what}: ${JSON.stringify(filter)}`,
         );
       }
@@ -179,7 +194,15 @@ async function conformance(bus: Bus): Promise<void> {
     for (const f of latest.values()) assert.deepEqual(all.view.flights.get(f.icao24), f);
     const boxed = [...box!.view.flights.values()];
     assert.ok(boxed.length > 0 && boxed.length < all.view.flights.size, "the bbox filters");
-    assert.ok(boxed.every((f) => matches(f, bbox)));
+    assert.ok(boxed.every(viewPredicate(bbox)));
+    for (const f of hub.snapshot(bbox)) assert.ok(box!.view.flights.has(f.icao24));
+    // The binary clients hold the same aircraft, quantised; their frames are far smaller.
+    assert.deepEqual([...bin!.view.flights.keys()].sort(), [...all.view.flights.keys()].sort());
+    assert.deepEqual([...binBox!.view.flights.keys()].sort(), [...box!.view.flights.keys()].sort());
+    assert.ok(
+      bin!.bytes * 5 < packed!.bytes,
+      `${bin!.bytes} B binary vs ${packed!.bytes} B msgpack`,
+    );
     const highs = [...high!.view.flights.values()];
     assert.ok(
       highs.length > 0 && highs.every((f) => f.altitude_m! >= 11_000 && /^E/.test(f.callsign!)),
@@ -211,7 +234,7 @@ async function conformance(bus: Bus): Promise<void> {
     box!.skipReceived();
     box!.send({ type: "resync" });
     const resync = await box!.next("snapshot");
-    assert.ok(resync.seq >= seqBefore && resync.flights.every((f) => matches(f, bbox)));
+    assert.ok(resync.seq >= seqBefore && resync.flights.every(viewPredicate(bbox)));
 
     // 62 s after the last update every aircraft is stale and removed.
     clock.offsetMs += 62_000;

@@ -49,6 +49,64 @@ for (const [name, url] of [["EZY158T", EZY], ["RYR2RG", RYR]] as const) {
   });
 }
 
+/** Deterministic uniform numbers in [0, 1) (mulberry32), so the derived noise is the same every run. */
+function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NOISE_SIGMA_M = 20;
+const NOISE_REDUCTION = 3;
+
+for (const [name, url] of [["EZY158T", EZY], ["RYR2RG", RYR]] as const) {
+  Deno.test(
+    `kalman: ${name}_noise${NOISE_SIGMA_M}m_derived (Gaussian ${NOISE_SIGMA_M} m per axis added ` +
+      `to the real positions): the filter cuts the error the noise adds by ${NOISE_REDUCTION}x`,
+    async () => {
+      const original = await flightsOf(url);
+      const random = seededRandom(15);
+      const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      const noisy = original.map((f) => {
+        const north = destinationPoint(f.position, 0, NOISE_SIGMA_M * gauss());
+        return { ...f, position: destinationPoint(north, 90, NOISE_SIGMA_M * gauss()) };
+      });
+      // The error the noise adds: raw noisy positions against the recorded ones, and smoothed
+      // noisy estimates against the smoothed recording (the filter's own answer without the
+      // noise; the recorded positions carry a timing offset the filter corrects on purpose).
+      const recorded = new Map<number, Flight["position"]>();
+      for (const f of original) {
+        if (!recorded.has(f.time_position_unix!)) recorded.set(f.time_position_unix!, f.position);
+      }
+      const clean = new Map(smooth(original).map((e) => [e.t, e]));
+      let rawSq = 0, smoothSq = 0, n = 0;
+      for (const e of smooth(noisy)) {
+        const reference = clean.get(e.t);
+        if (!reference) continue;
+        rawSq += haversineM(e.raw, recorded.get(e.t)!) ** 2;
+        smoothSq += haversineM(e, reference) ** 2;
+        n++;
+      }
+      assert.ok(n > 1000, `${n} estimates`);
+      const rawRms = Math.sqrt(rawSq / n);
+      const smoothRms = Math.sqrt(smoothSq / n);
+      // 2-D RMS of the noise is sqrt(2) x 20 = 28.3 m: the noise is the size it says.
+      assert.ok(
+        Math.abs(rawRms - Math.SQRT2 * NOISE_SIGMA_M) < 2,
+        `raw RMS ${rawRms.toFixed(1)} m`,
+      );
+      assert.ok(
+        rawRms / smoothRms >= NOISE_REDUCTION,
+        `RMS position error ${rawRms.toFixed(1)} m raw, ${smoothRms.toFixed(1)} m smoothed: ` +
+          `${(rawRms / smoothRms).toFixed(2)}x, expected at least ${NOISE_REDUCTION}x`,
+      );
+    },
+  );
+}
+
 Deno.test("kalman: a 5 km jump injected into RYR2RG (RYR2RG_jump5km_derived) is rejected", async () => {
   const original = await flightsOf(RYR);
   const jumpIndex = 600;

@@ -245,6 +245,39 @@ for (const name of SERVICE_TASKS) {
   });
 }
 
+// Tasks with a permission flag that is not a list, each with why, and the README sentence that
+// says so to users. Nothing else may have one (benchmark tools with -A are the probe's exception).
+const UNLISTED: Record<string, { kind: string; readme: RegExp }> = {
+  // deploy.ts connects to HUB_UPSTREAM_URL and DATABASE_URL, hosts that whoever deploys chooses
+  // (and Deno Deploy itself ignores permission flags), so no list can be written in deno.json.
+  deploy: {
+    kind: "net",
+    readme: /`deno task deploy`[^`]{0,80}bare `--allow-net`[^`]{0,80}`HUB_UPSTREAM_URL`/,
+  },
+  // detect exists to run on the user's own recordings, wherever they are: it may read any file,
+  // and has no network, no environment and no write permission at all.
+  detect: { kind: "read", readme: /`deno task detect`[^`]{0,80}bare `--allow-read`/ },
+  // alerts POSTs webhooks to the hosts users put in their rules; it refuses private networks in
+  // code instead (services/alerts/webhook.ts).
+  alerts: { kind: "net", readme: /`deno task alerts`[^`]{0,80}bare\s+`--allow-net`/ },
+};
+
+Deno.test("permissions: only the tasks listed here have a flag without a list, and README says why", async () => {
+  const readme = await Deno.readTextFile(`${ROOT_PATH}/README.md`);
+  for (const [name, command] of Object.entries(tasks)) {
+    if (command.allowAll) continue;
+    const bare = unrestricted(command);
+    const exception = UNLISTED[name];
+    assert.deepEqual(bare, exception ? [exception.kind] : [], `task ${name}: bare ${bare}`);
+    if (!exception) continue;
+    assert.match(readme, exception.readme, `README does not say why ${name} has a bare flag`);
+    for (const [kind, list] of Object.entries(command.permissions)) {
+      if (kind !== exception.kind) assert.ok((list ?? []).length > 0, `${name}: --allow-${kind}`);
+    }
+    assert.equal(command.permissions.write, undefined, `${name} writes nothing`);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // The probe, under every `deno run` task's flags
 

@@ -130,6 +130,10 @@ export interface SubscribeValidatedOptions<T> {
   ephemeral?: boolean;
   /** Where rejected messages go. Default `flights.deadletter`. */
   deadletterTopic?: string;
+  /** Passed on to {@link Bus.subscribe}. */
+  maxBatchSize?: number;
+  /** Passed on to {@link Bus.subscribe}. */
+  concurrency?: number;
   /**
    * Called once per batch with its valid messages, in order (not called when
    * none was valid). Resolve once they are durable: then the batch commits.
@@ -165,6 +169,8 @@ export function subscribeValidated<T>(
     fromBeginning: options.fromBeginning,
     ephemeral: options.ephemeral,
     onError: options.onError,
+    maxBatchSize: options.maxBatchSize,
+    concurrency: options.concurrency,
     async eachBatch(batch) {
       const valid: ValidatedMessage<T>[] = [];
       const rejected: DeadLetter[] = [];

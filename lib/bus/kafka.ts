@@ -40,6 +40,7 @@ import {
   type Producer,
 } from "kafkajs";
 import { TOPIC_LIST, type TopicSpec } from "../../contracts/topics.ts";
+import { sleep } from "../async.ts";
 import { SkySentinelError } from "../errors.ts";
 import type {
   Bus,
@@ -141,20 +142,6 @@ function toKafkaValue(value: string | Uint8Array): string | Buffer {
   return typeof value === "string"
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-}
-
-/** Sleeps `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done);
-  });
 }
 
 /** The {@link Bus} over a Kafka cluster. Call {@link KafkaBus.connect} (openBus does). */
@@ -268,10 +255,14 @@ export class KafkaBus implements Bus {
       : options.groupId;
     if (!groupId) throw new TypeError("subscribe: groupId is required unless ephemeral");
     await this.#connectAdmin();
+    const maxBatchSize = options.maxBatchSize ?? this.#options.maxBatchSize;
     const consumer = this.#kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.#options.maxWaitTimeInMs,
+      // A fetch should bring a whole batch: flight envelopes are about 0.6 kB.
+      maxBytesPerPartition: Math.max(1 << 20, maxBatchSize * 1024),
+      maxBytes: Math.max(10 << 20, maxBatchSize * 1024 * 4),
     });
     const sub = new KafkaSubscription({
       consumer,
@@ -279,7 +270,7 @@ export class KafkaBus implements Bus {
       groupId,
       ephemeral,
       subscribe: options,
-      maxBatchSize: this.#options.maxBatchSize,
+      maxBatchSize,
       retryDelayMs: this.#options.retryDelayMs,
       onStopped: (s) => this.#subscriptions.delete(s),
     });
@@ -462,7 +453,7 @@ class KafkaSubscription implements BusSubscription {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, this.#options.subscribe.concurrency ?? 1),
       eachBatch: (payload) => this.#eachBatch(payload),
     });
   }

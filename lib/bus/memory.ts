@@ -529,7 +529,7 @@ export class MemoryBus implements Bus {
       const sub = new MemorySubscription({
         group,
         subscribe: options,
-        maxBatchSize: this.#options.maxBatchSize,
+        maxBatchSize: options.maxBatchSize ?? this.#options.maxBatchSize,
         retryDelayMs: this.#options.retryDelayMs,
         onStopped: (s) => this.#subscriptions.delete(s),
       });

@@ -79,6 +79,14 @@ export interface SubscribeOptions {
   eachBatch(batch: BusBatch): Promise<void>;
   /** Called when a handler error is caught (before redelivery). */
   onError?(error: unknown): void;
+  /** Most messages per batch; default the adapter's (500). */
+  maxBatchSize?: number;
+  /**
+   * Partitions whose batches may be in `eachBatch` at the same time (Kafka:
+   * kafkajs' partitionsConsumedConcurrently). Default 1. The memory bus
+   * hands out one batch at a time per member whatever this says.
+   */
+  concurrency?: number;
 }
 
 /** One partition of one topic. */

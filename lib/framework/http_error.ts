@@ -47,11 +47,11 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly headers: HeadersInit | undefined;
-  constructor(status: number, message: string, options: HttpErrorOptions = {}) {
+  constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError(`HttpError status must be 400..599, got ${status}`);
     }
-    super(message, options);
+    super(message ?? defaultErrorCode(status).replaceAll("_", " "), options);
     this.name = "HttpError";
     this.status = status;
     this.code = options.code ?? defaultErrorCode(status);

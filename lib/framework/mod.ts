@@ -1,16 +1,17 @@
 /**
- * A small Fresh-like web framework on Deno built-ins and npm:preact:
- * file-system routes from a generated manifest, per-method handlers, pages
- * rendered on the server, `_app`/`_error`/`_404`/`_middleware`, islands
- * hydrated from `deno bundle` output, static files, security headers.
- * See README.md (and how it maps to Fresh v2).
+ * A small web framework with Fresh 2's surface on Deno built-ins and
+ * npm:preact: `new App().use(staticFiles()).fsRoutes()`, routes from a
+ * generated manifest, `define.handlers({ GET(ctx) {...} })`, `define.page`,
+ * middleware `(ctx) => ctx.next()`, `_app`/`_error`/`_404`/`_middleware`,
+ * islands hydrated from `deno bundle` output, security headers.
+ * See README.md (and how it maps to @fresh/core).
  *
  * Server side only; components and islands import `runtime.ts`.
  *
  * @module
  */
 export * from "./types.ts";
-export { allowedMethods, createHandler, type HandlerOptions, page } from "./handler.ts";
+export { allowedMethods, App, type AppOptions, staticFiles } from "./app.ts";
 export { defaultErrorCode, errorResponse, HttpError, type HttpErrorOptions } from "./http_error.ts";
 export { type CspOption, defaultCsp, SECURITY_HEADERS } from "./headers.ts";
 export {
@@ -27,4 +28,4 @@ export { buildRouteTable, compareRoutes, matchRoute, patternOf } from "./router.
 export { CONTENT_TYPES, contentType } from "./static.ts";
 export { generateManifest, type ManifestFiles, scanProject } from "./generate.ts";
 export { Head, IS_BROWSER } from "./runtime.ts";
-export { createDefine, type Define } from "./define.ts";
+export { createDefine, type Define, page } from "./define.ts";

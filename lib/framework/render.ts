@@ -10,11 +10,11 @@ import { renderToString } from "preact-render-to-string";
 import { type IslandRegistry } from "./islands.ts";
 import { type RenderSession, withSession } from "./_session.ts";
 import type { BuildManifest } from "./build.ts";
-import type { AppProps } from "./types.ts";
+import type { PageProps } from "./types.ts";
 
 /** What a page render needs besides the page. */
 export interface RenderContext {
-  app: ComponentType<AppProps<never>> | undefined;
+  app: ComponentType<PageProps<unknown, never>> | undefined;
   islands: IslandRegistry;
   /** Null when islands are not built: pages render, islands stay static. */
   build: BuildManifest | null;
@@ -27,7 +27,7 @@ const warned = new Set<string>();
 export function renderDocument(
   // deno-lint-ignore no-explicit-any
   page: ComponentType<any>,
-  props: Omit<AppProps<unknown>, "Component"> & Record<string, unknown>,
+  props: Omit<PageProps<unknown, unknown>, "Component">,
   context: RenderContext,
 ): string {
   const session: RenderSession = {
@@ -37,7 +37,7 @@ export function renderDocument(
     dev: context.dev,
   };
   const Component = () => h(page, props);
-  const App = (context.app ?? DefaultApp) as ComponentType<AppProps<unknown>>;
+  const App = (context.app ?? DefaultApp) as ComponentType<PageProps<unknown, unknown>>;
   let html = withSession(session, () => renderToString(h(App, { ...props, Component })));
   const head = session.head.length > 0
     ? renderToString(h(Fragment, null, session.head as ComponentChildren))
@@ -57,7 +57,7 @@ export function renderDocument(
   return `<!DOCTYPE html>${html}`;
 }
 
-function DefaultApp({ Component }: AppProps<unknown>) {
+function DefaultApp({ Component }: PageProps<unknown, unknown>) {
   return h(
     "html",
     { lang: "en" },

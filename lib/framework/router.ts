@@ -24,7 +24,7 @@ export interface Route {
   matcher: URLPattern;
 }
 
-/** A `_middleware.ts`, applied to every request under `prefix`. */
+/** A `_middleware.ts`, applied to the routes under `prefix`. */
 export interface MiddlewareEntry {
   file: string;
   /** `/` for `routes/_middleware.ts`, `/api/` for `routes/api/_middleware.ts`. */

@@ -18,6 +18,7 @@ export interface AnomalyLogOptions {
 }
 
 interface Entry {
+  event: AnomalyEvent;
   message: EncodedMessage;
   /** End (or start) of the event, unix ms. */
   eventTimeMs: number;
@@ -50,17 +51,24 @@ export class AnomalyLog {
     // The JSON frame doubles as the equality check and is sent anyway.
     if (known && known.message.frame("json") === message.frame("json")) return null;
     this.#entries.delete(event.id);
-    this.#entries.set(event.id, { message, eventTimeMs, receivedAtMs: nowMs });
+    this.#entries.set(event.id, { event, message, eventTimeMs, receivedAtMs: nowMs });
     this.#prune(nowMs);
     return message;
   }
 
-  /** Events in the window, oldest arrival first; with `sinceMs`, only those received since. */
-  recent(nowMs: number, sinceMs = -Infinity): EncodedMessage[] {
+  /**
+   * Events in the window, oldest arrival first; with `sinceMs`, only those
+   * received since; with `accept`, only those it accepts (a client's viewport).
+   */
+  recent(
+    nowMs: number,
+    sinceMs = -Infinity,
+    accept?: (event: AnomalyEvent) => boolean,
+  ): EncodedMessage[] {
     this.#prune(nowMs);
     const out: EncodedMessage[] = [];
     for (const e of this.#entries.values()) {
-      if (e.receivedAtMs >= sinceMs) out.push(e.message);
+      if (e.receivedAtMs >= sinceMs && (!accept || accept(e.event))) out.push(e.message);
     }
     return out;
   }

@@ -1,21 +1,18 @@
 /**
- * Subscription buckets: clients with the same normalised filter share one
- * bucket, so each tick computes and encodes a delta once per bucket, not
- * once per client. A bucket remembers which aircraft its clients currently
- * see, so one that leaves the filter is sent as a remove.
+ * Buckets: clients with the same view share one bucket. A view is a filter
+ * (without its bbox) and the set of tiles covering its bbox, or the whole
+ * world; the bucket's delta each tick is made of its segments' deltas
+ * (lib/hub/segments.ts), so per-tick work grows with segments and distinct
+ * views, not with clients.
  *
  * @module
  */
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
-import type { ChangeSet } from "./cache.ts";
 import type { EncodedMessage } from "./codec.ts";
-import {
-  compileFilter,
-  type FlightPredicate,
-  isUnfiltered,
-  normaliseSubscription,
-} from "./filter.ts";
+import { compileFilter, normaliseSubscription } from "./filter.ts";
+import { type CommittedState, type FilterGroup, type Segment, WORLD } from "./segments.ts";
+import { tileOf, tilesCovering } from "./tiles.ts";
 
 /** A bucket's part of one tick's changes. */
 export interface BucketDelta {
@@ -23,61 +20,111 @@ export interface BucketDelta {
   removes: string[];
 }
 
-/** Clients (`M`, whatever the edge uses) sharing one filter. */
+/** The view a subscription gets: its filter without bbox, and its tiles (null: the whole world). */
+export interface ViewSpec {
+  /** The normalised subscription without bbox. */
+  rest: Subscription;
+  /** Tiles covering the bbox, ascending; null for the whole world. */
+  tiles: number[] | null;
+}
+
+/** Splits a subscription into the filter of its segments and the tiles of its bbox. */
+export function viewSpec(sub: Subscription = {}): ViewSpec {
+  const n = normaliseSubscription(sub);
+  const { bbox, ...rest } = n;
+  return { rest, tiles: bbox ? tilesCovering(bbox) : null };
+}
+
+/**
+ * What a client with subscription `sub` receives: its filter without the
+ * bbox, within the tiles covering the bbox (a superset of `matches(f, sub)`).
+ */
+export function viewPredicate(sub: Subscription = {}): (flight: Flight) => boolean {
+  const { rest, tiles } = viewSpec(sub);
+  const match = compileFilter(rest);
+  if (tiles === null) return match;
+  const set = new Set(tiles);
+  return (f) => match(f) && set.has(tileOf(f.position.lat, f.position.lon));
+}
+
+/** Clients (`M`, whatever the edge uses) sharing one view. */
 export class Bucket<M> {
-  /** Canonical key of {@link filter} (see `subscriptionKey`). */
+  /** Canonical key of the view (filter group key and tiles). */
   readonly key: string;
-  /** The normalised filter. */
+  /** The normalised subscription of its first client (all share its view). */
   readonly filter: Subscription;
   /** The clients in this bucket. */
   readonly members: Set<M> = new Set();
-  readonly #match: FlightPredicate;
-  /** Unfiltered buckets see every committed aircraft and need no visible set. */
-  readonly #all: boolean;
-  readonly #visible = new Set<string>();
+  /** Its segments, in tile order (one, {@link WORLD}, for a whole-world view). */
+  readonly segments: readonly Segment[];
+  readonly group: FilterGroup;
+  readonly #tiles: Set<number> | null;
   #snapshot: { seq: number; message: EncodedMessage } | undefined;
 
-  /** `committed`: the cache's committed flights, to seed the visible set. */
-  constructor(key: string, filter: Subscription, committed: Iterable<Flight>) {
+  constructor(key: string, filter: Subscription, options: {
+    group: FilterGroup;
+    tiles: number[] | null;
+    state: CommittedState;
+  }) {
     this.key = key;
     this.filter = normaliseSubscription(filter);
-    this.#all = isUnfiltered(this.filter);
-    this.#match = compileFilter(this.filter);
-    if (!this.#all) {
-      for (const f of committed) if (this.#match(f)) this.#visible.add(f.icao24);
+    this.group = options.group;
+    this.#tiles = options.tiles ? new Set(options.tiles) : null;
+    const tiles = options.tiles ?? [WORLD];
+    this.segments = tiles.map((t) => options.group.segment(t, options.state));
+    for (const s of this.segments) s.refs++;
+  }
+
+  /** Releases its segments (the bucket is being dropped). */
+  dispose(): void {
+    for (const s of this.segments) {
+      s.refs--;
+      this.group.release(s);
     }
   }
 
-  /** True when `flight` passes this bucket's filter. */
+  /** True for a whole-world view. */
+  get world(): boolean {
+    return this.#tiles === null;
+  }
+
+  /** True when `flight` is in this view (its filter and tiles). */
   matches(flight: Flight): boolean {
-    return this.#match(flight);
+    return this.group.match(flight) && this.covers(flight.position.lat, flight.position.lon);
   }
 
-  /** This bucket's delta for one commit; updates the visible set. */
-  apply(changes: ChangeSet): BucketDelta {
-    if (this.#all) return { upserts: changes.upserts, removes: changes.removes };
-    const upserts: Flight[] = [];
-    const removes: string[] = [];
-    for (const f of changes.upserts) {
-      if (this.#match(f)) {
-        upserts.push(f);
-        this.#visible.add(f.icao24);
-      } else if (this.#visible.delete(f.icao24)) removes.push(f.icao24);
+  /** True when the position is in this view's tiles (anomalies are sent by position). */
+  covers(lat: number, lon: number): boolean {
+    return this.#tiles === null || this.#tiles.has(tileOf(lat, lon));
+  }
+
+  /**
+   * This tick's delta from its segments. An aircraft that moved between two
+   * of its tiles is an upsert and not a remove.
+   */
+  delta(): BucketDelta {
+    if (this.segments.length === 1) {
+      const s = this.segments[0]!;
+      return { upserts: s.upserts, removes: s.removes };
     }
-    for (const icao24 of changes.removes) {
-      if (this.#visible.delete(icao24)) removes.push(icao24);
+    const upserts: Flight[] = [];
+    let removes: string[] = [];
+    for (const s of this.segments) {
+      for (const f of s.upserts) upserts.push(f);
+      for (const id of s.removes) removes.push(id);
+    }
+    if (removes.length > 0 && upserts.length > 0) {
+      const up = new Set(upserts.map((f) => f.icao24));
+      removes = removes.filter((id) => !up.has(id));
     }
     return { upserts, removes };
   }
 
-  /** The committed flights this bucket sees; `lookup` maps icao24 to the committed state. */
-  flights(committed: Iterable<Flight>, lookup: (icao24: string) => Flight | undefined): Flight[] {
-    if (this.#all) return [...committed];
+  /** The committed flights this view sees. */
+  flights(state: CommittedState): Flight[] {
+    if (this.segments.length === 1) return this.segments[0]!.flights(state);
     const out: Flight[] = [];
-    for (const icao24 of this.#visible) {
-      const f = lookup(icao24);
-      if (f) out.push(f);
-    }
+    for (const s of this.segments) for (const f of s.flights(state)) out.push(f);
     return out;
   }
 

@@ -1,6 +1,7 @@
 /**
- * WebSocket frame codec: server messages to JSON text or MessagePack bytes,
- * client frames back to validated {@link ClientMessage}s. Pure: no sockets.
+ * WebSocket frame codec: server messages to JSON text, MessagePack bytes or
+ * `skysentinel.v2.bin` frames (lib/hub/v2/), client frames back to
+ * validated {@link ClientMessage}s. Pure: no sockets.
  *
  * Clients send text frames as JSON and binary frames as MessagePack, whatever
  * encoding they negotiated for the server's frames.
@@ -10,12 +11,13 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { ClientMessage, MAX_CLIENT_FRAME_BYTES, type ServerMessage } from "../../contracts/ws.ts";
 import { formatZodError } from "../zod_error.ts";
+import { encodeGeneric } from "./v2/frame.ts";
 
-/** Encoding of the server's frames, chosen at the handshake. */
-export type Encoding = "json" | "msgpack";
+/** Encoding of the server's frames, chosen at the handshake (`bin`: skysentinel.v2.bin). */
+export type Encoding = "json" | "msgpack" | "bin";
 /** Every encoding, for per-encoding loops and metric labels. */
-export const ENCODINGS: readonly Encoding[] = ["json", "msgpack"];
-/** A ready-to-send frame: text for JSON, bytes for MessagePack. */
+export const ENCODINGS: readonly Encoding[] = ["json", "msgpack", "bin"];
+/** A ready-to-send frame: text for JSON, bytes for MessagePack and v2.bin. */
 export type Frame = string | Uint8Array<ArrayBuffer>;
 /** Turns one server message into a frame (injectable so tests can count calls). */
 export type EncodeFn = (message: ServerMessage, encoding: Encoding) => Frame;
@@ -23,9 +25,19 @@ export type EncodeFn = (message: ServerMessage, encoding: Encoding) => Frame;
 const msgpackEncoder = new Encoder();
 const msgpackDecoder = new Decoder({ maxStrLength: MAX_CLIENT_FRAME_BYTES, maxArrayLength: 64 });
 
-/** Encodes a server message as a JSON string or MessagePack bytes (a fresh copy). */
-export const encode: EncodeFn = (message, encoding) =>
-  encoding === "json" ? JSON.stringify(message) : msgpackEncoder.encode(message);
+/**
+ * Encodes a server message as a JSON string or MessagePack bytes (a fresh
+ * copy). For `bin`, messages other than snapshot and delta become generic
+ * frames; snapshots and deltas need their segments (see {@link EncodedMessage}).
+ */
+export const encode: EncodeFn = (message, encoding) => {
+  if (encoding === "json") return JSON.stringify(message);
+  if (encoding === "msgpack") return msgpackEncoder.encode(message);
+  if (message.type === "snapshot" || message.type === "delta") {
+    throw new TypeError(`a ${message.type} in skysentinel.v2.bin is built from its segments`);
+  }
+  return encodeGeneric(message);
+};
 
 /** Size of a frame on the wire, bytes (UTF-8 for text). */
 export function frameBytes(frame: Frame): number {
@@ -35,18 +47,26 @@ export function frameBytes(frame: Frame): number {
 /**
  * One server message and its frames, encoded lazily and at most once per
  * encoding: the tick builds one per bucket and every client of the bucket
- * gets the same string or byte array.
+ * gets the same string or byte array. Snapshots and deltas carry a `binary`
+ * builder that composes their v2.bin frame from the segments' bytes.
  */
 export class EncodedMessage {
   readonly message: ServerMessage;
   readonly #encode: EncodeFn;
+  readonly #binary: (() => Uint8Array<ArrayBuffer>) | undefined;
   #json: string | undefined;
   #msgpack: Uint8Array<ArrayBuffer> | undefined;
-  #bytes: Record<Encoding, number> = { json: -1, msgpack: -1 };
+  #bin: Uint8Array<ArrayBuffer> | undefined;
+  #bytes: Record<Encoding, number> = { json: -1, msgpack: -1, bin: -1 };
 
-  constructor(message: ServerMessage, encodeFn: EncodeFn = encode) {
+  constructor(
+    message: ServerMessage,
+    encodeFn: EncodeFn = encode,
+    options: { binary?: () => Uint8Array<ArrayBuffer> } = {},
+  ) {
     this.message = message;
     this.#encode = encodeFn;
+    this.#binary = options.binary;
   }
 
   /** The frame for `encoding`, encoding it on first use. */
@@ -54,6 +74,12 @@ export class EncodedMessage {
     if (encoding === "json") {
       this.#json ??= this.#encode(this.message, "json") as string;
       return this.#json;
+    }
+    if (encoding === "bin") {
+      this.#bin ??= this.#binary
+        ? this.#binary()
+        : this.#encode(this.message, "bin") as Uint8Array<ArrayBuffer>;
+      return this.#bin;
     }
     this.#msgpack ??= this.#encode(this.message, "msgpack") as Uint8Array<ArrayBuffer>;
     return this.#msgpack;

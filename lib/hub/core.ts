@@ -1,11 +1,20 @@
 /**
- * The hub's pure core: cache, buckets, seq, tick and snapshots. The WebSocket
- * edge (services/web/hub.ts) owns sockets and timers and calls this.
+ * The hub's pure core: cache, tiles, segments and buckets, seq, tick and
+ * snapshots. The WebSocket edge (services/web/hub*.ts) owns sockets and
+ * timers and calls this.
  *
  * Seq: one global tick counter shared by every bucket. Each tick sends every
  * bucket a delta with the next seq, an empty one when nothing changed for
  * it (clients see continuity and liveness). A snapshot carries the seq of
  * the last tick, whose state it is; the client's next delta is seq + 1.
+ *
+ * Views: a subscription's bbox is rounded out to the fixed tiles covering it
+ * (lib/hub/tiles.ts); its other constraints form a filter group. Each tick
+ * routes every committed change to the segments (tile × filter group, or the
+ * whole world × filter group) it concerns, once, and encodes each segment's
+ * binary part once; a bucket's delta is made of its segments'. So the cost of
+ * a tick grows with changes × filter groups, segments and distinct views,
+ * never with clients.
  *
  * @module
  */
@@ -13,10 +22,13 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyLog } from "./anomalies.ts";
-import { Bucket } from "./buckets.ts";
+import { Bucket, viewSpec } from "./buckets.ts";
 import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } from "./cache.ts";
 import { encode as defaultEncode, EncodedMessage, type EncodeFn } from "./codec.ts";
 import { compileFilter, subscriptionKey } from "./filter.ts";
+import { type CommittedState, FilterGroup } from "./segments.ts";
+import { tileOf } from "./tiles.ts";
+import { composeFrame, FRAME_DELTA, FRAME_SNAPSHOT, timeBase } from "./v2/frame.ts";
 
 export interface HubCoreOptions {
   /** Seconds without contact after which an aircraft is removed. */
@@ -34,6 +46,8 @@ export interface BucketFrames<M> {
   message: EncodedMessage;
   /** upserts + removes in it. */
   changes: number;
+  /** Anomaly messages in this bucket's view, to send before the delta. */
+  anomalies: EncodedMessage[];
 }
 
 export interface TickResult<M> {
@@ -41,7 +55,7 @@ export interface TickResult<M> {
   serverTimeMs: number;
   /** One entry per bucket (buckets without changes share one empty delta message). */
   deltas: BucketFrames<M>[];
-  /** Anomaly messages to broadcast to every client, in arrival order. */
+  /** Every anomaly message of this tick, in arrival order (each bucket gets those in its view). */
   anomalies: EncodedMessage[];
   /** What the cache committed. */
   changes: ChangeSet;
@@ -53,13 +67,26 @@ export class HubCore<M> {
   readonly #encode: EncodeFn;
   readonly #buckets = new Map<string, Bucket<M>>();
   readonly #memberOf = new Map<M, Bucket<M>>();
-  #pendingAnomalies: EncodedMessage[] = [];
+  readonly #groups = new Map<string, FilterGroup>();
+  /** Tile of every committed aircraft, and the aircraft of every tile. */
+  readonly #tileOf = new Map<string, number>();
+  readonly #byTile = new Map<number, Set<string>>();
+  readonly #state: CommittedState;
+  #pendingAnomalies: { event: AnomalyEvent; message: EncodedMessage }[] = [];
   #seq = 0;
+  #lastTickMs: number | undefined;
 
   constructor(options: HubCoreOptions) {
     this.#encode = options.encode ?? defaultEncode;
     this.#cache = new FlightCache({ staleAfterSeconds: options.staleAfterSeconds });
     this.#anomalies = new AnomalyLog({ windowMs: options.anomalyWindowMs, encode: this.#encode });
+    const cache = this.#cache;
+    const byTile = this.#byTile;
+    this.#state = {
+      get: (id) => cache.getCommitted(id),
+      all: () => cache.committed(),
+      inTile: (tile) => byTile.get(tile) ?? [],
+    };
   }
 
   /** Offers one flight state to the cache; sent with the next tick when taken. */
@@ -80,33 +107,41 @@ export class HubCore<M> {
   /** Records an anomaly event; queued for the next tick when new or changed. */
   ingestAnomaly(event: AnomalyEvent, nowMs: number): boolean {
     const message = this.#anomalies.add(event, nowMs);
-    if (message) this.#pendingAnomalies.push(message);
+    if (message) this.#pendingAnomalies.push({ event, message });
     return message !== null;
   }
 
-  /** Puts `member` in the bucket of `filter` (leaving its previous one). */
+  /** Puts `member` in the bucket of `filter`'s view (leaving its previous one). */
   join(member: M, filter: Subscription = {}): Bucket<M> {
-    const key = subscriptionKey(filter);
+    const spec = viewSpec(filter);
+    const groupKey = subscriptionKey(spec.rest);
+    const key = `${groupKey}@${spec.tiles ? spec.tiles.join(",") : "world"}`;
     const previous = this.#memberOf.get(member);
     if (previous?.key === key) return previous;
-    if (previous) this.leave(member);
     let bucket = this.#buckets.get(key);
     if (!bucket) {
-      bucket = new Bucket<M>(key, filter, this.#cache.committed());
+      let group = this.#groups.get(groupKey);
+      if (!group) this.#groups.set(groupKey, group = new FilterGroup(groupKey, spec.rest));
+      bucket = new Bucket<M>(key, filter, { group, tiles: spec.tiles, state: this.#state });
       this.#buckets.set(key, bucket);
     }
+    // Join the new bucket before leaving the old one, so shared segments survive the move.
     bucket.members.add(member);
+    if (previous) this.leave(member);
     this.#memberOf.set(member, bucket);
     return bucket;
   }
 
-  /** Takes `member` out of its bucket; an empty bucket is dropped. */
+  /** Takes `member` out of its bucket; an empty bucket (and unused segments) are dropped. */
   leave(member: M): void {
     const bucket = this.#memberOf.get(member);
     if (!bucket) return;
     this.#memberOf.delete(member);
     bucket.members.delete(member);
-    if (bucket.members.size === 0) this.#buckets.delete(bucket.key);
+    if (bucket.members.size > 0) return;
+    this.#buckets.delete(bucket.key);
+    bucket.dispose();
+    if (bucket.group.empty) this.#groups.delete(bucket.group.key);
   }
 
   bucketOf(member: M): Bucket<M> | undefined {
@@ -114,60 +149,99 @@ export class HubCore<M> {
   }
 
   /**
-   * Commits the cache and builds every bucket's delta with the next seq.
-   * Nothing is encoded here: frames are encoded on first use, once per
-   * encoding.
+   * Commits the cache, routes the changes to the segments and builds every
+   * bucket's delta with the next seq. JSON and MessagePack frames are
+   * encoded on first use; binary segments are encoded here, once each.
    */
   tick(nowMs: number): TickResult<M> {
     const changes = this.#cache.commit();
     const seq = ++this.#seq;
-    let empty: EncodedMessage | undefined;
-    const deltas: BucketFrames<M>[] = [];
-    for (const bucket of this.#buckets.values()) {
-      const { upserts, removes } = bucket.apply(changes);
-      const count = upserts.length + removes.length;
-      if (count === 0) {
-        empty ??= this.#message({
-          type: "delta",
-          seq,
-          server_time_ms: nowMs,
-          upserts: [],
-          removes: [],
-        });
-        deltas.push({ bucket, message: empty, changes: 0 });
-      } else {
-        const message = this.#message({
-          type: "delta",
-          seq,
-          server_time_ms: nowMs,
-          upserts,
-          removes,
-        });
-        deltas.push({ bucket, message, changes: count });
+    this.#lastTickMs = nowMs;
+    const groups = [...this.#groups.values()];
+    for (const g of groups) {
+      g.world?.reset();
+      for (const s of g.tiles.values()) s.reset();
+    }
+    for (const f of changes.upserts) {
+      const tile = tileOf(f.position.lat, f.position.lon);
+      const prev = this.#tileOf.get(f.icao24);
+      for (const g of groups) g.route(f, tile, prev);
+      if (prev !== tile) {
+        if (prev !== undefined) this.#byTile.get(prev)?.delete(f.icao24);
+        let set = this.#byTile.get(tile);
+        if (!set) this.#byTile.set(tile, set = new Set());
+        set.add(f.icao24);
+        this.#tileOf.set(f.icao24, tile);
       }
     }
-    const anomalies = this.#pendingAnomalies;
+    for (const id of changes.removes) {
+      const prev = this.#tileOf.get(id);
+      for (const g of groups) g.routeRemove(id, prev);
+      if (prev !== undefined) this.#byTile.get(prev)?.delete(id);
+      this.#tileOf.delete(id);
+    }
+    const base = timeBase(nowMs);
+    for (const g of groups) {
+      g.world?.encodeBinary(base);
+      for (const s of g.tiles.values()) s.encodeBinary(base);
+    }
+    let empty: EncodedMessage | undefined;
+    const pending = this.#pendingAnomalies;
     this.#pendingAnomalies = [];
-    return { seq, serverTimeMs: nowMs, deltas, anomalies, changes };
+    const deltas: BucketFrames<M>[] = [];
+    for (const bucket of this.#buckets.values()) {
+      const { upserts, removes } = bucket.delta();
+      const count = upserts.length + removes.length;
+      const anomalies = pending.length === 0
+        ? []
+        : pending.filter((a) => bucket.covers(a.event.position.lat, a.event.position.lon)).map((
+          a,
+        ) => a.message);
+      if (count === 0) {
+        empty ??= this.#message(
+          { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [] },
+          () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, []),
+        );
+        deltas.push({ bucket, message: empty, changes: 0, anomalies });
+        continue;
+      }
+      const parts: Uint8Array[] = [];
+      for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
+      const message = this.#message(
+        { type: "delta", seq, server_time_ms: nowMs, upserts, removes },
+        () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts),
+      );
+      deltas.push({ bucket, message, changes: count, anomalies });
+    }
+    return {
+      seq,
+      serverTimeMs: nowMs,
+      deltas,
+      anomalies: pending.map((a) => a.message),
+      changes,
+    };
   }
 
   /** The snapshot message of `bucket` at the current seq (built once per bucket and seq). */
   snapshotMessage(bucket: Bucket<M>, nowMs: number): EncodedMessage {
-    return bucket.snapshotMessage(this.#seq, () =>
-      this.#message({
-        type: "snapshot",
-        seq: this.#seq,
-        server_time_ms: nowMs,
-        flights: bucket.flights(this.#cache.committed(), (id) => this.#cache.getCommitted(id)),
-      }));
+    const seq = this.#seq;
+    return bucket.snapshotMessage(seq, () => {
+      // The binary snapshot is timed at its tick, so segments built for other buckets fit.
+      const at = this.#lastTickMs ?? nowMs;
+      return this.#message(
+        { type: "snapshot", seq, server_time_ms: nowMs, flights: bucket.flights(this.#state) },
+        () =>
+          composeFrame(
+            FRAME_SNAPSHOT,
+            { seq, serverTimeMs: at },
+            bucket.segments.map((s) => s.binarySnapshot(seq, timeBase(at), this.#state)),
+          ),
+      );
+    });
   }
 
-  /** Committed flights matching `filter` (the last tick's state), for the HTTP API. */
+  /** Committed flights matching `filter` exactly (the last tick's state), for the HTTP API. */
   snapshot(filter: Subscription = {}): Flight[] {
-    const bucket = this.#buckets.get(subscriptionKey(filter));
-    if (bucket) {
-      return bucket.flights(this.#cache.committed(), (id) => this.#cache.getCommitted(id));
-    }
     const match = compileFilter(filter);
     const out: Flight[] = [];
     for (const f of this.#cache.committed()) if (match(f)) out.push(f);
@@ -175,13 +249,18 @@ export class HubCore<M> {
   }
 
   /**
-   * Anomaly messages in the window (received since `sinceMs`, if given),
-   * except those still waiting for the next tick's broadcast.
+   * Anomaly messages in the window (received since `sinceMs`, if given, and
+   * in `bucket`'s view, if given), except those still waiting for the next
+   * tick's broadcast.
    */
-  recentAnomalies(nowMs: number, sinceMs?: number): EncodedMessage[] {
-    const recent = this.#anomalies.recent(nowMs, sinceMs);
+  recentAnomalies(nowMs: number, sinceMs?: number, bucket?: Bucket<M>): EncodedMessage[] {
+    const recent = this.#anomalies.recent(
+      nowMs,
+      sinceMs,
+      bucket && ((e) => bucket.covers(e.position.lat, e.position.lon)),
+    );
     if (this.#pendingAnomalies.length === 0) return recent;
-    const pending = new Set(this.#pendingAnomalies);
+    const pending = new Set(this.#pendingAnomalies.map((a) => a.message));
     return recent.filter((m) => !pending.has(m));
   }
 
@@ -199,11 +278,21 @@ export class HubCore<M> {
     return this.#buckets.size;
   }
 
+  /** Segments kept (tiles and whole-world views, per filter group). */
+  get segmentCount(): number {
+    let n = 0;
+    for (const g of this.#groups.values()) n += g.tiles.size + (g.world ? 1 : 0);
+    return n;
+  }
+
   get anomalyCount(): number {
     return this.#anomalies.size;
   }
 
-  #message(message: ConstructorParameters<typeof EncodedMessage>[0]): EncodedMessage {
-    return new EncodedMessage(message, this.#encode);
+  #message(
+    message: ConstructorParameters<typeof EncodedMessage>[0],
+    binary: () => Uint8Array<ArrayBuffer>,
+  ): EncodedMessage {
+    return new EncodedMessage(message, this.#encode, { binary });
   }
 }

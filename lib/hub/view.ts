@@ -58,8 +58,9 @@ export class FlightView {
       this.#seq = null;
       return { ok: false, reason: "gap", expected, got: message.seq };
     }
-    for (const f of message.upserts) this.flights.set(f.icao24, f);
+    // Removes first: an aircraft that moved between two tiles of the view is in both lists.
     for (const id of message.removes) this.flights.delete(id);
+    for (const f of message.upserts) this.flights.set(f.icao24, f);
     this.#seq = message.seq;
     return { ok: true, upserts: message.upserts, removes: message.removes };
   }

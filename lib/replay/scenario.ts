@@ -14,6 +14,10 @@
  * }
  * ```
  *
+ * A scenario may instead (or as well) hold a `derived` block: a fleet of
+ * copies of real tracks made at replay time (lib/replay/derived.ts), as
+ * `fixtures/scenarios/world_load.json` does.
+ *
  * @module
  */
 import { dirname, isAbsolute, join } from "node:path";
@@ -21,6 +25,7 @@ import { z } from "zod";
 import { BBox } from "../../contracts/common.ts";
 import { SkySentinelError } from "../errors.ts";
 import { formatZodError } from "../zod_error.ts";
+import { DerivedFleetSpec } from "./derived.ts";
 
 export const ScenarioRecording = z.object({
   /** Recording path (`.jsonl` or `.jsonl.gz`), relative to the scenario file. */
@@ -43,7 +48,12 @@ export type ScenarioRecording = z.infer<typeof ScenarioRecording>;
 export const Scenario = z.object({
   name: z.string().min(1).max(64),
   description: z.string().optional(),
-  recordings: z.array(ScenarioRecording).min(1),
+  recordings: z.array(ScenarioRecording).default([]),
+  /** A fleet of derived copies made at replay time (see derived.ts); plays beside the recordings. */
+  derived: DerivedFleetSpec.optional(),
+}).refine((s) => s.recordings.length > 0 || s.derived !== undefined, {
+  message: "a scenario needs recordings or a derived fleet",
+  path: ["recordings"],
 });
 export type Scenario = z.infer<typeof Scenario>;
 
@@ -58,6 +68,20 @@ export interface ReplaySource {
   /** Seconds played after the skip, or null for all. */
   durationS: number | null;
   bbox: BBox | null;
+  /**
+   * Set for a derived fleet: `path` is then the scenario file, and these are
+   * the spec with its track and places paths resolved.
+   */
+  derived?: DerivedSource;
+}
+
+/** A derived fleet to generate (see derived.ts), its file paths resolved. */
+export interface DerivedSource {
+  spec: DerivedFleetSpec;
+  /** Track recordings, resolved, with their labels. */
+  tracks: { path: string; label: string }[];
+  /** The airports GeoJSON, resolved. */
+  placesPath: string;
 }
 
 /** True when a REPLAY_FILES entry names a scenario rather than a recording. */
@@ -106,6 +130,26 @@ export function parseScenario(
       bbox: r.bbox ?? null,
     };
   });
+  const derived = parsed.data.derived;
+  if (derived) {
+    const resolve = (file: string) => isAbsolute(file) ? file : join(folder, file);
+    sources.push({
+      path: options.path,
+      label: derived.label,
+      offsetS: 0,
+      skipS: 0,
+      durationS: derived.duration_s,
+      bbox: null,
+      derived: {
+        spec: derived,
+        tracks: derived.tracks.map((t) => ({
+          path: resolve(t.file),
+          label: t.label ?? baseName(t.file),
+        })),
+        placesPath: resolve(derived.places.file),
+      },
+    });
+  }
   return { scenario: parsed.data, sources };
 }
 

@@ -37,20 +37,8 @@ export function replayShiftSeconds(options: ShiftOptions): number {
   return options.startUnixS + options.atS - options.recordedTime;
 }
 
-/** Resolves after `ms`, or at once when `signal` fires (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  if (ms <= 0) return new Promise((resolve) => setTimeout(resolve, 0));
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+/** Replay pacing sleeps with the one `sleep` of lib/async.ts (re-exported for its callers). */
+export { sleep } from "../async.ts";
 
 /** Percentage of a replay pass done, 0..100, or null when the length is unknown. */
 export function progressPercent(atS: number, totalS: number | null): number | null {

@@ -70,7 +70,7 @@ export interface KalmanOptions {
   gate2?: number;
   /** Gate for 1-dof innovations (chi-square, 99.9 %). Default 10.83. */
   gate1?: number;
-  /** Rejected positions (altitudes) in a row that force a restart. Default 10 (about 3 m/s² over one second). */
+  /** Rejected positions (altitudes) in a row that force a restart. Default 3. */
   restartAfterRejects?: number;
   /** A gap longer than this (s) restarts the filter. Default 60. */
   maxGapS?: number;

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ANOMALY_KINDS, type AnomalyKind } from "../../contracts/anomaly.ts";
 import { BBox, Icao24 } from "../../contracts/common.ts";
 import type { Sql } from "../../lib/db/mod.ts";
-import { type FreshContext, HttpError } from "../../lib/framework/mod.ts";
+import { type Context, HttpError } from "../../lib/framework/mod.ts";
 import type { AppState } from "../../services/web/app.ts";
 
 /** A parameter name and what is wrong with it: 400 `bad_request`. */
@@ -146,7 +146,7 @@ export const kindsParam = z.string().transform((value, ctx) => {
 });
 
 /** The `:icao24` route parameter, lower-cased; 400 when it is not 6 hex digits. */
-export function icao24Param(ctx: FreshContext<AppState>): string {
+export function icao24Param(ctx: Context<AppState>): string {
   const value = (ctx.params.icao24 ?? "").toLowerCase();
   if (!Icao24.safeParse(value).success) {
     throw badRequest("icao24", `expected 6 hex digits, got ${JSON.stringify(value.slice(0, 40))}`);
@@ -155,7 +155,7 @@ export function icao24Param(ctx: FreshContext<AppState>): string {
 }
 
 /** The history database, or 503 when none is configured. */
-export function requireDb(ctx: FreshContext<AppState>): Sql {
+export function requireDb(ctx: Context<AppState>): Sql {
   if (ctx.state.db === null) {
     throw new HttpError(503, "history is unavailable: no database is configured", {
       code: "unavailable",
@@ -196,7 +196,7 @@ export function isUnavailable(error: unknown): boolean {
 
 /** Runs a database call; an unreachable database becomes 503, other errors stay 500 (bugs). */
 export async function withDb<T>(
-  ctx: FreshContext<AppState>,
+  ctx: Context<AppState>,
   fn: (sql: Sql) => Promise<T>,
 ): Promise<T> {
   const sql = requireDb(ctx);

@@ -9,8 +9,7 @@
  */
 import { z } from "zod";
 import type { AnomaliesResponse } from "../../contracts/api.ts";
-import type { Handlers } from "../../lib/framework/mod.ts";
-import type { AppState } from "../../services/web/app.ts";
+import { define } from "../../services/web/define.ts";
 import {
   type AnomalyCursor,
   decodeCursor,
@@ -37,8 +36,8 @@ const Query = z.object({
   cursor: z.string().optional(),
 });
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const query = parseQuery(ctx.url, Query);
     if (query.since && query.until && query.since > query.until) {
       throw badRequest("since", "must not be after until");
@@ -60,4 +59,4 @@ export const handler: Handlers<unknown, AppState> = {
     const body: z.input<typeof AnomaliesResponse> = page;
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

@@ -8,8 +8,7 @@
 import { z } from "zod";
 import type { FlightsResponse } from "../../contracts/api.ts";
 import { Subscription } from "../../contracts/ws.ts";
-import type { Handlers } from "../../lib/framework/mod.ts";
-import type { AppState } from "../../services/web/app.ts";
+import { define } from "../../services/web/define.ts";
 import { badRequest, bboxParam, booleanParam, numberParam, parseQuery } from "./_params.ts";
 
 const Query = z.object({
@@ -34,8 +33,8 @@ function subscriptionFromQuery(url: URL): Subscription {
   return parsed.data;
 }
 
-export const handler: Handlers<unknown, AppState> = {
-  GET(_req, ctx) {
+export const handler = define.handlers({
+  GET(ctx) {
     const flights = ctx.state.hub.snapshot(subscriptionFromQuery(ctx.url));
     const body: z.input<typeof FlightsResponse> = {
       flights,
@@ -44,4 +43,4 @@ export const handler: Handlers<unknown, AppState> = {
     };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

@@ -3,14 +3,13 @@
  *
  * @module
  */
-import type { Handlers } from "../../lib/framework/mod.ts";
-import type { AppState } from "../../services/web/app.ts";
+import { define } from "../../services/web/define.ts";
 import { openApiDocument } from "../../services/web/openapi.ts";
 
-export const handler: Handlers<unknown, AppState> = {
+export const handler = define.handlers({
   GET() {
     return Response.json(openApiDocument(), {
       headers: { "Cache-Control": "public, max-age=300" },
     });
   },
-};
+});

@@ -31,8 +31,11 @@ async function main(): Promise<number> {
   }
   const log = createLogger({ level: config.LOG_LEVEL, name: "alerts" });
   const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
-  if (!brokers) {
-    log.error("KAFKA_BROKERS is not set (in the single-process stack delivery runs inside it)");
+  if (!brokers || !config.DATABASE_URL) {
+    log.error(
+      "KAFKA_BROKERS and DATABASE_URL must be set (in the single-process stack, `deno task up`, " +
+        "delivery runs inside it)",
+    );
     return 2;
   }
   let bus, db;

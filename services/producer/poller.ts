@@ -11,7 +11,7 @@
  */
 import type { Source } from "../../contracts/flight.ts";
 import type { OpenSkyClient, StatesResult } from "../../lib/opensky/client.ts";
-import { sleep } from "../../lib/replay/schedule.ts";
+import { sleep } from "../../lib/async.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { Publisher } from "./publisher.ts";

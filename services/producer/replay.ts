@@ -18,6 +18,8 @@ import {
 import { dueAtMs, progressPercent, replayShiftSeconds, sleep } from "../../lib/replay/schedule.ts";
 import { mergeTimelines, placeOnTimeline, type TimedItem } from "../../lib/replay/timeline.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { DerivedFleet } from "../../lib/replay/derived.ts";
+import { derivedTimeline, loadDerivedFleet } from "./derived.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { Publisher, Rejection, SnapshotInput } from "./publisher.ts";
 
@@ -36,14 +38,19 @@ export async function resolveReplaySources(files: readonly string[]): Promise<Re
     }
   }
   for (const source of sources) {
-    try {
-      const info = await Deno.stat(source.path);
-      if (!info.isFile) throw new Error("not a file");
-    } catch (error) {
-      throw new SkySentinelError(
-        "config_invalid",
-        `Cannot replay ${source.path}: ${error instanceof Error ? error.message : error}`,
-      );
+    const paths = source.derived
+      ? [...source.derived.tracks.map((t) => t.path), source.derived.placesPath]
+      : [source.path];
+    for (const path of paths) {
+      try {
+        const info = await Deno.stat(path);
+        if (!info.isFile) throw new Error("not a file");
+      } catch (error) {
+        throw new SkySentinelError(
+          "config_invalid",
+          `Cannot replay ${path}: ${error instanceof Error ? error.message : error}`,
+        );
+      }
     }
   }
   return sources;
@@ -72,6 +79,12 @@ export interface ReplayStats {
   steps: number;
 }
 
+/**
+ * Recorded time of a derived fleet's first second (any fixed value works: the
+ * replay shifts it to now like a recording's first snapshot).
+ */
+const DERIVED_BASE_TIME = 1_700_000_000;
+
 /** At speed 0, let timers and signals run every this many steps. */
 const YIELD_EVERY_STEPS = 64;
 
@@ -83,20 +96,48 @@ export async function runReplay(signal: AbortSignal, options: ReplayOptions): Pr
   const startUnixS = Math.floor(startMs / 1000);
   const totalS = options.progress ? await passLength(sources) : null;
   const flightsBySource = new Array<number>(sources.length).fill(0);
+  // Derived fleets are built once (tracks and places read and validated), then generated per second.
+  const fleets = new Map<number, DerivedFleet>();
+  for (const [index, source] of sources.entries()) {
+    if (!source.derived) continue;
+    const fleet = await loadDerivedFleet(source.derived);
+    fleets.set(index, fleet);
+    log.info("derived fleet ready", {
+      label: source.label,
+      aircraft: fleet.size,
+      interval_s: fleet.intervalS,
+      tracks: source.derived.tracks.map((t) => t.label),
+    });
+  }
   const failing = { steps: 0 };
   let passOffsetS = 0;
+  let derivedSkipped = 0;
   let steps = 0;
   let passes = 0;
   while (!signal.aborted) {
     passes++;
-    const timelines = sources.map((source, index) =>
-      placeOnTimeline(readFile(source.path), {
+    const timelines = sources.map((source, index) => {
+      const fleet = fleets.get(index);
+      if (fleet) {
+        return derivedTimeline(fleet, {
+          source: index,
+          durationS: source.durationS ?? 3600,
+          baseTime: DERIVED_BASE_TIME,
+          // A live feed does not wait: when building and publishing a second of the fleet takes
+          // longer than a second, the replay skips to the current second instead of lagging.
+          liveS: options.speed > 0
+            ? () => (options.now() - startMs) * options.speed / 1000 - passOffsetS
+            : undefined,
+          onSkip: (seconds) => derivedSkipped += seconds,
+        });
+      }
+      return placeOnTimeline(readFile(source.path), {
         source: index,
         offsetS: source.offsetS,
         skipS: source.skipS,
         durationS: source.durationS,
-      })
-    );
+      });
+    });
     let passEndS = 0;
     let group: TimedItem[] = [];
     const flush = async () => {
@@ -104,7 +145,10 @@ export async function runReplay(signal: AbortSignal, options: ReplayOptions): Pr
       if (!first) return;
       const atS = passOffsetS + first.at;
       const waitMs = dueAtMs(startMs, { atS, speed: options.speed }) - options.now();
-      if (waitMs > 0 || steps % YIELD_EVERY_STEPS === 0) await sleep(waitMs, signal);
+      // Behind schedule at speed > 0, still let timers run once per step (steps are seconds apart).
+      if (waitMs > 0 || options.speed > 0 || steps % YIELD_EVERY_STEPS === 0) {
+        await sleep(waitMs, signal);
+      }
       if (signal.aborted) return;
       await publishStep(group, { ...options, atS, startUnixS, flightsBySource, failing });
       steps++;
@@ -120,7 +164,12 @@ export async function runReplay(signal: AbortSignal, options: ReplayOptions): Pr
     await flush();
     if (signal.aborted) break;
     options.progress?.(100, passes);
-    log.info("replay pass finished", { pass: passes, steps, length_s: passEndS });
+    log.info("replay pass finished", {
+      pass: passes,
+      steps,
+      length_s: passEndS,
+      ...(fleets.size > 0 ? { derived_seconds_skipped: derivedSkipped } : {}),
+    });
     if (!options.loop) break;
     if (passEndS <= 0) {
       log.error("replay has nothing to play; not looping", { files: sources.map((s) => s.path) });
@@ -219,6 +268,10 @@ async function readText(path: string): Promise<string> {
 async function passLength(sources: ReplaySource[]): Promise<number | null> {
   let total = 0;
   for (const source of sources) {
+    if (source.derived) {
+      total = Math.max(total, source.durationS ?? 0);
+      continue;
+    }
     const file = await Deno.open(source.path, { read: true });
     const span = await scanRecordingSpan(file.readable, { gzip: isGzipPath(source.path) });
     if (span.firstTime === null || span.lastTime === null) continue;

@@ -1,7 +1,8 @@
 /**
- * The web app: the framework (lib/framework) with the routes of
- * `routes.gen.ts` and the app's services in `ctx.state`. `main.ts` creates
- * the hub, database and registry, then:
+ * The web app, in Fresh 2's shape: `new App().use(state).use(httpMetrics)
+ * .use(staticFiles()).fsRoutes()` with the routes of `routes.gen.ts` and the
+ * app's services in `ctx.state`. `main.ts` creates the hub, database and
+ * registry, then:
  *
  * ```ts
  * const handler = await createWebApp({ config, hub, db: db?.sql ?? null, registry });
@@ -15,7 +16,14 @@ import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import type { WebConfig } from "../../lib/config.ts";
 import type { Sql } from "../../lib/db/mod.ts";
-import { createHandler, type Manifest, type ServeHandler } from "../../lib/framework/mod.ts";
+import {
+  App,
+  type Context,
+  ISLANDS_URL_PREFIX,
+  type Manifest,
+  type ServeHandler,
+  staticFiles,
+} from "../../lib/framework/mod.ts";
 import routes from "../../routes.gen.ts";
 
 /** What the routes need from the WebSocket hub (services/web/hub.ts `Hub` has it). */
@@ -57,7 +65,7 @@ export interface AppState {
   db: Sql | null;
   registry: Registry;
   health(): Promise<HealthReport>;
-  /** Recorded by routes/_middleware.ts. */
+  /** Recorded by {@link httpMetrics}. */
   http: HttpMetrics;
   /** Seconds a position counts as current: the time-travel window of `/api/snapshot`. */
   staleSeconds: number;
@@ -77,7 +85,7 @@ export interface WebAppOptions {
   health?: () => Record<string, HealthCheck> | Promise<Record<string, HealthCheck>>;
   /** Development: build islands at start, show error messages. Default false. */
   dev?: boolean;
-  /** See `HandlerOptions.build` in lib/framework. Default: `always` in dev, else `auto`. */
+  /** See `AppOptions.build` in lib/framework. Default: `always` in dev, else `auto`. */
   build?: "always" | "auto" | "never";
   /** Timeout of the database check in `/healthz`, ms. Default 2,000. */
   dbCheckTimeoutMs?: number;
@@ -115,14 +123,46 @@ export async function createWebApp(options: WebAppOptions): Promise<ServeHandler
     staleSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
     adminToken: options.adminToken ?? null,
   };
-  return await createHandler<AppState>({
+  const app = new App<AppState>({
     manifest: options.manifest ?? routes,
-    state,
-    dev: options.dev ?? false,
+    mode: options.dev ? "development" : "production",
     build: options.build,
     onError: options.onError,
     log: options.log,
-  });
+  })
+    .use((ctx) => {
+      Object.assign(ctx.state, state);
+      return ctx.next();
+    })
+    .use(httpMetrics)
+    .use(staticFiles())
+    .fsRoutes();
+  const handler = app.handler();
+  await app.ready();
+  return handler;
+}
+
+/**
+ * Every request: HTTP metrics by route pattern, never by raw path, so the
+ * label set stays small. Requests no route matched are `/_islands` (island
+ * bundles), `static` (a file from static/) or `unmatched` (404).
+ */
+export async function httpMetrics(ctx: Context<AppState>): Promise<Response> {
+  const started = performance.now();
+  let status = 500;
+  try {
+    const response = await ctx.next();
+    status = response.status;
+    return response;
+  } finally {
+    const route = ctx.route ??
+      (ctx.url.pathname.startsWith(ISLANDS_URL_PREFIX)
+        ? "/_islands"
+        : status === 404 || status === 405
+        ? "unmatched"
+        : "static");
+    ctx.state.http.observe(route, ctx.req.method, status, (performance.now() - started) / 1000);
+  }
 }
 
 /** `SELECT 1` within `timeoutMs`. */

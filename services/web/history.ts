@@ -1,16 +1,28 @@
 /**
- * The SQL behind the history API (migrations/0001_initial.sql): flight
- * detail, trails, time-travel snapshots and anomalies with keyset
- * pagination. Inputs are already validated by the routes; every value goes
- * in as a query parameter.
+ * The SQL behind the history API (migrations/0001_initial.sql and
+ * 0002_history_tiers.sql): flight detail, trails, time-travel snapshots and
+ * anomalies with keyset pagination. Inputs are already validated by the
+ * routes; every value goes in as a query parameter.
+ *
+ * Trails and snapshots read the fine tier (`flights_history`) where it
+ * exists, i.e. from the lower bound of its oldest day partition on, and the
+ * sampled tier (`flights_history_sampled`) before that; the answer says
+ * which (`resolution`).
  *
  * @module
  */
 import type { AnomalyEvent, AnomalyKind } from "../../contracts/anomaly.ts";
-import type { Session, TrackPoint } from "../../contracts/api.ts";
+import type { HistoryResolution, Session, TrackPoint } from "../../contracts/api.ts";
 import type { BBox } from "../../contracts/common.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { Sql } from "../../lib/db/mod.ts";
+import { flightFromRow, type FlightRow, flightSelectList } from "../../lib/db/history_rows.ts";
+import {
+  CONTENT_TYPES,
+  encodeStream,
+  trackEncoder,
+  type TrackFormat,
+} from "../../lib/export/formats.ts";
 
 /** Longest trail a request may ask for, ms. */
 export const MAX_TRACK_RANGE_MS = 24 * 3600 * 1000;
@@ -28,8 +40,9 @@ export async function flightDetail(
   const [current] = await sql<{ state: Flight }[]>`
     SELECT state FROM flights_current WHERE icao24 = ${icao24}`;
   // Without a current row (pruned), the newest history row is the latest state.
-  const [latest] = current ? [current] : await sql<{ state: Flight }[]>`
-    SELECT state FROM flights_history WHERE icao24 = ${icao24} ORDER BY ts DESC LIMIT 1`;
+  const [latest] = current ? [current] : (await sql<FlightRow[]>`
+    SELECT ${sql.unsafe(flightSelectList(""))} FROM flights_history
+    WHERE icao24 = ${icao24} ORDER BY ts DESC LIMIT 1`).map((r) => ({ state: flightFromRow(r) }));
   const [session] = await sql<SessionRow[]>`
     SELECT id, icao24, callsign, first_seen, last_seen, ended_at
     FROM flights WHERE icao24 = ${icao24}
@@ -59,6 +72,51 @@ interface SessionRow {
   ended_at: Date | null;
 }
 
+/** Where the fine tier begins: the lower bound of its oldest day partition, or null without any. */
+export async function fineTierStart(sql: Sql): Promise<Date | null> {
+  const [row] = await sql<{ day: string | null }[]>`
+    SELECT min(substring(c.relname FROM 17)) AS day
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'flights_history'::regclass AND NOT i.inhdetachpending
+      AND c.relname ~ '^flights_history_[0-9]{8}$'`;
+  const day = row?.day;
+  if (!day) return null;
+  return new Date(`${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`);
+}
+
+/** The tiers that cover `[from, to]`, given where the fine tier starts. */
+export function plan(from: Date, to: Date, fineFrom: Date | null): HistoryResolution {
+  if (fineFrom === null || from >= fineFrom) return "fine";
+  return to < fineFrom ? "sampled" : "mixed";
+}
+
+/** A trail and which tier it came from. */
+export interface TrackResult {
+  points: TrackPoint[];
+  resolution: HistoryResolution;
+  fine_from: string | null;
+}
+
+const TRACK_COLUMNS = "ts, lat, lon, altitude_m, velocity_mps, heading_deg, vertical_rate_mps, " +
+  "raw_lat, raw_lon, raw_altitude_m";
+
+/** The rows of both tiers for `icao24` in `[from, to]`, as one relation (a query fragment). */
+function trackSource(sql: Sql, icao24: string, from: Date, to: Date, fineFrom: Date | null) {
+  const how = plan(from, to, fineFrom);
+  const cols = sql.unsafe(TRACK_COLUMNS);
+  const fine = (lo: Date) =>
+    sql`SELECT ${cols} FROM flights_history
+        WHERE icao24 = ${icao24} AND ts >= ${lo} AND ts <= ${to}`;
+  const sampled = (hi: Date, inclusive: boolean) =>
+    sql`SELECT ${cols} FROM flights_history_sampled
+        WHERE icao24 = ${icao24} AND ts >= ${from} AND ${
+      inclusive ? sql`ts <= ${hi}` : sql`ts < ${hi}`
+    }`;
+  if (how === "fine") return { how, rows: fine(from) };
+  if (how === "sampled") return { how, rows: sampled(to, true) };
+  return { how, rows: sql`${sampled(fineFrom!, false)} UNION ALL ${fine(fineFrom!)}` };
+}
+
 /**
  * The trail of `icao24` in `[from, to]`, oldest first, at most `maxPoints`
  * (thinned evenly when there are more). Null when the aircraft is unknown.
@@ -67,24 +125,88 @@ export async function track(
   sql: Sql,
   icao24: string,
   range: { from: Date; to: Date; maxPoints?: number },
-): Promise<TrackPoint[] | null> {
+): Promise<TrackResult | null> {
   const max = Math.max(2, range.maxPoints ?? MAX_TRACK_POINTS);
+  const fineFrom = await fineTierStart(sql);
+  const source = trackSource(sql, icao24, range.from, range.to, fineFrom);
   const rows = await sql<TrackRow[]>`
-    SELECT ts, lat, lon, altitude_m, velocity_mps, heading_deg, vertical_rate_mps,
-           raw_lat, raw_lon, raw_altitude_m
+    SELECT ${sql.unsafe(TRACK_COLUMNS)}
     FROM (
-      SELECT ts, lat, lon, altitude_m, velocity_mps, heading_deg, vertical_rate_mps,
-             raw_lat, raw_lon, raw_altitude_m,
-             row_number() OVER (ORDER BY ts) AS rn, count(*) OVER () AS total
-      FROM flights_history
-      WHERE icao24 = ${icao24} AND ts >= ${range.from} AND ts <= ${range.to}
+      SELECT *, row_number() OVER (ORDER BY ts) AS rn, count(*) OVER () AS total
+      FROM (${source.rows}) u
     ) t
     WHERE total <= ${max}
        OR (rn - 1) % ceil(total::numeric / ${max - 1})::bigint = 0
        OR rn = total
     ORDER BY ts`;
   if (rows.length === 0 && !(await known(sql, icao24))) return null;
-  return rows.map((r) => ({
+  return {
+    points: rows.map(toTrackPoint),
+    resolution: source.how,
+    fine_from: fineFrom?.toISOString() ?? null,
+  };
+}
+
+/** A trail read as it is sent. */
+export interface TrackStream {
+  resolution: HistoryResolution;
+  fine_from: string | null;
+  /** Batches of points, oldest first. */
+  points: AsyncIterable<TrackPoint[]>;
+}
+
+/**
+ * An export of a trail as a streamed Response (`format` geojson, csv or
+ * kml), or null for an unknown aircraft. Headers say the resolution.
+ */
+export async function trackExport(
+  sql: Sql,
+  icao24: string,
+  range: { from: Date; to: Date; format: TrackFormat },
+): Promise<Response | null> {
+  const stream = await trackStream(sql, icao24, range);
+  if (stream === null) return null;
+  const encoder = trackEncoder(range.format, {
+    icao24,
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
+    resolution: stream.resolution,
+  });
+  const name = `${icao24}_${range.from.toISOString().replaceAll(":", "")}.${range.format}`;
+  return new Response(encodeStream(encoder, stream.points), {
+    headers: {
+      "Content-Type": CONTENT_TYPES[range.format],
+      "Content-Disposition": `attachment; filename="${name}"`,
+      "Cache-Control": "no-store",
+      "X-History-Resolution": stream.resolution,
+    },
+  });
+}
+
+/**
+ * The whole trail in `[from, to]` (no thinning), oldest first, read with a
+ * cursor `batch` rows at a time: for exports that stream. `resolution` is
+ * known before the first row.
+ */
+export async function trackStream(
+  sql: Sql,
+  icao24: string,
+  range: { from: Date; to: Date; batch?: number },
+): Promise<TrackStream | null> {
+  if (!(await known(sql, icao24))) return null;
+  const fineFrom = await fineTierStart(sql);
+  const source = trackSource(sql, icao24, range.from, range.to, fineFrom);
+  const cursor = sql<TrackRow[]>`SELECT * FROM (${source.rows}) u ORDER BY ts`.cursor(
+    range.batch ?? 1000,
+  );
+  async function* points(): AsyncGenerator<TrackPoint[]> {
+    for await (const rows of cursor) yield rows.map(toTrackPoint);
+  }
+  return { resolution: source.how, fine_from: fineFrom?.toISOString() ?? null, points: points() };
+}
+
+function toTrackPoint(r: TrackRow): TrackPoint {
+  return {
     ts: r.ts.toISOString(),
     lat: r.lat,
     lon: r.lon,
@@ -93,7 +215,7 @@ export async function track(
     heading_deg: r.heading_deg,
     vertical_rate_mps: r.vertical_rate_mps,
     raw: { lat: r.raw_lat, lon: r.raw_lon, altitude_m: r.raw_altitude_m },
-  }));
+  };
 }
 
 interface TrackRow {
@@ -113,31 +235,41 @@ async function known(sql: Sql, icao24: string): Promise<boolean> {
   const [row] = await sql<{ known: boolean }[]>`
     SELECT EXISTS (SELECT 1 FROM flights_current WHERE icao24 = ${icao24})
         OR EXISTS (SELECT 1 FROM flights WHERE icao24 = ${icao24})
-        OR EXISTS (SELECT 1 FROM flights_history WHERE icao24 = ${icao24}) AS known`;
+        OR EXISTS (SELECT 1 FROM flights_history WHERE icao24 = ${icao24})
+        OR EXISTS (SELECT 1 FROM flights_history_sampled WHERE icao24 = ${icao24}) AS known`;
   return row?.known ?? false;
 }
+
+/** How far back a sampled snapshot looks beyond the stale window, s (one sampling interval). */
+const SAMPLED_LOOKBACK_S = 300;
 
 /**
  * Time travel: every aircraft's last state at or before `at` and newer than
  * `at - staleSeconds` (what the live view showed at `at`), optionally only
- * those whose position then was inside `bbox`. Ordered by icao24.
+ * those whose position then was inside `bbox`. Ordered by icao24. Before the
+ * fine tier begins, the sampled tier answers, looking back one sampling
+ * interval (5 min) more, since it holds a point per 5 minutes.
  */
 export async function snapshotAt(
   sql: Sql,
   at: Date,
   options: { staleSeconds: number; bbox?: BBox },
-): Promise<Flight[]> {
+): Promise<{ flights: Flight[]; resolution: HistoryResolution }> {
   const after = new Date(at.getTime() - options.staleSeconds * 1000);
-  const rows = await sql<{ state: Flight }[]>`
-    SELECT state FROM (
-      SELECT DISTINCT ON (icao24) icao24, state, raw_lat, raw_lon
-      FROM flights_history
-      WHERE ts > ${after} AND ts <= ${at}
+  const fineFrom = await fineTierStart(sql);
+  const sampled = fineFrom !== null && after < fineFrom;
+  const table = sql(sampled ? "flights_history_sampled" : "flights_history");
+  const since = sampled ? new Date(after.getTime() - SAMPLED_LOOKBACK_S * 1000) : after;
+  const rows = await sql<FlightRow[]>`
+    SELECT * FROM (
+      SELECT DISTINCT ON (icao24) ${sql.unsafe(flightSelectList(""))}
+      FROM ${table}
+      WHERE ts > ${since} AND ts <= ${at}
       ORDER BY icao24, ts DESC
     ) latest
     WHERE ${bboxCondition(sql, "raw_lat", "raw_lon", options.bbox)}
     ORDER BY icao24`;
-  return rows.map((r) => r.state);
+  return { flights: rows.map(flightFromRow), resolution: sampled ? "sampled" : "fine" };
 }
 
 /** Filters and page of {@link listAnomalies}. */

@@ -3,13 +3,20 @@
  * in `lib/hub/`. The web server serves `/ws` with {@link Hub.handleUpgrade},
  * `GET /api/flights` with {@link Hub.snapshot} and `/healthz` with
  * {@link Hub.stats}; a source (`hub_sources.ts`) feeds {@link Hub.ingest}.
+ * The concerns live in their own files: upgrade policy (`hub_upgrade.ts`),
+ * client session, rate limit and slow-client state (`hub_session.ts`), the
+ * tick broadcaster (`hub_broadcast.ts`), metrics (`lib/hub/metrics.ts`).
  *
  * Per client: `hello`, then `snapshot` (seq of the last tick), then the
- * recent anomalies, then a `delta` every tick (empty when nothing changed;
- * seq is global and continuous, see `lib/hub/core.ts`) and `anomaly` events.
+ * recent anomalies in its view, then a `delta` every tick (empty when nothing
+ * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
+ * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
+ * out to the hub's 5° tiles (docs/protocol.md); after it, the new view's
+ * snapshot and the recent anomalies the old view did not show.
  *
  * Policies:
- * - Encoding: MessagePack binary frames when the client offers a subprotocol
+ * - Encoding: `skysentinel.v2.bin` when offered (compact binary), else
+ *   MessagePack binary frames when the client offers a subprotocol
  *   containing `msgpack`, else JSON text frames. A client that offers only
  *   unknown subprotocols gets none back (and its browser refuses the socket).
  * - Origin: WS_ALLOWED_ORIGINS (`*` allows any), or the request's own host
@@ -40,9 +47,8 @@ import { Registry } from "prom-client";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import {
-  JSON_SUBPROTOCOL,
+  BINARY_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
-  type ServerMessage,
   type Subscription,
 } from "../../contracts/ws.ts";
 import type { WebConfig } from "../../lib/config.ts";
@@ -55,6 +61,11 @@ import {
 import { HubCore } from "../../lib/hub/core.ts";
 import type { UpsertResult } from "../../lib/hub/cache.ts";
 import { HubMetrics } from "../../lib/hub/metrics.ts";
+import { TickBroadcaster } from "./hub_broadcast.ts";
+import { ClientSession, closed, RATE_PER_SECOND, sendRaw } from "./hub_session.ts";
+import { negotiateEncoding, offeredProtocols, originAllowed, plain } from "./hub_upgrade.ts";
+
+export { negotiateEncoding } from "./hub_upgrade.ts";
 
 /** The settings the hub reads. */
 export type HubConfig = Pick<
@@ -119,45 +130,29 @@ export interface HubStats {
   /** Clients currently over the buffer limit (skipped). */
   slow_clients: number;
   flights: number;
+  /** Distinct views (filter and tiles) clients share. */
   buckets: number;
+  /** Tile (and whole-world) segments kept, per filter. */
+  segments: number;
   /** Seq of the last tick. */
   seq: number;
   /** Anomaly events kept for new clients. */
   anomalies: number;
 }
 
-interface Client {
-  readonly socket: WebSocket;
-  readonly encoding: Encoding;
-  open: boolean;
-  /** Missed deltas while slow: gets a snapshot when drained. */
-  needsSnapshot: boolean;
-  /** When it went over the buffer limit (monotonic ms, for the grace period), or null. */
-  slowSince: number | null;
-  /** The same moment on the hub's clock (unix ms): anomalies received since are re-sent. */
-  missedSinceMs: number | null;
-  /** Bad frames and rate-limit hits so far. */
-  abuse: number;
-  /** Rate limiter: tokens left and when they were last refilled (monotonic ms). */
-  tokens: number;
-  tokensAt: number;
-}
-
-const RATE_BURST = 20;
-const RATE_PER_SECOND = 10;
 const CLOSE_WAIT_MS = 2_000;
 
 export class Hub {
   readonly #config: HubConfig;
-  readonly #core: HubCore<Client>;
-  readonly #clients = new Set<Client>();
+  readonly #core: HubCore<ClientSession>;
+  readonly #clients = new Set<ClientSession>();
   readonly #now: () => number;
   readonly #log: HubLogger;
-  readonly #graceMs: number;
   readonly #maxBadFrames: number;
   readonly #idleTimeout: number;
   readonly #sweepMs: number;
   readonly #metrics: HubMetrics;
+  readonly #broadcast: TickBroadcaster;
   #source: HubSourceStatus;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastSweepMs = -Infinity;
@@ -168,12 +163,11 @@ export class Hub {
     this.#config = options.config;
     this.#now = options.now ?? Date.now;
     this.#log = options.logger ?? console;
-    this.#graceMs = options.slowClientGraceMs ?? 30_000;
     this.#maxBadFrames = options.maxBadFrames ?? 20;
     this.#idleTimeout = options.idleTimeoutSeconds ?? 60;
     this.#sweepMs = options.sweepIntervalMs ?? 1_000;
     this.#source = options.source ?? { kind: "memory", ready: true };
-    this.#core = new HubCore<Client>({
+    this.#core = new HubCore<ClientSession>({
       staleAfterSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
       anomalyWindowMs: options.config.ANOMALY_WINDOW_HOURS * 3_600_000,
       encode: options.encode,
@@ -181,6 +175,16 @@ export class Hub {
     this.#metrics = new HubMetrics(options.registry ?? new Registry(), {
       clients: (encoding) => this.#countClients(encoding),
       flights: () => this.#core.flightCount,
+      buckets: () => this.#core.bucketCount,
+      segments: () => this.#core.segmentCount,
+    });
+    this.#broadcast = new TickBroadcaster({
+      core: this.#core,
+      metrics: this.#metrics,
+      maxBufferedBytes: options.config.WS_MAX_BUFFERED_BYTES,
+      graceMs: options.slowClientGraceMs ?? 30_000,
+      close: (client, code, reason) => this.#close(client, code, reason),
+      warn: (m) => this.#log.warn(m),
     });
   }
 
@@ -221,7 +225,7 @@ export class Hub {
 
   /**
    * One tick: sweep stale aircraft (at most every sweep interval), commit,
-   * send pending anomalies and each bucket's delta. Called by the timer;
+   * send each bucket its anomalies and its delta. Called by the timer;
    * public so tests can commit what they ingested without waiting for it.
    */
   tick(): void {
@@ -232,16 +236,7 @@ export class Hub {
       this.#core.sweep(now / 1000);
     }
     const result = this.#core.tick(now);
-    // Anomalies first: a slow client that recovers below gets them with its snapshot instead.
-    if (result.anomalies.length > 0) {
-      for (const client of this.#clients) {
-        if (!client.open || client.needsSnapshot) continue;
-        for (const a of result.anomalies) this.#send(client, a);
-      }
-    }
-    for (const { bucket, message } of result.deltas) {
-      for (const client of bucket.members) this.#deliver(client, message, now);
-    }
+    this.#broadcast.deliver(result, now);
     // Latency is real elapsed time: the wall clock, not the (test-shiftable) hub clock.
     const sentAt = Date.now();
     for (const p of result.changes.producedAtMs) {
@@ -260,10 +255,10 @@ export class Hub {
       return plain(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
     }
     if (this.#stopping) return plain(503, "server shutting down");
-    if (!this.#originAllowed(request)) return plain(403, "origin not allowed");
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",")
-      .map((s) => s.trim()).filter(Boolean);
-    const { encoding, protocol } = negotiateEncoding(offered);
+    if (!originAllowed(request, this.#config.WS_ALLOWED_ORIGINS)) {
+      return plain(403, "origin not allowed");
+    }
+    const { encoding, protocol } = negotiateEncoding(offeredProtocols(request));
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(request, { protocol, idleTimeout: this.#idleTimeout });
@@ -274,26 +269,16 @@ export class Hub {
     socket.binaryType = "arraybuffer";
     if (this.#clients.size >= this.#config.WS_MAX_CLIENTS) {
       socket.onopen = () => {
-        this.#sendRaw(socket, encoding, {
+        sendRaw(socket, encoding, {
           type: "error",
           code: "too_many_clients",
           message: `the server has ${this.#config.WS_MAX_CLIENTS} clients; try again later`,
-        });
+        }, this.#metrics);
         socket.close(1013, "too_many_clients");
       };
       return response;
     }
-    const client: Client = {
-      socket,
-      encoding,
-      open: false,
-      needsSnapshot: false,
-      slowSince: null,
-      missedSinceMs: null,
-      abuse: 0,
-      tokens: RATE_BURST,
-      tokensAt: performance.now(),
-    };
+    const client = new ClientSession(socket, encoding, this.#metrics);
     this.#clients.add(client);
     socket.onopen = () => this.#onOpen(client);
     socket.onmessage = (e) => this.#onMessage(client, e.data);
@@ -308,7 +293,7 @@ export class Hub {
   }
 
   stats(): HubStats {
-    const byEncoding = { json: 0, msgpack: 0 };
+    const byEncoding: Record<Encoding, number> = { json: 0, msgpack: 0, bin: 0 };
     let slow = 0;
     for (const c of this.#clients) {
       byEncoding[c.encoding]++;
@@ -322,6 +307,7 @@ export class Hub {
       slow_clients: slow,
       flights: this.#core.flightCount,
       buckets: this.#core.bucketCount,
+      segments: this.#core.segmentCount,
       seq: this.#core.seq,
       anomalies: this.#core.anomalyCount,
     };
@@ -340,11 +326,11 @@ export class Hub {
     for (const client of [...this.#clients]) {
       closing.push(closed(client.socket, CLOSE_WAIT_MS));
       if (client.open) {
-        this.#sendRaw(client.socket, client.encoding, {
+        sendRaw(client.socket, client.encoding, {
           type: "error",
           code: "server_shutdown",
           message: "the server is shutting down",
-        });
+        }, this.#metrics);
       }
       this.#close(client, 1001, "server_shutdown");
     }
@@ -352,16 +338,15 @@ export class Hub {
     this.#metrics.flush();
   }
 
-  #onOpen(client: Client): void {
+  #onOpen(client: ClientSession): void {
     if (this.#stopping) return this.#close(client, 1001, "server_shutdown");
     client.open = true;
     this.#core.join(client, {});
     const now = this.#now();
-    this.#send(
-      client,
+    client.send(
       new EncodedMessage({
         type: "hello",
-        protocol: PROTOCOL_VERSION,
+        protocol: client.encoding === "bin" ? BINARY_PROTOCOL_VERSION : PROTOCOL_VERSION,
         server_time_ms: now,
         encoding: client.encoding,
         delta_interval_ms: this.#config.WS_DELTA_INTERVAL_MS,
@@ -369,23 +354,16 @@ export class Hub {
         source: this.#source.kind,
       }),
     );
-    this.#sendSnapshot(client, now);
-    for (const a of this.#core.recentAnomalies(now)) this.#send(client, a);
+    this.#broadcast.sendSnapshot(client, now);
+    this.#broadcast.sendRecentAnomalies(client, now);
   }
 
-  #onMessage(client: Client, data: unknown): void {
+  #onMessage(client: ClientSession, data: unknown): void {
     if (!client.open) return;
     const now = this.#now();
-    const mono = performance.now();
-    client.tokens = Math.min(
-      RATE_BURST,
-      client.tokens + (mono - client.tokensAt) * RATE_PER_SECOND / 1000,
-    );
-    client.tokensAt = mono;
-    if (client.tokens < 1) {
+    if (!client.takeToken()) {
       return this.#reject(client, "rate_limited", `more than ${RATE_PER_SECOND} messages/s`);
     }
-    client.tokens -= 1;
     if (!(typeof data === "string" || data instanceof ArrayBuffer)) {
       return this.#reject(client, "bad_frame", "unsupported frame type");
     }
@@ -394,8 +372,7 @@ export class Hub {
     const message = decoded.message;
     switch (message.type) {
       case "ping":
-        this.#send(
-          client,
+        client.send(
           new EncodedMessage(
             message.id === undefined
               ? { type: "pong", server_time_ms: now }
@@ -404,19 +381,24 @@ export class Hub {
         );
         return;
       case "resync":
-        return this.#sendSnapshot(client, now);
-      case "subscribe":
+        return this.#broadcast.sendSnapshot(client, now);
+      case "subscribe": {
+        // A new viewport: its snapshot, then the recent anomalies it shows that the old one did not.
+        const previous = this.#core.bucketOf(client);
         this.#core.join(client, message.filter);
-        return this.#sendSnapshot(client, now);
+        this.#broadcast.sendSnapshot(client, now);
+        if (!client.needsSnapshot) this.#broadcast.sendRecentAnomalies(client, now, previous);
+        return;
+      }
     }
   }
 
   #reject(
-    client: Client,
+    client: ClientSession,
     code: "bad_frame" | "bad_message" | "frame_too_large" | "rate_limited",
     text: string,
   ): void {
-    this.#send(client, new EncodedMessage({ type: "error", code, message: text }));
+    client.send(new EncodedMessage({ type: "error", code, message: text }));
     client.abuse++;
     if (client.abuse >= this.#maxBadFrames) {
       this.#log.warn(`hub: closing a client after ${client.abuse} bad frames (last: ${code})`);
@@ -424,93 +406,15 @@ export class Hub {
     }
   }
 
-  /** Sends this tick's delta, or the snapshot a drained slow client is owed. */
-  #deliver(client: Client, delta: EncodedMessage, now: number): void {
-    if (!client.open) return;
-    if (client.socket.bufferedAmount > this.#config.WS_MAX_BUFFERED_BYTES) {
-      return this.#markSlow(client, now);
-    }
-    if (client.needsSnapshot) return this.#sendSnapshot(client, now);
-    this.#send(client, delta);
-  }
-
-  #sendSnapshot(client: Client, now: number): void {
-    if (client.socket.bufferedAmount > this.#config.WS_MAX_BUFFERED_BYTES) {
-      return this.#markSlow(client, now);
-    }
-    const bucket = this.#core.bucketOf(client);
-    if (!bucket) return;
-    const missedSince = client.needsSnapshot ? client.missedSinceMs : null;
-    client.needsSnapshot = false;
-    client.slowSince = null;
-    client.missedSinceMs = null;
-    this.#send(client, this.#core.snapshotMessage(bucket, now));
-    if (missedSince !== null) {
-      for (const a of this.#core.recentAnomalies(now, missedSince)) this.#send(client, a);
-    }
-  }
-
-  #markSlow(client: Client, now: number): void {
-    if (client.slowSince === null) {
-      client.slowSince = performance.now();
-      client.missedSinceMs = now;
-      this.#metrics.slow.inc();
-    }
-    client.needsSnapshot = true;
-    if (performance.now() - client.slowSince > this.#graceMs) {
-      this.#log.warn(`hub: closing a slow consumer (${client.socket.bufferedAmount} bytes unsent)`);
-      this.#close(client, 4000, "slow_consumer");
-    }
-  }
-
-  #send(client: Client, message: EncodedMessage): void {
-    if (client.socket.readyState !== WebSocket.OPEN) return;
-    try {
-      client.socket.send(message.frame(client.encoding));
-    } catch {
-      return; // closing under us: its close event drops it
-    }
-    this.#metrics.sent(message.message.type, client.encoding, message.bytes(client.encoding));
-  }
-
-  /** For sockets that are not (or no longer) clients: shutdown and capacity notices. */
-  #sendRaw(socket: WebSocket, encoding: Encoding, message: ServerMessage): void {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    const encoded = new EncodedMessage(message);
-    try {
-      socket.send(encoded.frame(encoding));
-      this.#metrics.sent(message.type, encoding, encoded.bytes(encoding));
-    } catch { /* closing anyway */ }
-  }
-
-  #close(client: Client, code: number, reason: string): void {
+  #close(client: ClientSession, code: number, reason: string): void {
     this.#drop(client);
-    try {
-      client.socket.close(code, reason);
-    } catch { /* already closed */ }
+    client.close(code, reason);
   }
 
-  #drop(client: Client): void {
+  #drop(client: ClientSession): void {
     client.open = false;
     if (!this.#clients.delete(client)) return;
     this.#core.leave(client);
-  }
-
-  #originAllowed(request: Request): boolean {
-    const origin = request.headers.get("origin");
-    if (origin === null) return true;
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      return false;
-    }
-    const allowed = this.#config.WS_ALLOWED_ORIGINS;
-    if (allowed.length > 0) {
-      return allowed.some((a) => a === "*" || sameOrigin(a, parsed));
-    }
-    const host = request.headers.get("host") ?? new URL(request.url).host;
-    return parsed.host.toLowerCase() === host.toLowerCase();
   }
 
   #countClients(encoding: Encoding): number {
@@ -518,50 +422,4 @@ export class Hub {
     for (const c of this.#clients) if (c.encoding === encoding) n++;
     return n;
   }
-}
-
-/**
- * Picks the frame encoding from the offered subprotocols: the first one
- * containing `msgpack` selects MessagePack; otherwise JSON, echoing
- * {@link JSON_SUBPROTOCOL} (or another `json` one) when offered.
- */
-export function negotiateEncoding(offered: readonly string[]): {
-  encoding: Encoding;
-  /** The subprotocol to answer with, or undefined for none. */
-  protocol: string | undefined;
-} {
-  const msgpack = offered.find((p) => p.toLowerCase().includes("msgpack"));
-  if (msgpack) return { encoding: "msgpack", protocol: msgpack };
-  const json = offered.find((p) => p === JSON_SUBPROTOCOL) ??
-    offered.find((p) => p.toLowerCase().includes("json"));
-  return { encoding: "json", protocol: json };
-}
-
-function sameOrigin(allowed: string, origin: URL): boolean {
-  try {
-    return new URL(allowed).origin === origin.origin;
-  } catch {
-    return false;
-  }
-}
-
-function plain(status: number, text: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error: text }), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
-
-/** Resolves when `socket` closes or after `ms`. */
-function closed(socket: WebSocket, ms: number): Promise<void> {
-  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      socket.removeEventListener("close", done);
-      resolve();
-    }
-    socket.addEventListener("close", done);
-  });
 }

@@ -8,10 +8,16 @@ import { Decoder } from "@msgpack/msgpack";
 import { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightStateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS } from "../../contracts/topics.ts";
-import { MSGPACK_SUBPROTOCOL, ServerMessage, type Subscription } from "../../contracts/ws.ts";
+import {
+  BINARY_SUBPROTOCOL,
+  MSGPACK_SUBPROTOCOL,
+  ServerMessage,
+  type Subscription,
+} from "../../contracts/ws.ts";
 import type { Bus, BusSubscription } from "../../lib/bus/types.ts";
 import { subscribeValidated } from "../../lib/bus/deadletter.ts";
 import { FlightView } from "../../lib/hub/view.ts";
+import { BinaryDecoder } from "../../lib/hub/v2/decoder.ts";
 import { formatZodError } from "../../lib/zod_error.ts";
 import type { Hub, HubLogger } from "./hub.ts";
 
@@ -159,11 +165,13 @@ export interface RelaySourceOptions {
 }
 
 /**
- * Relay mode: connects to another hub's `/ws` with MessagePack and mirrors
- * it into `hub` (snapshot, deltas, anomalies). A seq gap asks the upstream
- * for `resync` and ignores deltas until the snapshot comes; a lost
- * connection reconnects with exponential backoff. Healthy and ready only
- * while connected and synced.
+ * Relay mode: connects to another hub's `/ws` with `skysentinel.v2.bin`
+ * (MessagePack when the upstream is an older hub that does not offer it)
+ * and mirrors it into `hub` (snapshot, deltas, anomalies). A seq gap or an
+ * undecodable frame asks the upstream for `resync` and ignores deltas until
+ * the snapshot comes; a lost connection reconnects with exponential backoff.
+ * Healthy and ready only while connected and synced. The relay's clients see
+ * the upstream's quantised values (docs/protocol.md).
  */
 export function startRelaySource(hub: Hub, options: RelaySourceOptions): HubSource {
   const relay = new Relay(hub, options);
@@ -180,6 +188,8 @@ class Relay implements HubSource {
   readonly #silenceMs: number;
   readonly #log: HubLogger;
   readonly #decoder = new Decoder();
+  /** Field-delta state of the binary encoding (replaced on every connection). */
+  #binary = new BinaryDecoder();
   /** The upstream's state as we know it; its seq is null while waiting for a snapshot. */
   readonly #view = new FlightView();
   #socket: WebSocket | null = null;
@@ -212,12 +222,13 @@ class Relay implements HubSource {
     if (this.#stopped) return;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.#url, [MSGPACK_SUBPROTOCOL]);
+      socket = new WebSocket(this.#url, [BINARY_SUBPROTOCOL, MSGPACK_SUBPROTOCOL]);
     } catch (error) {
       this.#log.warn(`hub relay: cannot connect to ${this.#url}: ${(error as Error).message}`);
       return this.#scheduleReconnect();
     }
     this.#socket = socket;
+    this.#binary = new BinaryDecoder();
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       if (this.#filter) this.#sendUpstream({ type: "subscribe", filter: this.#filter });
@@ -261,12 +272,30 @@ class Relay implements HubSource {
 
   #onFrame(data: unknown): void {
     let value: unknown;
+    const binary = this.#socket?.protocol === BINARY_SUBPROTOCOL && typeof data !== "string";
     try {
-      value = typeof data === "string"
-        ? JSON.parse(data)
-        : this.#decoder.decode(data as ArrayBuffer);
+      if (typeof data === "string") value = JSON.parse(data);
+      else if (binary) value = this.#binary.decode(new Uint8Array(data as ArrayBuffer));
+      else value = this.#decoder.decode(data as ArrayBuffer);
     } catch (error) {
-      return this.#log.warn(`hub relay: undecodable frame: ${(error as Error).message}`);
+      this.#log.warn(`hub relay: undecodable frame: ${(error as Error).message}`);
+      if (binary) {
+        // The field-delta state is lost: start again from a snapshot.
+        this.#view.reset();
+        this.#status("resyncing after a bad frame");
+        this.#sendUpstream({ type: "resync" });
+      }
+      return;
+    }
+    if (
+      binary && (value as { type?: string }).type === "delta" && this.#binary.seq === null &&
+      this.#view.seq !== null
+    ) {
+      // The binary decoder could not apply this delta (a gap): the view must not take it either.
+      this.#view.reset();
+      this.#log.warn(`hub relay: seq gap at ${(value as { seq: number }).seq}; resync`);
+      this.#status("resyncing after a seq gap");
+      return this.#sendUpstream({ type: "resync" });
     }
     const parsed = ServerMessage.safeParse(value);
     if (!parsed.success) {

@@ -7,6 +7,7 @@
  */
 import { Flight } from "../../contracts/flight.ts";
 import type { Sql } from "../../lib/db/mod.ts";
+import { flightFromRow, type FlightRow, flightSelectList } from "../../lib/db/history_rows.ts";
 import type { FlightSession } from "../../lib/detect/session.ts";
 import type { HistorySource, TrackRequest } from "./processor.ts";
 
@@ -56,7 +57,7 @@ export function createHistorySource(sql: Sql): HistorySource {
 }
 
 interface Rows {
-  /** History states per aircraft, oldest first. */
+  /** History states per aircraft (flight objects rebuilt from the columns), oldest first. */
   history: Map<string, unknown[]>;
   /** The latest state per aircraft (flights_current). */
   current: Map<string, unknown>;
@@ -72,8 +73,8 @@ async function readRows(
   const lo = Math.min(...befores) - maxS;
   const hi = Math.max(...befores);
   // The constant bounds let the planner prune daily partitions; the join bounds are per aircraft.
-  const rows = await sql<{ icao24: string; state: unknown }[]>`
-    SELECT h.icao24, h.state
+  const rows = await sql<FlightRow[]>`
+    SELECT ${sql.unsafe(flightSelectList("h"))}
     FROM unnest(${icao24}::text[], ${sql.array(befores, 701)}::float8[]) AS k(icao24, before)
     JOIN flights_history h ON h.icao24 = k.icao24
       AND h.ts < to_timestamp(k.before) AND h.ts >= to_timestamp(k.before - ${maxS})
@@ -83,7 +84,7 @@ async function readRows(
   for (const row of rows) {
     let list = history.get(row.icao24);
     if (!list) history.set(row.icao24, list = []);
-    list.push(row.state);
+    list.push(flightFromRow(row));
   }
   const current = new Map<string, unknown>();
   const latest = await sql<{ icao24: string; state: unknown }[]>`

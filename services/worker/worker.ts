@@ -29,6 +29,7 @@ import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
+import { sleep } from "../../lib/async.ts";
 import { subscribeValidated, type ValidatedMessage } from "../../lib/bus/deadletter.ts";
 import type { Bus, BusBatch, BusSubscription } from "../../lib/bus/types.ts";
 import type { WorkerConfig } from "../../lib/config.ts";
@@ -36,6 +37,8 @@ import type { Database } from "../../lib/db/mod.ts";
 import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../../lib/detect/runways.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createHistorySource } from "./history_source.ts";
+import { Freshness } from "./freshness.ts";
+import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
@@ -70,8 +73,14 @@ export interface BackoffOptions {
 
 /** Options for {@link startWorker}. */
 export interface StartWorkerOptions {
-  /** WORKER_GROUP_ID and LOG_LEVEL are read from it. */
-  config: Pick<WorkerConfig, "WORKER_GROUP_ID" | "LOG_LEVEL">;
+  /**
+   * WORKER_GROUP_ID and LOG_LEVEL are read from it; batch size and partition
+   * concurrency when given; the retention job runs only when
+   * HISTORY_RETENTION_DAYS is given (tests leave it out).
+   */
+  config:
+    & Pick<WorkerConfig, "WORKER_GROUP_ID" | "LOG_LEVEL">
+    & Partial<Pick<WorkerConfig, HistoryConfigKeys>>;
   /** The bus; the caller owns it (and closes it after `stop()`). */
   bus: Bus;
   /** The database, migrated; the caller owns it (and closes it after `stop()`). */
@@ -103,13 +112,28 @@ export interface StartWorkerOptions {
   probeIntervalMs?: number;
   /** Evaluate alert rules (services/worker/alerts.ts). Default true. */
   alerts?: boolean;
+  /**
+   * `health()` reports `degraded` while the newest position written is older
+   * than 60 s or the lag exceeds 10,000 messages (freshness.ts). Default
+   * false (recordings with their original times would always be stale);
+   * main.ts and the stack turn it on.
+   */
+  degradeOnStaleData?: boolean;
 }
+
+type HistoryConfigKeys =
+  | "WORKER_BATCH_SIZE"
+  | "WORKER_PARTITION_CONCURRENCY"
+  | "HISTORY_RETENTION_DAYS"
+  | "HISTORY_SAMPLED_RETENTION_DAYS";
 
 /** `/healthz` verdict. */
 export interface WorkerHealth {
   ok: boolean;
-  /** Why not, or `ok`. */
+  /** Why not, or `ok`; when degraded, why (stale data, lag). */
   reason: string;
+  /** Serving, but the data is stale or the lag too high (freshness.ts). */
+  degraded?: boolean;
 }
 
 /** A running worker. */
@@ -160,6 +184,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     aircraft: () => processor.aircraft,
   });
   const writer = new BatchWriter(sql);
+  const freshness = new Freshness({ registry: metrics.registry });
+  const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
+    options.config;
+  const retention = fineDays === undefined ? undefined : startRetention(sql, {
+    fineDays,
+    sampledDays: sampledDays ?? 365,
+    log,
+  });
   const stopping = new AbortController();
 
   let dbUp = true;
@@ -223,7 +255,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     else if (reason === "publish") {
       log.warn(`publishing anomalies failed: ${message(error)}`, where);
     } else if (reason === "db_down") log.debug("batch held: database down", where);
-    await sleep(delay, stopping.signal, () => batch.heartbeat());
+    await sleep(delay, stopping.signal, {
+      onHeartbeat: () => batch.heartbeat(),
+      heartbeatMs: HEARTBEAT_MS,
+    });
   };
 
   const handle = async (items: ValidatedMessage<FlightUpdateEnvelope>[], batch: BusBatch) => {
@@ -287,6 +322,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       return rethrow(error);
     }
     failures = 0;
+    freshness.written(result.newest);
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     alerts?.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
@@ -309,6 +345,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     groupId: options.config.WORKER_GROUP_ID,
     fromBeginning: options.fromBeginning ?? true,
     deadletterTopic: topics.deadletter,
+    maxBatchSize: options.config.WORKER_BATCH_SIZE,
+    concurrency: options.config.WORKER_PARTITION_CONCURRENCY,
     handle,
     onError: (error) => {
       // The handler's own failures were logged and counted already (the bus would print a
@@ -340,6 +378,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       }
       if (!dbUp) return { ok: false, reason: "database unreachable" };
       if (!(await probe())) return { ok: false, reason: "database does not answer" };
+      const degraded = options.degradeOnStaleData &&
+        freshness.degraded(consumer.subscription.lag());
+      if (degraded) return { ok: true, degraded: true, reason: degraded };
       return { ok: true, reason: "ok" };
     },
     stop() {
@@ -347,6 +388,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         stopping.abort();
         clearTimeout(probeTimer);
         alerts?.stop();
+        await retention?.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
       })();
@@ -399,20 +441,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Sleeps `ms` (less when `signal` aborts), calling `heartbeat` every few seconds. */
-function sleep(ms: number, signal: AbortSignal, heartbeat: () => Promise<void>): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const beat = setInterval(() => void heartbeat().catch(() => {}), HEARTBEAT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

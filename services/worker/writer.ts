@@ -2,55 +2,71 @@
  * The worker's database writes: one transaction per consumed batch, a
  * handful of statements whatever the batch size.
  *
- * Every table is written with one multi-row statement over `unnest` of one
- * array per column, so the statement text never changes (postgres.js
- * prepares it once per connection) and a batch of 500 rows costs one round
- * trip per table, not 500. Everything is idempotent, which is what lets the
- * bus redeliver a batch after a failure or a crash:
+ * History rows go in through a staging table: `COPY history_stage FROM
+ * STDIN` (text format, one stream per batch), then one `INSERT INTO
+ * flights_history SELECT ... FROM history_stage ON CONFLICT (icao24, ts) DO
+ * NOTHING`, so the merge is idempotent (the first write of a position wins,
+ * as the detection engine keeps the first update of a `time_position` too)
+ * while the bytes travel at COPY speed. The stage is a temporary table of the
+ * connection, `ON COMMIT DELETE ROWS`, created on first use. On the embedded
+ * database (PGlite behind pglite-socket, which drops the connection on COPY
+ * FROM STDIN) the stage is filled by one `INSERT ... SELECT FROM unnest(...)`
+ * of one array per column instead; everything after it is the same.
  *
- * - `flights_history`: `ON CONFLICT (icao24, ts) DO NOTHING` (the first
- *   write of a position wins, as the detection engine keeps the first update
- *   of a `time_position` too). Daily partitions are created first, each in
- *   its own statement outside the transaction (see the migration: creating a
- *   partition inside a writer's transaction can deadlock with another
- *   writer), and remembered so that it is one call per new day.
+ * From the stage, in the same transaction:
+ *
+ * - `flights_history_sampled` (the sampled tier): the first point of each
+ *   aircraft in each 5-minute bucket that has no periodic point yet, and the
+ *   fine rows where an event of the batch started or ended (take-off,
+ *   landing, anomaly), labelled with its kind.
  * - `flights_current`: upsert that only moves forward in time.
  * - `flights` (sessions): upsert by the deterministic session id; times only
  *   widen, an end once set stays.
  * - `anomalies`: upsert by the deterministic event id; a closed event is
  *   never reopened by an older version of itself (a redelivery).
  *
+ * Daily partitions of the fine tier and monthly ones of the sampled tier are
+ * created first, each in its own statement outside the transaction (see
+ * migration 0001: creating a partition inside a writer's transaction can
+ * deadlock with another writer), and remembered, so that it is one call per
+ * new day; the retention job (retention.ts) creates the coming days ahead.
+ *
  * Rows are de-duplicated per key inside a batch first: PostgreSQL refuses an
  * `ON CONFLICT DO UPDATE` that touches one row twice in a statement.
  *
  * @module
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type postgres from "postgres";
 import type { Sql } from "../../lib/db/mod.ts";
+import {
+  copyLine,
+  flightSource,
+  HISTORY_COLUMN_LIST,
+  type SmoothedValues,
+  unixToTimestamp,
+} from "../../lib/db/history_rows.ts";
 import type { FlightSession } from "../../lib/detect/session.ts";
+
+export type { SmoothedValues } from "../../lib/db/history_rows.ts";
 
 /** PostgreSQL type OIDs of the array elements (postgres.js maps them to array types). */
 const TEXT = 25;
 const FLOAT8 = 701;
 const BOOL = 16;
+const INT2 = 21;
+
+/** Width of a sampled-tier bucket, s: one periodic point per aircraft per bucket. */
+export const SAMPLE_INTERVAL_S = 300;
+
+/** COPY text handed to the server per chunk, characters. */
+const COPY_CHUNK_CHARS = 1 << 20;
 
 /** A client or a transaction. */
 type Queryable = Sql | postgres.TransactionSql;
-
-/** Kalman-smoothed values of one position; SI units, degrees. */
-export interface SmoothedValues {
-  lat: number;
-  lon: number;
-  altitude_m: number | null;
-  /** Ground speed, m/s. */
-  velocity_mps: number | null;
-  /** Track over ground, degrees. */
-  heading_deg: number | null;
-  /** m/s, positive up. */
-  vertical_rate_mps: number | null;
-}
 
 /** One position for `flights_history` (and `flights_current`). */
 export interface HistoryRow {
@@ -82,15 +98,43 @@ export interface WriteResult {
   newAnomalies: { id: string; kind: string }[];
   /** The events written, one (the last) version per id, in first-emission order. */
   anomalies: AnomalyEvent[];
+  /** Per source (`unknown` without one): the newest time_position written, unix s. */
+  newest: Map<string, number>;
 }
 
-/** Writes batches in one transaction each; remembers which daily partitions exist. */
+/** Options for {@link BatchWriter}. */
+export interface BatchWriterOptions {
+  /**
+   * How rows reach the staging table: `copy` (COPY FROM STDIN) or `unnest`
+   * (one INSERT of arrays). Default: `unnest` on PGlite (which cannot take
+   * COPY FROM STDIN over its socket), found out from `version()` once,
+   * `copy` everywhere else.
+   */
+  stage?: "copy" | "unnest";
+}
+
+/** Writes batches in one transaction each; remembers which partitions exist. */
 export class BatchWriter {
   #sql: Sql;
+  #stage: Promise<"copy" | "unnest"> | undefined;
   #days = new Set<string>();
+  #months = new Set<string>();
 
-  constructor(sql: Sql) {
+  constructor(sql: Sql, options: BatchWriterOptions = {}) {
     this.#sql = sql;
+    if (options.stage) this.#stage = Promise.resolve(options.stage);
+  }
+
+  /** How this writer stages rows (asks the server once unless told). */
+  stageMethod(): Promise<"copy" | "unnest"> {
+    this.#stage ??= this.#sql<{ v: string }[]>`SELECT version() AS v`.then(
+      ([row]) => /PGlite/i.test(row?.v ?? "") ? "unnest" : "copy",
+      (error) => {
+        this.#stage = undefined;
+        throw error;
+      },
+    );
+    return this.#stage;
   }
 
   /** Writes a batch atomically. On failure nothing is written; call again with the same batch. */
@@ -99,29 +143,44 @@ export class BatchWriter {
     const current = latestPerAircraft(history);
     const sessions = mergeSessions(batch.sessions);
     const anomalies = lastVersions(batch.anomalies);
+    const points = eventPoints(anomalies);
     try {
-      await this.#ensurePartitions(history);
-      return await this.#sql.begin(async (tx) => {
-        const historyInserted = await insertHistory(tx, history);
+      const how = await this.stageMethod();
+      await this.#ensurePartitions(history, points);
+      const result = await this.#sql.begin(async (tx) => {
+        await stage(tx, history, how);
+        const historyInserted = await mergeStage(tx);
+        await samplePeriodic(tx);
         await upsertCurrent(tx, current);
         await upsertSessions(tx, sessions);
         const newAnomalies = await upsertAnomalies(tx, anomalies);
+        await sampleEvents(tx, points);
         return { historyInserted, newAnomalies, anomalies };
       });
+      return { ...result, newest: newestPerSource(history) };
     } catch (error) {
       // A partition may have been dropped by retention meanwhile: ask again next time.
       this.#days.clear();
+      this.#months.clear();
       throw error;
     }
   }
 
-  async #ensurePartitions(rows: readonly HistoryRow[]): Promise<void> {
+  async #ensurePartitions(rows: readonly HistoryRow[], points: readonly EventPoint[]) {
     const days = new Set<string>();
     for (const row of rows) days.add(utcDay(row.flight.time_position_unix));
+    const months = new Set<string>();
+    for (const day of days) months.add(day.slice(0, 7));
+    for (const p of points) months.add(p.ts.slice(0, 7));
     for (const day of [...days].sort()) {
       if (this.#days.has(day)) continue;
       await this.#sql`SELECT flights_history_ensure_partition(${day}::date)`;
       this.#days.add(day);
+    }
+    for (const month of [...months].sort()) {
+      if (this.#months.has(month)) continue;
+      await this.#sql`SELECT flights_history_sampled_ensure_partition(${`${month}-01`}::date)`;
+      this.#months.add(month);
     }
   }
 }
@@ -183,32 +242,82 @@ function lastVersions(events: readonly AnomalyEvent[]): AnomalyEvent[] {
   return [...byId.values()];
 }
 
-async function insertHistory(sql: Queryable, rows: readonly HistoryRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
+/** Where an event of the batch started or ended: a point the sampled tier keeps. */
+interface EventPoint {
+  icao24: string;
+  /** ISO 8601. */
+  ts: string;
+  kind: string;
+}
+
+/** One point per (icao24, time), the first event's kind winning. */
+function eventPoints(events: readonly AnomalyEvent[]): EventPoint[] {
+  const points = new Map<string, EventPoint>();
+  for (const e of events) {
+    for (const ts of [e.started_at, e.ended_at]) {
+      if (ts === null) continue;
+      const key = `${e.icao24}|${Date.parse(ts)}`;
+      if (!points.has(key)) points.set(key, { icao24: e.icao24, ts, kind: e.kind });
+    }
+  }
+  return [...points.values()];
+}
+
+function newestPerSource(rows: readonly HistoryRow[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const { flight } of rows) {
+    const source = flightSource(flight) ?? "unknown";
+    const t = flight.time_position_unix;
+    if (t > (newest.get(source) ?? -Infinity)) newest.set(source, t);
+  }
+  return newest;
+}
+
+/** Fills the connection's staging table with the batch's rows (it is empty: ON COMMIT DELETE ROWS). */
+async function stage(
+  tx: postgres.TransactionSql,
+  rows: readonly HistoryRow[],
+  how: "copy" | "unnest",
+): Promise<void> {
+  await tx`
+    CREATE TEMP TABLE IF NOT EXISTS history_stage ON COMMIT DELETE ROWS AS
+    SELECT ${tx.unsafe(HISTORY_COLUMN_LIST)} FROM flights_history WITH NO DATA`;
+  if (rows.length === 0) return;
+  if (how === "unnest") return await stageUnnest(tx, rows);
+  const writable = await tx.unsafe(`COPY history_stage (${HISTORY_COLUMN_LIST}) FROM STDIN`)
+    .writable();
+  await pipeline(Readable.from(copyChunks(rows)), writable);
+}
+
+/** COPY text of `rows` in chunks of about {@link COPY_CHUNK_CHARS}. */
+function* copyChunks(rows: readonly HistoryRow[]): Generator<string> {
+  let chunk = "";
+  for (const { flight, smoothed, sessionId } of rows) {
+    chunk += copyLine(flight, smoothed, sessionId);
+    if (chunk.length >= COPY_CHUNK_CHARS) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+async function stageUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRow[]) {
   const n = rows.length;
-  const icao24 = new Array<string>(n);
-  const ts = new Array<number>(n);
-  const callsign = new Array<string | null>(n);
-  const session = new Array<string | null>(n);
-  const onGround = new Array<boolean>(n);
-  const squawk = new Array<string | null>(n);
-  const rawLat = new Array<number>(n);
-  const rawLon = new Array<number>(n);
-  const rawAlt = new Array<number | null>(n);
-  const rawVel = new Array<number | null>(n);
-  const rawHdg = new Array<number | null>(n);
-  const rawVr = new Array<number | null>(n);
-  const lat = new Array<number>(n);
-  const lon = new Array<number>(n);
-  const alt = new Array<number | null>(n);
-  const vel = new Array<number | null>(n);
-  const hdg = new Array<number | null>(n);
-  const vr = new Array<number | null>(n);
-  const state = new Array<string>(n);
+  const col = <T>() => new Array<T>(n);
+  const icao24 = col<string>(), ts = col<string>(), callsign = col<string | null>();
+  const session = col<string | null>(), onGround = col<boolean>(), squawk = col<string | null>();
+  const rawLat = col<number>(), rawLon = col<number>(), rawAlt = col<number | null>();
+  const rawVel = col<number | null>(), rawHdg = col<number | null>(), rawVr = col<number | null>();
+  const lat = col<number>(), lon = col<number>(), alt = col<number | null>();
+  const vel = col<number | null>(), hdg = col<number | null>(), vr = col<number | null>();
+  const geo = col<number | null>(), contact = col<string>(), posSource = col<number>();
+  const category = col<number>(), spi = col<boolean>(), country = col<string | null>();
+  const source = col<string | null>();
   for (let i = 0; i < n; i++) {
     const { flight: f, smoothed, sessionId } = rows[i]!;
     icao24[i] = f.icao24;
-    ts[i] = f.time_position_unix;
+    ts[i] = unixToTimestamp(f.time_position_unix);
     callsign[i] = f.callsign;
     session[i] = sessionId;
     onGround[i] = f.on_ground;
@@ -225,32 +334,75 @@ async function insertHistory(sql: Queryable, rows: readonly HistoryRow[]): Promi
     vel[i] = smoothed ? smoothed.velocity_mps : f.velocity_mps;
     hdg[i] = smoothed ? smoothed.heading_deg : f.heading_deg;
     vr[i] = smoothed ? smoothed.vertical_rate_mps : f.vertical_rate_mps;
-    state[i] = JSON.stringify(f);
+    geo[i] = f.geo_altitude_m;
+    contact[i] = unixToTimestamp(f.last_contact_unix);
+    posSource[i] = f.position_source;
+    category[i] = f.category;
+    spi[i] = f.spi;
+    country[i] = f.origin_country;
+    source[i] = flightSource(f);
   }
-  const result = await sql`
-    INSERT INTO flights_history (
-      icao24, ts, callsign, session_id, on_ground, squawk,
-      raw_lat, raw_lon, raw_altitude_m, raw_velocity_mps, raw_heading_deg, raw_vertical_rate_mps,
-      lat, lon, altitude_m, velocity_mps, heading_deg, vertical_rate_mps, state)
-    SELECT icao24, to_timestamp(ts), callsign, session_id, on_ground, squawk,
-      raw_lat, raw_lon, raw_alt, raw_vel, raw_hdg, raw_vr,
-      lat, lon, alt, vel, hdg, vr, state::jsonb
-    FROM unnest(
-      ${sql.array(icao24, TEXT)}::text[], ${sql.array(ts, FLOAT8)}::float8[],
-      ${sql.array(callsign, TEXT)}::text[], ${sql.array(session, TEXT)}::text[],
-      ${sql.array(onGround, BOOL)}::bool[], ${sql.array(squawk, TEXT)}::text[],
-      ${sql.array(rawLat, FLOAT8)}::float8[], ${sql.array(rawLon, FLOAT8)}::float8[],
-      ${sql.array(rawAlt, FLOAT8)}::float8[], ${sql.array(rawVel, FLOAT8)}::float8[],
-      ${sql.array(rawHdg, FLOAT8)}::float8[], ${sql.array(rawVr, FLOAT8)}::float8[],
-      ${sql.array(lat, FLOAT8)}::float8[], ${sql.array(lon, FLOAT8)}::float8[],
-      ${sql.array(alt, FLOAT8)}::float8[], ${sql.array(vel, FLOAT8)}::float8[],
-      ${sql.array(hdg, FLOAT8)}::float8[], ${sql.array(vr, FLOAT8)}::float8[],
-      ${sql.array(state, TEXT)}::text[]
-    ) AS r(icao24, ts, callsign, session_id, on_ground, squawk,
-      raw_lat, raw_lon, raw_alt, raw_vel, raw_hdg, raw_vr,
-      lat, lon, alt, vel, hdg, vr, state)
-    ON CONFLICT (icao24, ts) DO NOTHING`;
+  const a = (values: unknown[], oid: number) => tx.array(values as never[], oid);
+  await tx`
+    INSERT INTO history_stage (${tx.unsafe(HISTORY_COLUMN_LIST)})
+    SELECT * FROM unnest(
+      ${a(icao24, TEXT)}::text[], ${a(ts, TEXT)}::timestamptz[], ${a(callsign, TEXT)}::text[],
+      ${a(session, TEXT)}::text[], ${a(onGround, BOOL)}::bool[], ${a(squawk, TEXT)}::text[],
+      ${a(rawLat, FLOAT8)}::float8[], ${a(rawLon, FLOAT8)}::float8[],
+      ${a(rawAlt, FLOAT8)}::float8[], ${a(rawVel, FLOAT8)}::float8[],
+      ${a(rawHdg, FLOAT8)}::float8[], ${a(rawVr, FLOAT8)}::float8[],
+      ${a(lat, FLOAT8)}::float8[], ${a(lon, FLOAT8)}::float8[], ${a(alt, FLOAT8)}::float8[],
+      ${a(vel, FLOAT8)}::float8[], ${a(hdg, FLOAT8)}::float8[], ${a(vr, FLOAT8)}::float8[],
+      ${a(geo, FLOAT8)}::float8[], ${a(contact, TEXT)}::timestamptz[],
+      ${a(posSource, INT2)}::int2[], ${a(category, INT2)}::int2[], ${a(spi, BOOL)}::bool[],
+      ${a(country, TEXT)}::text[], ${a(source, TEXT)}::text[])`;
+}
+
+/** The staged rows into the fine tier; returns how many were new. */
+async function mergeStage(tx: postgres.TransactionSql): Promise<number> {
+  const result = await tx.unsafe(`
+    INSERT INTO flights_history (${HISTORY_COLUMN_LIST})
+    SELECT ${HISTORY_COLUMN_LIST} FROM history_stage
+    ON CONFLICT (icao24, ts) DO NOTHING`);
   return result.count;
+}
+
+/** The first staged point per aircraft and 5-minute bucket, unless the bucket has one already. */
+async function samplePeriodic(tx: postgres.TransactionSql): Promise<void> {
+  await tx.unsafe(`
+    INSERT INTO flights_history_sampled (${HISTORY_COLUMN_LIST}, sample)
+    SELECT ${HISTORY_COLUMN_LIST}, 'periodic'
+    FROM (
+      SELECT DISTINCT ON (icao24, bucket) *
+      FROM (
+        SELECT *, floor(extract(epoch FROM ts) / ${SAMPLE_INTERVAL_S})::float8 AS bucket
+        FROM history_stage
+      ) b
+      ORDER BY icao24, bucket, ts
+    ) s
+    WHERE NOT EXISTS (
+      SELECT 1 FROM flights_history_sampled x
+      WHERE x.icao24 = s.icao24 AND x.sample = 'periodic'
+        AND x.ts >= to_timestamp(s.bucket * ${SAMPLE_INTERVAL_S})
+        AND x.ts < to_timestamp((s.bucket + 1) * ${SAMPLE_INTERVAL_S}))
+    ON CONFLICT (icao24, ts) DO NOTHING`);
+}
+
+/** The fine rows where events started or ended, into the sampled tier labelled with the kind. */
+async function sampleEvents(tx: postgres.TransactionSql, points: readonly EventPoint[]) {
+  if (points.length === 0) return;
+  const cols = HISTORY_COLUMN_LIST.split(", ").map((c) => `h.${c}`).join(", ");
+  await tx`
+    INSERT INTO flights_history_sampled (${tx.unsafe(HISTORY_COLUMN_LIST)}, sample)
+    SELECT ${tx.unsafe(cols)}, e.kind
+    FROM unnest(
+      ${tx.array(points.map((p) => p.icao24), TEXT)}::text[],
+      ${tx.array(points.map((p) => p.ts), TEXT)}::timestamptz[],
+      ${tx.array(points.map((p) => p.kind), TEXT)}::text[]
+    ) AS e(icao24, ts, kind)
+    JOIN flights_history h ON h.icao24 = e.icao24 AND h.ts = e.ts
+    ON CONFLICT (icao24, ts) DO UPDATE SET sample = EXCLUDED.sample
+    WHERE flights_history_sampled.sample = 'periodic'`;
 }
 
 async function upsertCurrent(sql: Queryable, rows: readonly HistoryRow[]): Promise<void> {

@@ -5,21 +5,20 @@
  *
  * @module
  */
-import type { Handlers } from "../../../lib/framework/mod.ts";
 import { handleDeleteRule, handleGetRule, handlePatchRule } from "../../../services/web/alerts.ts";
-import type { AppState } from "../../../services/web/app.ts";
+import { define } from "../../../services/web/define.ts";
 import { withDb } from "../_params.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  GET(_req, ctx) {
+export const handler = define.handlers({
+  GET(ctx) {
     return withDb(ctx, (sql) => handleGetRule(sql, ctx.params.id ?? ""));
   },
-  PATCH(req, ctx) {
+  PATCH(ctx) {
     const options = { id: ctx.params.id ?? "", adminToken: ctx.state.adminToken };
-    return withDb(ctx, (sql) => handlePatchRule(req, sql, options));
+    return withDb(ctx, (sql) => handlePatchRule(ctx.req, sql, options));
   },
-  DELETE(req, ctx) {
+  DELETE(ctx) {
     const options = { id: ctx.params.id ?? "", adminToken: ctx.state.adminToken };
-    return withDb(ctx, (sql) => handleDeleteRule(req, sql, options));
+    return withDb(ctx, (sql) => handleDeleteRule(ctx.req, sql, options));
   },
-};
+});

@@ -7,13 +7,12 @@
  */
 import { z } from "zod";
 import { Icao24 } from "../../../contracts/common.ts";
-import type { Handlers } from "../../../lib/framework/mod.ts";
 import {
   DEFAULT_EVENT_LIMIT,
   listAlertEvents,
   MAX_EVENT_LIMIT,
 } from "../../../services/web/alerts.ts";
-import type { AppState } from "../../../services/web/app.ts";
+import { define } from "../../../services/web/define.ts";
 import { integerParam, parseQuery, timeParam, withDb } from "../_params.ts";
 
 const Query = z.object({
@@ -24,8 +23,8 @@ const Query = z.object({
   limit: integerParam(1, MAX_EVENT_LIMIT).optional(),
 });
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const q = parseQuery(ctx.url, Query);
     const events = await withDb(ctx, (sql) =>
       listAlertEvents(sql, {
@@ -37,4 +36,4 @@ export const handler: Handlers<unknown, AppState> = {
       }));
     return Response.json({ events }, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

@@ -6,16 +6,15 @@
  *
  * @module
  */
-import type { Handlers } from "../../../lib/framework/mod.ts";
 import { handleCreateRule, handleListRules } from "../../../services/web/alerts.ts";
-import type { AppState } from "../../../services/web/app.ts";
+import { define } from "../../../services/web/define.ts";
 import { withDb } from "../_params.ts";
 
-export const handler: Handlers<unknown, AppState> = {
-  GET(_req, ctx) {
+export const handler = define.handlers({
+  GET(ctx) {
     return withDb(ctx, (sql) => handleListRules(sql));
   },
-  POST(req, ctx) {
-    return withDb(ctx, (sql) => handleCreateRule(req, sql, ctx.state.adminToken));
+  POST(ctx) {
+    return withDb(ctx, (sql) => handleCreateRule(ctx.req, sql, ctx.state.adminToken));
   },
-};
+});

@@ -6,15 +6,15 @@
  */
 import { z } from "zod";
 import type { FlightDetailResponse } from "../../../contracts/api.ts";
-import { type Handlers, HttpError } from "../../../lib/framework/mod.ts";
-import type { AppState } from "../../../services/web/app.ts";
+import { HttpError } from "../../../lib/framework/mod.ts";
+import { define } from "../../../services/web/define.ts";
 import { flightDetail } from "../../../services/web/history.ts";
 import { icao24Param, parseQuery, withDb } from "../_params.ts";
 
 const NoQuery = z.object({});
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const icao24 = icao24Param(ctx);
     parseQuery(ctx.url, NoQuery);
     const detail = await withDb(ctx, (sql) => flightDetail(sql, icao24));
@@ -22,4 +22,4 @@ export const handler: Handlers<unknown, AppState> = {
     const body: z.input<typeof FlightDetailResponse> = { icao24, ...detail };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

@@ -4,22 +4,30 @@
  * plus the raw ones, oldest first, at most 20,000 points (longer trails are
  * thinned evenly). The default range is one hour: the last hour without
  * either, the hour before `to`, or the hour after `from` (up to now).
- * 404 for an unknown aircraft.
+ * 404 for an unknown aircraft. Before the fine tier's oldest day the
+ * sampled tier answers (`resolution`: fine, sampled or mixed).
+ * `format=geojson|csv|kml` streams the whole trail (no thinning) in that
+ * format instead of JSON (services/web/history.ts `trackExport`).
  *
  * @module
  */
 import { z } from "zod";
 import type { TrackResponse } from "../../../../contracts/api.ts";
-import { type Handlers, HttpError } from "../../../../lib/framework/mod.ts";
-import type { AppState } from "../../../../services/web/app.ts";
-import { MAX_TRACK_RANGE_MS, track } from "../../../../services/web/history.ts";
+import { HttpError } from "../../../../lib/framework/mod.ts";
+import { define } from "../../../../services/web/define.ts";
+import { MAX_TRACK_RANGE_MS, track, trackExport } from "../../../../services/web/history.ts";
+import { TRACK_FORMATS } from "../../../../lib/export/formats.ts";
 import { badRequest, icao24Param, parseQuery, timeParam, withDb } from "../../_params.ts";
 
-const Query = z.object({ from: timeParam.optional(), to: timeParam.optional() });
+const Query = z.object({
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  format: z.enum(["json", ...TRACK_FORMATS]).optional(),
+});
 const DEFAULT_RANGE_MS = 3600 * 1000;
 
-export const handler: Handlers<unknown, AppState> = {
-  async GET(_req, ctx) {
+export const handler = define.handlers({
+  async GET(ctx) {
     const icao24 = icao24Param(ctx);
     const query = parseQuery(ctx.url, Query);
     // One hour by default: before `to`, after `from` (up to now), or the last one.
@@ -35,14 +43,22 @@ export const handler: Handlers<unknown, AppState> = {
         `the range from..to must not exceed ${MAX_TRACK_RANGE_MS / 3600000} h`,
       );
     }
-    const points = await withDb(ctx, (sql) => track(sql, icao24, { from, to }));
-    if (points === null) throw new HttpError(404, `icao24: no aircraft ${icao24} in the history`);
+    const format = query.format ?? "json";
+    if (format !== "json") {
+      const response = await withDb(ctx, (sql) => trackExport(sql, icao24, { from, to, format }));
+      if (response === null) {
+        throw new HttpError(404, `icao24: no aircraft ${icao24} in the history`);
+      }
+      return response;
+    }
+    const trail = await withDb(ctx, (sql) => track(sql, icao24, { from, to }));
+    if (trail === null) throw new HttpError(404, `icao24: no aircraft ${icao24} in the history`);
     const body: z.input<typeof TrackResponse> = {
       icao24,
       from: from.toISOString(),
       to: to.toISOString(),
-      points,
+      ...trail,
     };
     return Response.json(body, { headers: { "Cache-Control": "no-store" } });
   },
-};
+});

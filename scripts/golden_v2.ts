@@ -1,0 +1,232 @@
+/**
+ * `deno run --allow-read=fixtures --allow-write=contracts/examples/v2bin scripts/golden_v2.ts`:
+ * writes the `skysentinel.v2.bin` golden frames (contracts/examples/v2bin/)
+ * from the real recordings in fixtures/. `--check` compares and exits 1 on
+ * drift. tests/hub_v2_codec_test.ts checks both ways: the encoder must
+ * produce these bytes, and the decoder must read them back as the listed
+ * messages; the browser decoder's tests read the same file.
+ *
+ * @module
+ */
+import type { Flight } from "../contracts/flight.ts";
+import { OpenSkyReply } from "../contracts/opensky.ts";
+import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import {
+  BinaryDecoder,
+  BinaryTracker,
+  composeFrame,
+  encodeGeneric,
+  FRAME_DELTA,
+  FRAME_SNAPSHOT,
+  timeBase,
+} from "../lib/hub/v2/mod.ts";
+
+/** Recordings the frames are cut from (file names in fixtures/). */
+export const GOLDEN_V2_SOURCES = Object.freeze({
+  switzerland: "states_switzerland_2018-08-01T1130Z_30min_10s.jsonl",
+  ezy158t: "opensky_sv_EZY158T_LFBO_2x-goaround-then-diversion_2017-02-05_1s.jsonl",
+  tra051: "event_holding_TRA051_belevingsvlucht_EHAM-EHLE_2018-05-30_1s.jsonl",
+  ryr2rg: "opensky_sv_RYR2RG_cruise-FL370_2022-02-02_1s.jsonl",
+});
+
+export interface GoldenFrame {
+  name: string;
+  /** The frame, lower-case hex. */
+  hex: string;
+  /** What a decoder that applied the frames before it reads (the v1 message shape). */
+  message: unknown;
+}
+
+export interface GoldenFile {
+  description: string;
+  subprotocol: "skysentinel.v2.bin";
+  frames: GoldenFrame[];
+}
+
+export interface BadFrame {
+  name: string;
+  hex: string;
+  /** A fragment of the FrameError message. */
+  error: string;
+}
+
+/** Splits the aircraft into two segments (stand-ins for two tiles) at this longitude. */
+const SPLIT_LON = 4.74;
+/**
+ * Seconds from each recording's first reply that the frames show (at 44 s RYR2RG's
+ * time_position lags its last_contact by 1 s).
+ */
+const STEPS = [0, 10, 44];
+
+function replies(text: string): OpenSkyReply[] {
+  return text.split("\n").filter((l) => l.trim()).map((l) => OpenSkyReply.parse(JSON.parse(l)));
+}
+
+function at(list: OpenSkyReply[], unix: number): OpenSkyReply {
+  const r = list.find((x) => x.time >= unix);
+  if (!r) throw new Error(`no reply at or after ${unix}`);
+  return r;
+}
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+
+/**
+ * The golden sequence. Times of the single-aircraft recordings are shifted
+ * so that their first reply falls on the Switzerland recording's first
+ * reply (derived: real tracks, moved in time so they share one frame), and
+ * every flight carries `source: "replay"`.
+ */
+export function buildGoldenV2(
+  recordings: Record<keyof typeof GOLDEN_V2_SOURCES, string>,
+): { good: GoldenFile; bad: BadFrame[] } {
+  const ch = replies(recordings.switzerland);
+  const t0 = ch[0]!.time;
+  const singles = [recordings.ezy158t, recordings.tra051, recordings.ryr2rg].map(replies);
+  const flightsAt = (step: number, swiss: number): Flight[] => {
+    const out: Flight[] = [];
+    for (const list of singles) {
+      const start = list[0]!.time;
+      const row = at(list, start + step).states?.[0];
+      const r = stateVectorToFlight(row, { shiftSeconds: t0 - start });
+      if (r.ok) out.push(r.flight);
+    }
+    const swissRows = (at(ch, t0 + step).states ?? []).slice(swiss, swiss + 3);
+    for (const row of swissRows) {
+      const r = stateVectorToFlight(row);
+      if (r.ok) out.push(r.flight);
+    }
+    return out.map((f) => ({ ...f, source: "replay" }) as Flight);
+  };
+  const west = (f: Flight) => f.position.lon < SPLIT_LON;
+  const trackers = [new BinaryTracker(), new BinaryTracker()];
+  const held = [new Map<string, Flight>(), new Map<string, Flight>()];
+  const decoder = new BinaryDecoder();
+  const frames: GoldenFrame[] = [];
+  const push = (name: string, bytes: Uint8Array) => {
+    frames.push({ name, hex: hex(bytes), message: decoder.decode(bytes) });
+  };
+
+  push(
+    "hello",
+    encodeGeneric({
+      type: "hello",
+      protocol: 2,
+      server_time_ms: t0 * 1000 + 500,
+      encoding: "bin",
+      delta_interval_ms: 200,
+      stale_threshold_s: 60,
+      source: "kafka",
+    }),
+  );
+  let seq = 41;
+  for (const [i, step] of STEPS.entries()) {
+    // The last step swaps one Switzerland aircraft for another: a remove and an add.
+    const flights = flightsAt(step, i === STEPS.length - 1 ? 1 : 0);
+    const serverTimeMs = (Math.max(...flights.map((f) => f.last_contact_unix)) + 1) * 1000 + 200;
+    const base = timeBase(serverTimeMs);
+    const segments: Uint8Array[] = [];
+    for (const side of [0, 1]) {
+      const mine = flights.filter((f) => west(f) === (side === 0));
+      const ids = new Set(mine.map((f) => f.icao24));
+      const removes = [...held[side]!.keys()].filter((id) => !ids.has(id));
+      held[side] = new Map(mine.map((f) => [f.icao24, f]));
+      const seg = trackers[side]!.advance(mine, removes, base);
+      if (i === 0) continue;
+      if (seg) segments.push(seg);
+    }
+    if (i === 0) {
+      push(
+        "snapshot: 6 aircraft in two segments",
+        composeFrame(FRAME_SNAPSHOT, { seq, serverTimeMs }, trackers.map((t) => t.snapshot(base))),
+      );
+    } else {
+      seq++;
+      push(
+        i === 1
+          ? "delta: 10 s later, field deltas; TRA051 crosses from the west segment to the east one"
+          : "delta: later again; one aircraft removed, one added, a time_position behind last_contact",
+        composeFrame(FRAME_DELTA, { seq, serverTimeMs }, segments),
+      );
+    }
+  }
+  seq++;
+  push(
+    "delta: nothing changed (heartbeat)",
+    composeFrame(FRAME_DELTA, { seq, serverTimeMs: (t0 + 52) * 1000 }, []),
+  );
+  const ezy = frames[1]!.message as { flights: Flight[] };
+  push(
+    "anomaly (generic: type byte 0x00 and MessagePack)",
+    encodeGeneric({
+      type: "anomaly",
+      event: {
+        id: "example-406d95-go-around",
+        kind: "go_around",
+        severity: "warning",
+        icao24: ezy.flights[0]!.icao24,
+        callsign: ezy.flights[0]!.callsign,
+        started_at: new Date(t0 * 1000).toISOString(),
+        ended_at: null,
+        position: { ...ezy.flights[0]!.position, altitude_m: ezy.flights[0]!.altitude_m },
+        evidence: { airport: "LFBO" },
+      },
+    }),
+  );
+
+  const delta = frames[2]!.hex;
+  const bad: BadFrame[] = [
+    { name: "empty", hex: "", error: "empty frame" },
+    { name: "unknown kind", hex: "07" + delta.slice(2), error: "unknown frame kind 0x07" },
+    { name: "truncated delta", hex: delta.slice(0, delta.length - 6), error: "truncated" },
+    { name: "trailing byte", hex: delta + "00", error: "trailing bytes" },
+    { name: "header only, segment missing", hex: "022a0101", error: "truncated" },
+    { name: "generic, not MessagePack", hex: "00c1", error: "not MessagePack" },
+    { name: "generic, not an object", hex: "0001", error: "not an object with a type" },
+    // A snapshot: seq 42, time 1, 1 segment of 7 bytes: no strings, no removes, 1 full record whose
+    // mask has bit 15 set (a field this version does not know).
+    {
+      name: "unknown field bit",
+      hex: "012a0101" + "07" + "0000" + "01" + "01" + "808002",
+      error: "unknown field bits",
+    },
+  ];
+  return {
+    good: {
+      description:
+        "skysentinel.v2.bin golden frames, in order (each delta applies on top of the frames before it). " +
+        "Cut from real OpenSky recordings: the Switzerland snapshot plus EZY158T, TRA051 and RYR2RG, " +
+        "whose times are shifted onto the Switzerland recording's (derived). Layout: docs/protocol.md.",
+      subprotocol: "skysentinel.v2.bin",
+      frames,
+    },
+    bad,
+  };
+}
+
+if (import.meta.main) {
+  const root = new URL("../", import.meta.url);
+  const recordings = Object.fromEntries(
+    await Promise.all(
+      Object.entries(GOLDEN_V2_SOURCES).map(async ([k, f]) => [
+        k,
+        await Deno.readTextFile(new URL(`fixtures/${f}`, root)),
+      ]),
+    ),
+  ) as Record<keyof typeof GOLDEN_V2_SOURCES, string>;
+  const { good, bad } = buildGoldenV2(recordings);
+  const files = {
+    "frames.json": JSON.stringify(good, null, 2) + "\n",
+    "bad_frames.json": JSON.stringify(bad, null, 2) + "\n",
+  };
+  let drift = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const url = new URL(`contracts/examples/v2bin/${name}`, root);
+    if (Deno.args.includes("--check")) {
+      if ((await Deno.readTextFile(url).catch(() => null)) !== text) {
+        console.error(`drift: contracts/examples/v2bin/${name}`);
+        drift++;
+      }
+    } else await Deno.writeTextFile(url, text);
+  }
+  if (drift) Deno.exit(1);
+}

@@ -1,0 +1,99 @@
+/**
+ * The tick broadcaster: hands one tick's frames to the clients (each
+ * bucket's anomalies and delta to its members), and owns the slow-client
+ * policy: a client over WS_MAX_BUFFERED_BYTES is skipped, gets a snapshot at
+ * the current seq (and the anomalies it missed) once it drains, and is
+ * closed 4000 `slow_consumer` after the grace period. The tick never waits
+ * for a socket.
+ *
+ * @module
+ */
+import type { Bucket } from "../../lib/hub/buckets.ts";
+import type { HubCore, TickResult } from "../../lib/hub/core.ts";
+import type { EncodedMessage } from "../../lib/hub/codec.ts";
+import type { HubMetrics } from "../../lib/hub/metrics.ts";
+import type { ClientSession } from "./hub_session.ts";
+
+export interface BroadcasterOptions {
+  core: HubCore<ClientSession>;
+  metrics: HubMetrics;
+  /** WS_MAX_BUFFERED_BYTES. */
+  maxBufferedBytes: number;
+  /** How long a client may stay over the limit before it is closed, ms. */
+  graceMs: number;
+  /** Closes and drops a client. */
+  close: (client: ClientSession, code: number, reason: string) => void;
+  warn: (message: string) => void;
+}
+
+export class TickBroadcaster {
+  readonly #o: BroadcasterOptions;
+
+  constructor(options: BroadcasterOptions) {
+    this.#o = options;
+  }
+
+  /** Sends one tick: per bucket, its anomalies then its delta, to every member. */
+  deliver(result: TickResult<ClientSession>, now: number): void {
+    for (const { bucket, message, anomalies } of result.deltas) {
+      for (const client of bucket.members) {
+        if (!client.open) continue;
+        // A client that owes a snapshot gets these anomalies with it instead.
+        if (anomalies.length > 0 && !client.needsSnapshot) {
+          for (const a of anomalies) client.send(a);
+        }
+        this.#deliverDelta(client, message, now);
+      }
+    }
+  }
+
+  /** The bucket's snapshot at the current seq (then the anomalies a slow client missed). */
+  sendSnapshot(client: ClientSession, now: number): void {
+    if (client.overBuffer(this.#o.maxBufferedBytes)) return this.markSlow(client, now);
+    const bucket = this.#o.core.bucketOf(client);
+    if (!bucket) return;
+    const missedSince = client.needsSnapshot ? client.missedSinceMs : null;
+    client.needsSnapshot = false;
+    client.slowSince = null;
+    client.missedSinceMs = null;
+    client.send(this.#o.core.snapshotMessage(bucket, now));
+    if (missedSince !== null) {
+      for (const a of this.#o.core.recentAnomalies(now, missedSince, bucket)) client.send(a);
+    }
+  }
+
+  /**
+   * The recent anomalies in the client's view (after its first snapshot);
+   * with `previous` (its view before a `subscribe`), only those it did not cover.
+   */
+  sendRecentAnomalies(client: ClientSession, now: number, previous?: Bucket<ClientSession>): void {
+    const bucket = this.#o.core.bucketOf(client);
+    if (!bucket || bucket === previous) return;
+    const seen = previous ? this.#o.core.recentAnomalies(now, undefined, previous) : [];
+    for (const a of this.#o.core.recentAnomalies(now, undefined, bucket)) {
+      if (!seen.includes(a)) client.send(a);
+    }
+  }
+
+  markSlow(client: ClientSession, now: number): void {
+    if (client.slowSince === null) {
+      client.slowSince = performance.now();
+      client.missedSinceMs = now;
+      this.#o.metrics.slow.inc();
+    }
+    client.needsSnapshot = true;
+    if (performance.now() - client.slowSince > this.#o.graceMs) {
+      this.#o.warn(
+        `hub: closing a slow consumer (${client.socket.bufferedAmount} bytes unsent)`,
+      );
+      this.#o.close(client, 4000, "slow_consumer");
+    }
+  }
+
+  /** This tick's delta, or the snapshot a drained slow client is owed. */
+  #deliverDelta(client: ClientSession, delta: EncodedMessage, now: number): void {
+    if (client.overBuffer(this.#o.maxBufferedBytes)) return this.markSlow(client, now);
+    if (client.needsSnapshot) return this.sendSnapshot(client, now);
+    client.send(delta);
+  }
+}
