@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { Session, TrackPoint } from "../../contracts/api.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import { AnomalyFeed, EMERGENCY_SQUAWKS, isActiveEmergency } from "./anomalies.ts";
@@ -41,6 +42,7 @@ export class SkyController {
   #scene: SceneLike | null = null;
   #listeners = new Set<(s: UiSnapshot) => void>();
   #urlListeners = new Set<(u: UrlState) => void>();
+  #alertListeners = new Set<(e: AlertEvent) => void>();
   #clockOffsetMs: number | null = null;
   #status: ConnectionStatus = "stopped";
   #retryInMs: number | null = null;
@@ -118,6 +120,19 @@ export class SkyController {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Alert events pushed by the hub (`alert` messages), as they arrive. */
+  onAlert(listener: (e: AlertEvent) => void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
+  }
+
+  /** Selects an alert's aircraft and flies there (to the alert's place when it is gone). */
+  focusAlert(e: AlertEvent): void {
+    if (this.activeStore.flights.has(e.icao24)) return this.select(e.icao24, { fly: true });
+    this.select(e.icao24);
+    this.#scene?.flyTo({ lat: e.position.lat, lng: e.position.lon, altitude: 0.25 }, 1000);
+  }
+
   onUrl(listener: (u: UrlState) => void): () => void {
     this.#urlListeners.add(listener);
     return () => this.#urlListeners.delete(listener);
@@ -175,6 +190,9 @@ export class SkyController {
       }
       case "anomaly":
         this.feed.add([a.event]);
+        return;
+      case "alert":
+        for (const listener of this.#alertListeners) listener(a.event);
         return;
       case "hello":
         this.#syncClock(a.hello.server_time_ms);

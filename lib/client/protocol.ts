@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { ClientMessage, HelloMessage, ServerMessage } from "../../contracts/ws.ts";
@@ -31,6 +32,7 @@ export type ProtocolAction =
     removes: string[];
   }
   | { kind: "anomaly"; event: AnomalyEvent }
+  | { kind: "alert"; event: AlertEvent }
   | { kind: "pong"; serverTimeMs: number; id?: string | number }
   | { kind: "error"; code: string; message: string }
   | { kind: "send"; message: ClientMessage }
@@ -109,6 +111,8 @@ export class ProtocolState {
         return this.#delta(message, nowMs);
       case "anomaly":
         return [{ kind: "anomaly", event: message.event }];
+      case "alert":
+        return [{ kind: "alert", event: message.event }];
       case "pong":
         return [{
           kind: "pong",
