@@ -74,6 +74,8 @@ export const SnapshotMessage = z.object({
   server_time_ms: z.number(),
   /** Every aircraft matching the subscription. */
   flights: z.array(Flight),
+  /** Aircraft the hub tracks in the whole world, whatever the subscription (count). */
+  total: z.number().int().nonnegative().optional(),
 });
 export const DeltaMessage = z.object({
   type: z.literal("delta"),
@@ -85,6 +87,8 @@ export const DeltaMessage = z.object({
   upserts: z.array(Flight),
   /** icao24 of aircraft gone stale or out of the subscription. */
   removes: z.array(z.string()),
+  /** Aircraft the hub tracks in the whole world, whatever the subscription (count). */
+  total: z.number().int().nonnegative().optional(),
 });
 export const AnomalyMessage = z.object({
   type: z.literal("anomaly"),

@@ -16,15 +16,19 @@ import {
   MSGPACK_SUBPROTOCOL,
   type Subscription,
 } from "../contracts/ws.ts";
+import { decode as msgpackDecode } from "@msgpack/msgpack";
 import { viewPredicate } from "../lib/hub/buckets.ts";
+import { HubCore } from "../lib/hub/core.ts";
 import { MAX_VIEW_TILES, tileBounds, tileOf, tilesCovering } from "../lib/hub/tiles.ts";
 import {
   Clock,
   connect,
+  flightsCopiesForLoad,
   HOLDING,
   landed,
   Replayer,
   serveHub,
+  T0,
   type TestClient,
   waitFor,
 } from "./_hub_harness.ts";
@@ -48,6 +52,33 @@ Deno.test("tiles: grid, covering sets, edges and the antimeridian", () => {
   for (const [lat, lon] of [[46, 8], [47.5, 11], [46, 11], [47.5, 8]]) {
     assert.ok(tilesCovering([46, 8, 47.5, 11])!.includes(tileOf(lat!, lon!)));
   }
+});
+
+Deno.test("a view of several tiles: JSON and MessagePack made of per-segment parts equal whole-message encoding", () => {
+  const core = new HubCore<string>({ staleAfterSeconds: 1e9, anomalyWindowMs: 3_600_000 });
+  // Different boxes over the same two tiles: one bucket, next to the whole world's.
+  const boxes: BBox[] = [[46.0, 8.0, 47.5, 11.0], [46.5, 9.5, 47.0, 10.5], [45.5, 5.5, 48, 11]];
+  boxes.forEach((bbox, i) => core.join(`c${i}`, { bbox }));
+  core.join("w");
+  assert.equal(core.bucketCount, 2);
+  assert.equal(core.bucketOf("c0")!.segments.length, 2);
+  let compared = 0;
+  const sizes = new Set<number>();
+  for (let k = 0; k < 30; k++) {
+    const flights = flightsCopiesForLoad(k, 0);
+    // Vary the tick sizes (MessagePack arrays of under and over 16 elements).
+    for (const f of flights.slice(0, k % 3 === 0 ? 5 : flights.length)) {
+      core.ingest(f, { nowSeconds: T0 + 10 * k });
+    }
+    for (const d of core.tick((T0 + 10 * k) * 1000).deltas) {
+      const json = d.message.frame("json") as string;
+      assert.equal(json, JSON.stringify(d.message.message));
+      assert.deepEqual(msgpackDecode(d.message.frame("msgpack") as Uint8Array), d.message.message);
+      sizes.add((d.message.message as { upserts: unknown[] }).upserts.length);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 60 && [...sizes].some((n) => n < 16) && [...sizes].some((n) => n >= 16));
 });
 
 Deno.test("viewport over the real server: tiles in every encoding, moves between tiles, shared buckets and segments, panning", async () => {

@@ -375,10 +375,10 @@ Deno.test({
           RECORD_DIR: recordDir,
           OPENSKY_API_URL: `http://${opensky.address}/api`,
         },
-        /Requires write access to "[^"]*"/,
+        /Cannot record into [^:]*: no permission to write/,
       );
       assert.ok(result.matched, `no write refusal in the producer's output:\n${result.output}`);
-      const refused = /Requires write access to "([^"]*)"/.exec(result.output)?.[1] ?? "";
+      const refused = /Cannot record into ([^:]*): no permission/.exec(result.output)?.[1] ?? "";
       assert.ok(refused.startsWith(dir), `refused ${refused}, expected a path under ${dir}`);
       assert.notEqual(result.code, 0, "the producer should stop when it cannot record");
       await assert.rejects(() => Deno.stat(recordDir), Deno.errors.NotFound);

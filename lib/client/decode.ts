@@ -49,6 +49,7 @@ export function toServerMessage(raw: unknown): ServerMessage | null {
         seq: raw.seq,
         server_time_ms: num(raw.server_time_ms),
         flights: raw.flights.filter(isFlight),
+        ...total(raw.total),
       };
     case "delta":
       if (!isSeq(raw.seq) || !Array.isArray(raw.upserts) || !Array.isArray(raw.removes)) {
@@ -60,6 +61,7 @@ export function toServerMessage(raw: unknown): ServerMessage | null {
         server_time_ms: num(raw.server_time_ms),
         upserts: raw.upserts.filter(isFlight),
         removes: raw.removes.filter((r): r is string => typeof r === "string"),
+        ...total(raw.total),
       };
     case "anomaly":
       return isAnomaly(raw.event) ? { type: "anomaly", event: raw.event } : null;
@@ -98,6 +100,11 @@ function isSeq(v: unknown): v is number {
 
 function num(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) ? v : Date.now();
+}
+
+/** The optional world count as a spreadable field. */
+function total(v: unknown): { total?: number } {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? { total: v } : {};
 }
 
 function pongId(v: unknown): string | number | undefined {

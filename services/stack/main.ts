@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   let config;
   try {
     const env: Env = { ...readEnv("stack") };
-    config = parseStackConfig({ REPLAY_FILES: DEMO_SCENARIO, ...env });
+    config = parseStackConfig({ ...(env.SOURCES ? {} : { REPLAY_FILES: DEMO_SCENARIO }), ...env });
   } catch (error) {
     if (error instanceof SkySentinelError) {
       console.error(error.message);

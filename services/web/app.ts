@@ -71,11 +71,23 @@ export interface AppState {
   staleSeconds: number;
   /** ADMIN_TOKEN: bearer token of the alert-rule writes; null disables them (403). */
   adminToken: string | null;
+  /** What the globe page passes to its island. */
+  globe: GlobePageConfig;
+}
+
+/** Settings of the globe page, passed to the Globe island as props. */
+export interface GlobePageConfig {
+  /** How far back the anomaly feed starts, hours (ANOMALY_WINDOW_HOURS). */
+  anomalyWindowHours: number;
+  /** Expose `globalThis.__skysentinel` for browser tests and benchmarks (dev and tests only). */
+  testHook: boolean;
 }
 
 /** Options for {@link createWebApp}. */
 export interface WebAppOptions {
-  config: Pick<WebConfig, "WS_STALE_THRESHOLD_SECONDS">;
+  config:
+    & Pick<WebConfig, "WS_STALE_THRESHOLD_SECONDS">
+    & Partial<Pick<WebConfig, "ANOMALY_WINDOW_HOURS">>;
   hub: HubPort;
   db: Sql | null;
   registry: Registry;
@@ -83,8 +95,10 @@ export interface WebAppOptions {
   adminToken?: string | null;
   /** Extra health checks (the bus, ...), merged into `/healthz`. */
   health?: () => Record<string, HealthCheck> | Promise<Record<string, HealthCheck>>;
-  /** Development: build islands at start, show error messages. Default false. */
+  /** Development: build islands at start, show error messages, expose the globe's test hook. Default false. */
   dev?: boolean;
+  /** Expose the globe's test hook without dev mode (browser tests). Default: `dev`. */
+  testHook?: boolean;
   /** See `AppOptions.build` in lib/framework. Default: `always` in dev, else `auto`. */
   build?: "always" | "auto" | "never";
   /** Timeout of the database check in `/healthz`, ms. Default 2,000. */
@@ -122,6 +136,10 @@ export async function createWebApp(options: WebAppOptions): Promise<ServeHandler
     http: new HttpMetrics(registry),
     staleSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
     adminToken: options.adminToken ?? null,
+    globe: {
+      anomalyWindowHours: options.config.ANOMALY_WINDOW_HOURS ?? 24,
+      testHook: options.testHook ?? options.dev ?? false,
+    },
   };
   const app = new App<AppState>({
     manifest: options.manifest ?? routes,

@@ -269,7 +269,10 @@ export class Hub {
    */
   handleUpgrade(request: Request): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return plain(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
+      return plain(426, "/ws speaks WebSocket: send Upgrade: websocket", {
+        Upgrade: "websocket",
+        Connection: "Upgrade",
+      });
     }
     if (this.#stopping) return plain(503, "server shutting down");
     if (!originAllowed(request, this.#config.WS_ALLOWED_ORIGINS)) {

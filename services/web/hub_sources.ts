@@ -15,6 +15,7 @@ import {
   ServerMessage,
   type Subscription,
 } from "../../contracts/ws.ts";
+import { Backoff } from "../../lib/backoff.ts";
 import type { Bus, BusSubscription } from "../../lib/bus/types.ts";
 import { subscribeValidated } from "../../lib/bus/deadletter.ts";
 import { FlightView } from "../../lib/hub/view.ts";
@@ -216,8 +217,6 @@ class Relay implements HubSource {
   readonly #hub: Hub;
   readonly #url: string;
   readonly #filter: Subscription | undefined;
-  readonly #minBackoff: number;
-  readonly #maxBackoff: number;
   readonly #silenceMs: number;
   readonly #log: HubLogger;
   readonly #decoder = new Decoder();
@@ -226,7 +225,7 @@ class Relay implements HubSource {
   /** The upstream's state as we know it; its seq is null while waiting for a snapshot. */
   readonly #view = new FlightView();
   #socket: WebSocket | null = null;
-  #backoff: number;
+  readonly #backoff: Backoff;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #silenceTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -235,11 +234,13 @@ class Relay implements HubSource {
     this.#hub = hub;
     this.#url = options.upstreamUrl;
     this.#filter = options.filter;
-    this.#minBackoff = options.minBackoffMs ?? 500;
-    this.#maxBackoff = options.maxBackoffMs ?? 30_000;
     this.#silenceMs = options.silenceTimeoutMs ?? 15_000;
     this.#log = options.logger ?? console;
-    this.#backoff = this.#minBackoff;
+    this.#backoff = new Backoff({
+      initialMs: options.minBackoffMs ?? 500,
+      maxMs: options.maxBackoffMs ?? 30_000,
+      jitter: 0.2,
+    });
     this.#status("connecting");
   }
 
@@ -340,7 +341,7 @@ class Relay implements HubSource {
       case "delta": {
         const change = this.#view.apply(message);
         if (!change.ok) {
-          if (change.reason === "no_snapshot") return; // waiting for the snapshot we asked for
+          if (change.reason !== "gap") return; // stale, or waiting for the snapshot we asked for
           this.#log.warn(
             `hub relay: seq gap (expected ${change.expected}, got ${change.got}); resync`,
           );
@@ -350,7 +351,7 @@ class Relay implements HubSource {
         for (const f of change.upserts) this.#hub.ingest(f);
         for (const icao24 of change.removes) this.#hub.remove(icao24);
         if (message.type === "snapshot") {
-          this.#backoff = this.#minBackoff;
+          this.#backoff.reset();
           this.#status();
         }
         return;
@@ -385,9 +386,8 @@ class Relay implements HubSource {
 
   #scheduleReconnect(): void {
     if (this.#stopped) return;
-    this.#status(`disconnected; retrying in ${Math.round(this.#backoff)} ms`);
-    const delay = this.#backoff * (0.8 + Math.random() * 0.4);
-    this.#backoff = Math.min(this.#maxBackoff, this.#backoff * 2);
+    const delay = this.#backoff.next();
+    this.#status(`disconnected; retrying in ${delay} ms`);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => this.connect(), delay);
   }
