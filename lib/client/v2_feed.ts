@@ -117,7 +117,8 @@ export function materialise(batch: Batch): Flight[] {
       time_position_unix: n[o + 8]!,
       last_contact_unix: n[o + 9]!,
     };
-    if (source) (f as Flight & { source?: string }).source = source;
+    // The wire carries the string; the contract names the known sources.
+    if (source) f.source = source as Flight["source"];
     out[k] = f;
   }
   return out;
