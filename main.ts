@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { openBus } from "./lib/bus/mod.ts";
+import { aloneNotice, configuredBrokers, openBus } from "./lib/bus/mod.ts";
 import { parseWebConfig, readEnv, redactConfig } from "./lib/config.ts";
 import { openDatabase } from "./lib/db/mod.ts";
 import { SkySentinelError } from "./lib/errors.ts";
@@ -25,18 +25,18 @@ async function main(): Promise<number> {
   }
   console.error(`web: starting with ${JSON.stringify(redactConfig(config))}`);
   const relay = Boolean(config.HUB_UPSTREAM_URL);
-  const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
-  if (!relay && !brokers) {
-    console.error(
-      "web: KAFKA_BROKERS is not set: reading an in-memory bus that no other process writes " +
-        "(the single-process stack is `deno task up`)",
-    );
-  }
+  const brokers = configuredBrokers(config);
+  if (!relay && !brokers) console.error(`web: ${aloneNotice("web")}`);
   const bus = relay ? null : await openBus({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-web` });
   let db = null;
   try {
     if (config.DATABASE_URL || !relay) {
-      db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+      // No migrations: the worker (or `deno task migrate`) owns the schema.
+      db = await openDatabase({
+        url: config.DATABASE_URL,
+        dataDir: config.DATA_DIR,
+        migrate: false,
+      });
     }
   } catch (error) {
     await bus?.close();

@@ -216,6 +216,89 @@ for (const c of cases) {
   );
 }
 
+// --- tiles: the core with many viewports ---------------------------------------------
+
+/** Regional viewports (about 12° × 16°) centred on aircraft, so they sit where the traffic is. */
+function viewports(n: number, flights: Flight[]): Subscription[] {
+  return Array.from({ length: n }, (_, i) => {
+    const f = flights[(i * 7919) % flights.length]!;
+    const lat = Math.max(-84, Math.min(78, f.position.lat - 6));
+    const lon = Math.max(-180, Math.min(164, f.position.lon - 8));
+    return { bbox: [lat, lon, lat + 12, lon + 16] as [number, number, number, number] };
+  });
+}
+
+/** A core holding `flights`, with one world view and `views` regional ones, binary trackers on. */
+function tiledCore(flights: Flight[], views: number): HubCore<number> {
+  const core = new HubCore<number>({ staleAfterSeconds: 1e9, anomalyWindowMs: 3_600_000 });
+  for (const f of flights) core.ingest(f, { nowSeconds });
+  core.tick(Date.now());
+  core.join(0);
+  viewports(views, flights).forEach((sub, i) => core.join(i + 1, sub));
+  // Binary clients start every segment's tracker with their first snapshot.
+  for (let i = 0; i <= views; i++) core.snapshotMessage(core.bucketOf(i)!, Date.now()).frame("bin");
+  return core;
+}
+
+/** The next poll of every aircraft (as the real recording moves them), times shifted like `full`. */
+const nextPoll: Flight[] = (() => {
+  const ahead = new Map(swissCopies(1).map((f) => [f.icao24, f]));
+  return full.flatMap((f) => {
+    const a = ahead.get(f.icao24);
+    return a
+      ? [{
+        ...a,
+        time_position_unix: a.time_position_unix + shift,
+        last_contact_unix: a.last_contact_unix + shift,
+      }]
+      : [];
+  });
+})();
+
+for (const share of [50, 5]) {
+  // One 200 ms tick through a tiled core: 1/50 of the aircraft (10 s polls) or 1/5 (1 s updates,
+  // the load scenario's rhythm). Bytes per upsert of each view's v2.bin frame, header included.
+  const core = tiledCore(full, 100);
+  const tick = Math.ceil(nextPoll.length / share);
+  for (const f of nextPoll.slice(0, tick)) core.ingest(f, { nowSeconds });
+  const t = core.tick(Date.now());
+  let worldBytes = 0, worldChanges = 0, regionalBytes = 0, regionalChanges = 0, regional = 0;
+  for (const d of t.deltas) {
+    const bytes = (d.message.frame("bin") as Uint8Array).length;
+    if (d.bucket.world) [worldBytes, worldChanges] = [bytes, d.changes];
+    else if (d.changes > 0) {
+      regionalBytes += bytes;
+      regionalChanges += d.changes;
+      regional++;
+    }
+  }
+  console.log(
+    `tiled core, ${full.length} aircraft, 1 world + 100 regional views, ${core.segmentCount} segments, ` +
+      `tick of ${tick} upserts: v2.bin world ${(worldBytes / worldChanges).toFixed(1)} B/upsert; ` +
+      `${regional} regional views with changes ${
+        (regionalBytes / regionalChanges).toFixed(1)
+      } B/upsert ` +
+      `(${(regionalChanges / Math.max(1, regional)).toFixed(0)} upserts per frame)`,
+  );
+}
+
+for (const views of [10, 100, 1000]) {
+  for (const encoding of ["bin", "json", "msgpack"] as const) {
+    if (encoding !== "bin" && views !== 100) continue;
+    const core = tiledCore(full, views);
+    const update = updater(core);
+    Deno.bench({
+      name:
+        `tiled tick: ${perTick} upserts, 1 world + ${views} regional views, ${encoding} frames for all`,
+      group: "tiled tick",
+      fn() {
+        update(perTick);
+        for (const { message } of core.tick(Date.now()).deltas) message.frame(encoding);
+      },
+    });
+  }
+}
+
 // --- timings -------------------------------------------------------------------------
 
 const FILTERS: Subscription[] = [

@@ -4,8 +4,8 @@
  * Switzerland recording: the page and the prebuilt islands are served, and
  * the relayed flights match the upstream's.
  *
- * The island build (scripts/build.ts) and `deno task deploy` run in a copy of the project in a
- * temporary folder (node_modules and fixtures linked), so the test writes
+ * `deno task build` and `deno task deploy` run in a copy of the project in a
+ * temporary folder (tests/_project_copy.ts), so the test writes
  * nothing into the working tree; the copy's files are compared before and
  * after deploy.ts runs to show it writes nothing either.
  */
@@ -14,33 +14,9 @@ import { parseWebConfig } from "../lib/config.ts";
 import { MemoryBus } from "../lib/bus/mod.ts";
 import { startWeb } from "../services/web/mod.ts";
 import { flightsCopiesForLoad, replies, T0 } from "./_hub_harness.ts";
+import { copyProject, listing, ROOT_PATH } from "./_project_copy.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const ROOT_PATH = decodeURIComponent(ROOT.pathname).replace(/\/$/, "");
-
-/** Not copied: state, build output, VCS; linked instead of copied: big read-only folders. */
-const SKIP = new Set([".git", ".data", ".services", "_build", "test-artifacts"]);
-const LINK = new Set(["node_modules", "fixtures"]);
-
-/** A copy of the project (sources, config, static files) in a new temporary folder. */
-async function copyProject(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "skysentinel_deploy_" });
-  const copy = async (from: string, to: string): Promise<void> => {
-    for await (const entry of Deno.readDir(from)) {
-      const source = `${from}/${entry.name}`;
-      const target = `${to}/${entry.name}`;
-      if (from === ROOT_PATH && SKIP.has(entry.name)) continue;
-      if (from === ROOT_PATH && LINK.has(entry.name)) await Deno.symlink(source, target);
-      else if (entry.isDirectory) {
-        await Deno.mkdir(target);
-        await copy(source, target);
-      } else if (entry.isFile) await Deno.copyFile(source, target);
-    }
-  };
-  await copy(ROOT_PATH, dir);
-  return dir;
-}
-
 /** What a build in the working tree would change: routes.gen.ts and everything in _build/. */
 async function treeState(): Promise<Record<string, string>> {
   const manifest = await Deno.lstat(`${ROOT_PATH}/routes.gen.ts`);
@@ -49,24 +25,6 @@ async function treeState(): Promise<Record<string, string>> {
     "routes.gen.ts": `${manifest.size}@${manifest.mtime?.getTime()}`,
     ...Object.fromEntries([...build].map(([k, v]) => [`_build${k}`, v])),
   };
-}
-
-/** Every file under `dir` (links not followed) with its size and modification time. */
-async function listing(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (path: string): Promise<void> => {
-    for await (const entry of Deno.readDir(path)) {
-      const full = `${path}/${entry.name}`;
-      if (entry.isSymlink) continue;
-      if (entry.isDirectory) await walk(full);
-      else {
-        const info = await Deno.lstat(full);
-        out.set(full.slice(dir.length), `${info.size}@${info.mtime?.getTime()}`);
-      }
-    }
-  };
-  await walk(dir);
-  return out;
 }
 
 function freePort(): number {
@@ -93,10 +51,8 @@ Deno.test({
   async fn() {
     const treeBefore = await treeState();
     const project = await copyProject();
-    // `deno task build`'s script, but with reads beyond the copy: its node_modules is a link to
-    // the real one, which --allow-read=. does not cover once the link is resolved.
     const build = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--unstable-bundle", "--allow-all", "scripts/build.ts"],
+      args: ["task", "-q", "build"],
       cwd: project,
       stdout: "null",
       stderr: "piped",

@@ -1,13 +1,23 @@
 /**
- * Relay mode: a hub that mirrors another hub's `/ws` (MessagePack) into its
- * own cache and clients; seq gaps upstream lead to `resync`.
+ * Relay mode: a hub that mirrors another hub's `/ws` (skysentinel.v2.bin,
+ * MessagePack from an upstream that does not offer it) into its own cache
+ * and clients; seq gaps and bad frames upstream lead to `resync`.
  *
  * Waits are bounded; nothing asserts on timing.
  */
 import assert from "node:assert/strict";
-import { MSGPACK_SUBPROTOCOL, type ServerMessage } from "../contracts/ws.ts";
+import { BINARY_SUBPROTOCOL, MSGPACK_SUBPROTOCOL, type ServerMessage } from "../contracts/ws.ts";
 import { encode } from "../lib/hub/codec.ts";
+import {
+  BinaryTracker,
+  composeFrame,
+  encodeGeneric,
+  FRAME_DELTA,
+  FRAME_SNAPSHOT,
+  timeBase,
+} from "../lib/hub/v2/mod.ts";
 import { startRelaySource } from "../services/web/hub_sources.ts";
+import { offeredProtocols } from "../services/web/hub_upgrade.ts";
 import {
   Clock,
   connect,
@@ -117,6 +127,68 @@ Deno.test("relay: a seq gap upstream makes it ask for resync and apply the new s
     await waitFor(
       () => JSON.stringify(relayed.hub.snapshot()) === JSON.stringify([c]),
       "the resynced state (only c)",
+    );
+  } finally {
+    await relay.stop();
+    await relayed.close();
+    await upstream.shutdown();
+  }
+});
+
+Deno.test("relay over v2.bin: a gap or a truncated frame upstream makes it resync from a snapshot", async () => {
+  const flights = flightsCopiesForLoad(0, Math.floor(Date.now() / 1000) - T0);
+  const [a, b, c] = [flights[0]!, flights[1]!, flights[2]!];
+  const fromRelay: unknown[] = [];
+  let connection = 0;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    assert.ok(offeredProtocols(req).includes(BINARY_SUBPROTOCOL), "the relay asks for v2.bin");
+    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: BINARY_SUBPROTOCOL });
+    const t = Date.now();
+    const base = timeBase(t);
+    const tracker = new BinaryTracker();
+    const delta = (seq: number, upserts: typeof flights, removes: string[]) =>
+      composeFrame(FRAME_DELTA, { seq, serverTimeMs: t }, [
+        tracker.advance(upserts, removes, base)!,
+      ]);
+    const snapshot = (seq: number) =>
+      composeFrame(FRAME_SNAPSHOT, { seq, serverTimeMs: t }, [tracker.snapshot(base)]);
+    const round = ++connection;
+    socket.onopen = () => {
+      tracker.advance([a, b], [], base);
+      socket.send(encodeGeneric({ type: "hello", protocol: 2, encoding: "bin" }));
+      socket.send(snapshot(5));
+      socket.send(delta(6, [c], []));
+      if (round === 1) socket.send(delta(8, [], [a.icao24])); // seq 7 is missing
+      else socket.send(delta(7, [], [a.icao24]).subarray(0, 9)); // cut short
+    };
+    socket.onmessage = (e) => {
+      fromRelay.push(JSON.parse(e.data));
+      tracker.advance([], [b.icao24], base);
+      socket.send(snapshot(round === 1 ? 8 : 9));
+      if (round === 1) socket.close(1000, "next round");
+    };
+    return response;
+  });
+  const relayed = serveHub({ source: { kind: "relay", ready: false } });
+  const warnings: string[] = [];
+  const relay = startRelaySource(relayed.hub, {
+    upstreamUrl: `ws://127.0.0.1:${upstream.addr.port}/ws`,
+    minBackoffMs: 20,
+    logger: { info() {}, warn: (m) => warnings.push(m) },
+  });
+  const held = () => JSON.stringify(relayed.hub.snapshot().map((f) => f.icao24).sort());
+  try {
+    await waitFor(() => fromRelay.length === 1, "the relay's resync after the gap");
+    assert.deepEqual(fromRelay, [{ type: "resync" }]);
+    assert.match(warnings.join("\n"), /seq gap/);
+    await waitFor(() => connection === 2 && fromRelay.length === 2, "the resync after a bad frame");
+    assert.match(warnings.join("\n"), /undecodable frame: bad skysentinel\.v2\.bin frame/);
+    // The snapshot after the resync holds only c (a and b were removed upstream): applied,
+    // in quantised form.
+    await waitFor(() => held() === JSON.stringify([c.icao24]), "the new snapshot");
+    assert.deepEqual(
+      relayed.hub.snapshot().find((f) => f.icao24 === c.icao24),
+      requantise(c),
     );
   } finally {
     await relay.stop();

@@ -18,7 +18,33 @@ import type { Bus, BusSubscription, SubscribeOptions, TopicMessages } from "./ty
 
 export type * from "./types.ts";
 export type { KafkaBus, KafkaBusOptions } from "./kafka.ts";
-export { MemoryBus, type MemoryBusOptions, partitionForKey } from "./memory.ts";
+export { MemoryBus, type MemoryBusOptions } from "./memory.ts";
+export { partitionForKey } from "./partitioner.ts";
+
+/** `KAFKA_BROKERS` as {@link openBus} takes it: undefined when unset, which means the memory bus. */
+export function configuredBrokers(
+  config: { KAFKA_BROKERS: readonly string[] },
+): string[] | undefined {
+  return config.KAFKA_BROKERS.length > 0 ? [...config.KAFKA_BROKERS] : undefined;
+}
+
+const ALONE: Record<"producer" | "worker" | "web", string> = {
+  producer: "publishes to a private in-memory bus that no worker or web server can read",
+  worker: "consumes a private in-memory bus that no producer writes, so it will process nothing",
+  web: "reads a private in-memory bus that no producer writes, so the map stays empty",
+};
+
+/**
+ * What a service started without KAFKA_BROKERS says first, in one line: it
+ * runs alone. (The single-process stack, `deno task up`, shares one memory
+ * bus between all of them and says nothing.)
+ */
+export function aloneNotice(service: keyof typeof ALONE): string {
+  return `ALONE: KAFKA_BROKERS is not set, so this ${service} ${
+    ALONE[service]
+  }. Set KAFKA_BROKERS to join a Kafka cluster, or run the whole stack in one process with ` +
+    "`deno task up`.";
+}
 
 export interface OpenBusOptions {
   /** Kafka bootstrap brokers (`host:port`); empty or missing means the memory bus. */

@@ -128,6 +128,11 @@ export class Bucket<M> {
     return out;
   }
 
+  /** Forgets a memoised snapshot older than `seq` (it can be megabytes; it is never sent again). */
+  dropSnapshotBefore(seq: number): void {
+    if (this.#snapshot && this.#snapshot.seq < seq) this.#snapshot = undefined;
+  }
+
   /** The memoised snapshot message for `seq`, built by `build` on first use. */
   snapshotMessage(seq: number, build: () => EncodedMessage): EncodedMessage {
     if (this.#snapshot?.seq !== seq) this.#snapshot = { seq, message: build() };

@@ -27,6 +27,9 @@ export class HubMetrics {
   constructor(registry: Registry, sources: {
     clients: (encoding: Encoding) => number;
     flights: () => number;
+    /** Distinct views (buckets) and segments (tiles per filter): the per-tick work. */
+    buckets?: () => number;
+    segments?: () => number;
   }) {
     const registers = [registry];
     new Gauge({
@@ -44,6 +47,22 @@ export class HubMetrics {
       registers,
       collect() {
         this.set(sources.flights());
+      },
+    });
+    new Gauge({
+      name: "hub_buckets",
+      help: "Distinct client views (filter and tiles); each gets one delta per tick and encoding.",
+      registers,
+      collect() {
+        this.set(sources.buckets?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: "hub_segments",
+      help: "Tile (and whole-world) segments per filter, each routed and encoded once per tick.",
+      registers,
+      collect() {
+        this.set(sources.segments?.() ?? 0);
       },
     });
     const flush = () => this.flush();

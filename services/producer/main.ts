@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { openBus } from "../../lib/bus/mod.ts";
-import { type Env, parseProducerConfig, readEnv } from "../../lib/config.ts";
+import { aloneNotice, configuredBrokers, openBus } from "../../lib/bus/mod.ts";
+import { DEMO_SCENARIO, type Env, parseProducerConfig, readEnv } from "../../lib/config.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { serveMetrics } from "../metrics_http.ts";
@@ -18,8 +18,6 @@ import { startProducer } from "./mod.ts";
 
 /** After a stop signal, exit even if something hangs (a broker that never answers). */
 const SHUTDOWN_DEADLINE_MS = 10_000;
-
-const DEMO_SCENARIO = "fixtures/scenarios/demo.json";
 
 /** The environment with the command line applied. */
 function withArgs(env: Env, args: readonly string[]): Env {
@@ -34,8 +32,8 @@ function withArgs(env: Env, args: readonly string[]): Env {
   const out: Record<string, string | undefined> = { ...env };
   if (files.length > 0) out.REPLAY_FILES = files.join(",");
   if (files.length > 0 || args.includes("--replay")) out.OPENSKY_MODE = "replay";
-  // Relative to the repository root, where `deno task` runs.
-  out.REPLAY_FILES ??= DEMO_SCENARIO;
+  // SOURCES says what to run instead of the demo.
+  if (!out.SOURCES) out.REPLAY_FILES ??= DEMO_SCENARIO;
   return out;
 }
 
@@ -52,13 +50,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const log = createLogger({ level: config.LOG_LEVEL, name: "producer" });
-  const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
-  if (!brokers) {
-    log.warn(
-      "KAFKA_BROKERS is not set: publishing to an in-memory bus that no other process reads " +
-        "(the single-process stack is `deno task up`)",
-    );
-  }
+  const brokers = configuredBrokers(config);
+  if (!brokers) log.warn(aloneNotice("producer"));
   let bus;
   try {
     bus = await openBus({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-producer` });

@@ -11,17 +11,24 @@
  * @module
  */
 import { Registry } from "prom-client";
-import { MemoryBus, openBus } from "../../lib/bus/mod.ts";
+import { configuredBrokers, MemoryBus, openBus } from "../../lib/bus/mod.ts";
 import type { Bus } from "../../lib/bus/types.ts";
-import { type Env, parseStackConfig, readEnv, redactConfig } from "../../lib/config.ts";
+import {
+  DEMO_SCENARIO,
+  describeIntake,
+  type Env,
+  parseStackConfig,
+  readEnv,
+  redactConfig,
+} from "../../lib/config.ts";
 import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { ProducerMetrics, startProducer } from "../producer/mod.ts";
 import { startWorker } from "../worker/worker.ts";
+import { startAlertDelivery } from "../alerts/delivery.ts";
+import { createLogger } from "../../lib/log.ts";
 import { startWeb } from "../web/mod.ts";
 import { onShutdown } from "../shutdown.ts";
-
-const DEMO_SCENARIO = "fixtures/scenarios/demo.json";
 
 function log(line: string) {
   console.error(`${new Date().toISOString()} stack: ${line}`);
@@ -32,7 +39,7 @@ async function main(): Promise<number> {
   let config;
   try {
     const env: Env = { ...readEnv("stack") };
-    config = parseStackConfig({ REPLAY_FILES: DEMO_SCENARIO, ...env });
+    config = parseStackConfig({ ...(env.SOURCES ? {} : { REPLAY_FILES: DEMO_SCENARIO }), ...env });
   } catch (error) {
     if (error instanceof SkySentinelError) {
       console.error(error.message);
@@ -41,7 +48,7 @@ async function main(): Promise<number> {
     throw error;
   }
   log(`configuration ${JSON.stringify(redactConfig(config))}`);
-  const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
+  const brokers = configuredBrokers(config);
   const memory = brokers ? undefined : new MemoryBus();
   const clientId = config.KAFKA_CLIENT_ID;
   const buses: Bus[] = [];
@@ -51,11 +58,22 @@ async function main(): Promise<number> {
     return b;
   };
 
-  const db = await openDatabase({
-    url: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    log: (line) => log(line),
-  });
+  let db;
+  try {
+    db = await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      log: (line) => log(line),
+    });
+  } catch (error) {
+    await memory?.close();
+    // A DATA_DIR the stack may not write, an unreachable DATABASE_URL: one line, no stack trace.
+    if (error instanceof SkySentinelError) {
+      console.error(`stack: ${error.message}`);
+      return error.code === "config_invalid" ? 2 : 1;
+    }
+    throw error;
+  }
   log(`database: ${db.kind} ${db.url}`);
   const registry = new Registry();
   const runwaysCsv = await Deno.readTextFile(config.RUNWAYS_FILE);
@@ -70,6 +88,16 @@ async function main(): Promise<number> {
     degradeOnStaleData: true,
   });
   const web = await startWeb({ config, bus: await bus("web"), db: db.sql, registry, dev: true });
+  // Webhooks reach only the hosts of this task's --allow-net; `deno task alerts` reaches any.
+  const alerts = await startAlertDelivery({
+    bus: await bus("alerts"),
+    sql: db.sql,
+    log: createLogger({ level: config.LOG_LEVEL, name: "alerts" }),
+    delivery: {
+      allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
+      publicUrl: config.ALERTS_PUBLIC_URL,
+    },
+  });
   const producer = await startProducer({
     config,
     bus: await bus("producer"),
@@ -77,7 +105,7 @@ async function main(): Promise<number> {
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log(
-    `${producer.mode === "live" ? "polling OpenSky live" : "replaying the demo scenario"} on ` +
+    `${describeIntake(config)} on ` +
       `${brokers ? `Kafka ${brokers.join(",")}` : "the in-memory bus"}; ready in ${seconds} s`,
   );
   console.log(`SkySentinel is up: ${web.url}`);
@@ -86,6 +114,7 @@ async function main(): Promise<number> {
     await producer.stop();
     await web.stop();
     await worker.stop();
+    await alerts.stop();
     await Promise.all(buses.map((b) => b.close()));
     await memory?.close();
     await db.close();

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Bucket } from "../../lib/hub/buckets.ts";
 import type { HubCore, TickResult } from "../../lib/hub/core.ts";
 import type { EncodedMessage } from "../../lib/hub/codec.ts";
 import type { HubMetrics } from "../../lib/hub/metrics.ts";
@@ -61,10 +62,17 @@ export class TickBroadcaster {
     }
   }
 
-  /** The recent anomalies in the client's view (after its first snapshot). */
-  sendRecentAnomalies(client: ClientSession, now: number): void {
+  /**
+   * The recent anomalies in the client's view (after its first snapshot);
+   * with `previous` (its view before a `subscribe`), only those it did not cover.
+   */
+  sendRecentAnomalies(client: ClientSession, now: number, previous?: Bucket<ClientSession>): void {
     const bucket = this.#o.core.bucketOf(client);
-    for (const a of this.#o.core.recentAnomalies(now, undefined, bucket)) client.send(a);
+    if (!bucket || bucket === previous) return;
+    const seen = previous ? this.#o.core.recentAnomalies(now, undefined, previous) : [];
+    for (const a of this.#o.core.recentAnomalies(now, undefined, bucket)) {
+      if (!seen.includes(a)) client.send(a);
+    }
   }
 
   markSlow(client: ClientSession, now: number): void {

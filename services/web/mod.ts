@@ -20,7 +20,11 @@ export interface StartWebOptions {
   bus: Bus | null;
   /** The history database; null serves the live part only (history routes answer 503). */
   db: Sql | null;
-  /** Development: rebuild islands at start and show error details. */
+  /**
+   * Development: rebuild islands at start and show error details. Honoured
+   * only on a loopback HOST: error details are for the developer, not for
+   * whoever reaches 0.0.0.0.
+   */
   dev?: boolean;
   /** Prebuilt islands only (Deno Deploy: no filesystem writes). */
   build?: "always" | "auto" | "never";
@@ -31,15 +35,27 @@ export interface StartWebOptions {
 export interface WebHandle {
   /** `http://host:port` it listens on. */
   readonly url: string;
+  /** `development` only when asked for and HOST is a loopback address. */
+  readonly mode: "development" | "production";
   readonly hub: Hub;
   readonly registry: Registry;
   /** Closes sockets with 1001, stops the source and the server. Idempotent. */
   stop(): Promise<void>;
 }
 
+/** Addresses only this machine can reach: the only ones development mode listens on. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
 export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
   const { config } = options;
   const log = options.log ?? console.log;
+  const dev = (options.dev ?? false) && LOOPBACK_HOSTS.has(config.HOST);
+  if (options.dev && !dev) {
+    log(
+      `web: production mode (no error details) because HOST=${config.HOST} is reachable from ` +
+        "other machines; set HOST=127.0.0.1 for development mode",
+    );
+  }
   const registry = options.registry ?? new Registry();
   const relay = config.HUB_UPSTREAM_URL;
   const hub = new Hub({
@@ -60,8 +76,10 @@ export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
     hub,
     db: options.db,
     registry,
-    dev: options.dev,
-    build: options.build,
+    adminToken: config.ADMIN_TOKEN ?? null,
+    dev,
+    // Asked-for development rebuilds the islands at every start even where it is not granted.
+    build: options.build ?? (options.dev ? "always" : undefined),
     log,
     health: () => ({
       source: source.healthy()
@@ -79,6 +97,7 @@ export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
   let stopping: Promise<void> | undefined;
   return {
     url,
+    mode: dev ? "development" : "production",
     hub,
     registry,
     stop() {

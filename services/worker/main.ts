@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { openBus } from "../../lib/bus/mod.ts";
+import { aloneNotice, configuredBrokers, openBus } from "../../lib/bus/mod.ts";
 import { parseWorkerConfig, readEnv, type WorkerConfig } from "../../lib/config.ts";
 import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
@@ -39,13 +39,8 @@ async function main(): Promise<number> {
     log.error(`cannot read RUNWAYS_FILE ${config.RUNWAYS_FILE}: ${error}`);
     return 2;
   }
-  const brokers = config.KAFKA_BROKERS.length > 0 ? config.KAFKA_BROKERS : undefined;
-  if (!brokers) {
-    log.warn(
-      "KAFKA_BROKERS is not set: consuming an in-memory bus that no other process writes " +
-        "(the single-process stack is `deno task up`)",
-    );
-  }
+  const brokers = configuredBrokers(config);
+  if (!brokers) log.warn(aloneNotice("worker"));
   let bus;
   try {
     bus = await openBus({ brokers, clientId: `${config.KAFKA_CLIENT_ID}-worker` });
@@ -63,7 +58,8 @@ async function main(): Promise<number> {
   } catch (error) {
     log.error(error instanceof Error ? error.message : String(error));
     await bus.close();
-    return 1;
+    // A DATA_DIR it may not write is a configuration error (2), an unreachable database not (1).
+    return error instanceof SkySentinelError && error.code === "config_invalid" ? 2 : 1;
   }
   log.info("database", { kind: db.kind, url: db.url });
   let worker;

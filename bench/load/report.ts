@@ -1,0 +1,197 @@
+/**
+ * Turns what the load processes and the server reported into the printed
+ * tables of `deno task load`. Pure.
+ *
+ * @module
+ */
+import { Histogram } from "./stats.ts";
+
+export interface TallyReport {
+  id: number;
+  served: string | null;
+  bytes: number;
+  frames: number;
+  deltas: number;
+  gaps: number;
+  snapshots: number;
+  upserts: number;
+  deltaBytes: number;
+  closeCode: number | null;
+  failed: string | null;
+}
+
+export interface ProcessReport {
+  tallies: TallyReport[];
+  tick: Record<string, [number, number][]>;
+  receipts: Record<string, [number, number, number][]>;
+}
+
+export interface ServerFigures {
+  /** CPU used by the server process during the window, % of one core. */
+  cpuPercent: number;
+  /** Resident set at the end of the window and its peak over the process's life, MB. */
+  rssMb: number;
+  rssPeakMb: number;
+  /** Clients the hub marked slow (skipped deltas) during the window. */
+  slowEvents: number;
+  /** Clients the server had at the end. */
+  clients: number;
+}
+
+export interface Row {
+  label: string;
+  clients: number;
+  world: number;
+  probes: number;
+  ingestP50: number;
+  ingestP99: number;
+  probeUpdates: number;
+  tickP50: number;
+  tickP99: number;
+  bytesPerUpsert: number;
+  bytesPerClientS: number;
+  /**
+   * Bytes/s per client that full delivery takes, whatever the machine
+   * managed: hub, B/upsert × aircraft in the client's view ÷ report
+   * interval; baseline, bytes per completed poll × 1 poll/s.
+   */
+  neededPerClientS: number;
+  bytesPerWorldClientS: number;
+  bytesPerRegionalClientS: number;
+  gaps: number;
+  closed: number;
+  failed: number;
+}
+
+/** Ingest-to-receive of probe receipts, given the server's ingest times by key. */
+export function ingestLatency(
+  receipts: [number, number, number][][],
+  ingests: Map<number, number>,
+): Histogram {
+  const h = new Histogram();
+  for (const list of receipts) {
+    for (const [key, count, arrival] of list) {
+      const at = ingests.get(key);
+      if (at !== undefined) h.add(arrival - at, count);
+    }
+  }
+  return h;
+}
+
+/**
+ * One row per served encoding (WebSocket) or one for the poll baseline.
+ * `plans` says which ids are world clients and probes.
+ */
+export function rows(
+  reports: ProcessReport[],
+  options: {
+    windowS: number;
+    ingests: Map<number, number>;
+    world: Set<number>;
+    probes: Set<number>;
+    baseline: boolean;
+    /** Aircraft in each client's view (by id) and the feed's report interval, s. */
+    inView: Map<number, number>;
+    intervalS: number;
+  },
+): Row[] {
+  const tallies = reports.flatMap((r) => r.tallies);
+  const groups = new Map<string, TallyReport[]>();
+  for (const t of tallies) {
+    const label = options.baseline ? "tar1090 poll (zstd)" : (t.served ?? "unconnected");
+    let list = groups.get(label);
+    if (!list) groups.set(label, list = []);
+    list.push(t);
+  }
+  const out: Row[] = [];
+  for (const [label, list] of groups) {
+    const ids = new Set(list.map((t) => t.id));
+    const receipts = reports.flatMap((r) =>
+      Object.entries(r.receipts).filter(([k]) => ids.has(Number(k.slice(k.lastIndexOf("|") + 1))))
+        .map(([, v]) => v)
+    );
+    const ingest = ingestLatency(receipts, options.ingests);
+    const tick = new Histogram();
+    for (const r of reports) if (r.tick[label]) tick.merge(Histogram.from(r.tick[label]!));
+    const probes = list.filter((t) => options.probes.has(t.id));
+    const upserts = probes.reduce((n, t) => n + t.upserts, 0);
+    const probeBytes = probes.reduce((n, t) => n + (options.baseline ? t.bytes : t.deltaBytes), 0);
+    const per = (ts: TallyReport[]) =>
+      ts.length === 0 ? NaN : ts.reduce((n, t) => n + t.bytes, 0) / ts.length / options.windowS;
+    const bytesPerUpsert = upserts > 0 ? probeBytes / upserts : NaN;
+    const needed = list.map((t) =>
+      options.baseline
+        ? (t.frames > 0 ? t.bytes / t.frames : NaN)
+        : (options.inView.get(t.id) ?? 0) / options.intervalS * bytesPerUpsert
+    ).filter(Number.isFinite);
+    out.push({
+      label,
+      neededPerClientS: needed.length ? needed.reduce((a, b) => a + b, 0) / needed.length : NaN,
+      clients: list.length,
+      world: list.filter((t) => options.world.has(t.id)).length,
+      probes: probes.length,
+      ingestP50: ingest.quantile(0.5),
+      ingestP99: ingest.quantile(0.99),
+      probeUpdates: ingest.count,
+      tickP50: tick.quantile(0.5),
+      tickP99: tick.quantile(0.99),
+      bytesPerUpsert,
+      bytesPerClientS: per(list),
+      bytesPerWorldClientS: per(list.filter((t) => options.world.has(t.id))),
+      bytesPerRegionalClientS: per(list.filter((t) => !options.world.has(t.id))),
+      gaps: list.reduce((n, t) => n + t.gaps, 0),
+      closed: list.filter((t) => t.closeCode !== null).length,
+      failed: list.filter((t) => t.failed !== null).length,
+    });
+  }
+  return out.sort((a, b) => a.label.localeCompare(b.label));
+}
+
+const f0 = (v: number) => Number.isFinite(v) ? v.toFixed(0) : "-";
+const f1 = (v: number) => Number.isFinite(v) ? v.toFixed(1) : "-";
+const kb = (v: number) => Number.isFinite(v) ? (v / 1024).toFixed(1) : "-";
+
+/** The main table, markdown. */
+export function table(title: string, list: Row[], server: ServerFigures): string {
+  const lines = [
+    `### ${title}`,
+    "",
+    `server: CPU ${f0(server.cpuPercent)}% of one core, RSS ${f0(server.rssMb)} MB ` +
+    `(peak ${f0(server.rssPeakMb)} MB), slow-client events ${server.slowEvents}, ` +
+    `${server.clients} clients connected at the end`,
+    "",
+    "| encoding | clients (world) | probes | ingest→receive p50 ms | p99 ms | probe updates | " +
+    "tick→receive p50 ms | p99 ms | B/upsert | KB/s per client | KB/s needed per client | " +
+    "KB/s world client | KB/s regional client | seq gaps | closed | failed |",
+    `|${"---|".repeat(16)}`,
+  ];
+  for (const r of list) {
+    lines.push(
+      `| ${r.label} | ${r.clients} (${r.world}) | ${r.probes} | ${f0(r.ingestP50)} | ` +
+        `${f0(r.ingestP99)} | ${r.probeUpdates} | ${f0(r.tickP50)} | ${f0(r.tickP99)} | ` +
+        `${f1(r.bytesPerUpsert)} | ${kb(r.bytesPerClientS)} | ${kb(r.neededPerClientS)} | ` +
+        `${kb(r.bytesPerWorldClientS)} | ` +
+        `${kb(r.bytesPerRegionalClientS)} | ${r.gaps} | ${r.closed} | ${r.failed} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Baseline ÷ hub ratios for the same viewports. */
+export function ratios(hub: Row[], baseline: Row | undefined): string {
+  if (!baseline) return "";
+  const lines = ["", "baseline (tar1090-style poll) ÷ hub, same viewports:"];
+  for (const r of hub) {
+    const x = (b: number, h: number) => Number.isFinite(b / h) ? `${(b / h).toFixed(1)}x` : "-";
+    lines.push(
+      `- ${r.label}: bytes/client/s needed ${x(baseline.neededPerClientS, r.neededPerClientS)}, ` +
+        `delivered ${x(baseline.bytesPerClientS, r.bytesPerClientS)} ` +
+        `(world ${x(baseline.bytesPerWorldClientS, r.bytesPerWorldClientS)}, regional ${
+          x(baseline.bytesPerRegionalClientS, r.bytesPerRegionalClientS)
+        }), ingest→receive p50 ${x(baseline.ingestP50, r.ingestP50)}, p99 ${
+          x(baseline.ingestP99, r.ingestP99)
+        }`,
+    );
+  }
+  return lines.join("\n");
+}
