@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import type { Flight } from "../contracts/flight.ts";
 import type { Sql } from "../lib/db/mod.ts";
+import { encodeStream, TRACK_FORMATS, trackEncoder } from "../lib/export/formats.ts";
 import { createWebApp } from "../services/web/app.ts";
 import { freshPostgres, measuredColumns, type TestDatabase } from "./_db.ts";
 import { recordedFlights } from "./_recordings.ts";
@@ -204,4 +205,35 @@ Deno.test({
       await db.close();
     }
   },
+});
+
+Deno.test("history export: the encoders stream, pulling one batch per chunk sent", async () => {
+  const points = stored().slice(0, 50).map((f) => ({
+    ts: new Date(f.time_position_unix * 1000).toISOString(),
+    lat: f.position.lat,
+    lon: f.position.lon,
+    altitude_m: f.altitude_m,
+    velocity_mps: f.velocity_mps,
+    heading_deg: f.heading_deg,
+    vertical_rate_mps: f.vertical_rate_mps,
+    raw: { lat: f.position.lat, lon: f.position.lon, altitude_m: f.altitude_m },
+  }));
+  for (const format of TRACK_FORMATS) {
+    let pulled = 0;
+    const batches = async function* () {
+      for (let i = 0; i < points.length; i += 10) {
+        pulled++;
+        yield points.slice(i, i + 10);
+      }
+    };
+    const meta = { icao24: EZY, from: FROM, to: TO, resolution: "fine" };
+    const reader = encodeStream(trackEncoder(format, meta), batches()).getReader();
+    await reader.read(); // the head
+    await reader.read(); // the first batch
+    assert.equal(pulled, 1, `${format}: one batch read from the database per chunk sent`);
+    let rest = 0;
+    while (!(await reader.read()).done) rest++;
+    assert.equal(pulled, 5);
+    assert.ok(rest >= 4, `${format}: ${rest} more chunks`);
+  }
 });
