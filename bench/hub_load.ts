@@ -239,7 +239,7 @@ interface PhaseResult {
 async function phase(
   server: Child & { pid: number; port: number },
   plans: ClientPlan[],
-  o: LoadOptions & { mode: LoadPlan["mode"] },
+  o: LoadOptions & { mode: LoadPlan["mode"]; inView: Map<number, number>; intervalS: number },
 ): Promise<PhaseResult> {
   const load = await startLoad(plans, {
     n: o.processes,
@@ -271,6 +271,8 @@ async function phase(
       world: new Set(plans.filter((p) => p.bbox === null).map((p) => p.id)),
       probes: new Set(plans.filter((p) => p.probe).map((p) => p.id)),
       baseline: o.mode === "poll",
+      inView: o.inView,
+      intervalS: o.intervalS,
     }),
     server: {
       cpuPercent: (cpu1.cpuMs - cpu0.cpuMs) / (windowS * 10),
@@ -355,6 +357,19 @@ async function relayPhase(o: LoadOptions, figures: LoadResult["relay"]): Promise
   return lines.join("\n");
 }
 
+/** Aircraft inside a bbox (`lomin > lomax` crosses the antimeridian); null is the world. */
+function countInView(
+  positions: readonly { lat: number; lon: number }[],
+  bbox: [number, number, number, number] | null,
+): number {
+  if (!bbox) return positions.length;
+  const [lamin, lomin, lamax, lomax] = bbox;
+  return positions.filter((p) =>
+    p.lat >= lamin && p.lat <= lamax &&
+    (lomin <= lomax ? p.lon >= lomin && p.lon <= lomax : p.lon >= lomin || p.lon <= lomax)
+  ).length;
+}
+
 function planOptions(o: LoadOptions) {
   return {
     clients: o.clients,
@@ -414,7 +429,9 @@ async function runPhases(
   };
   const phases: LoadResult["phases"] = [];
   const relay: LoadResult["relay"] = [];
-  const plans = planClients(await samplePositions(o), planOptions(o));
+  const positions = await samplePositions(o);
+  const plans = planClients(positions, planOptions(o));
+  const inView = new Map(plans.map((p) => [p.id, countInView(positions, p.bbox)]));
   const world = plans.filter((p) => p.bbox === null).length;
   out.push(
     `hub load: ${o.aircraft} derived aircraft (world_load copies), ${o.clients} clients ` +
@@ -434,13 +451,18 @@ async function runPhases(
     ]);
     try {
       log(`profile ${interval} s: ${o.clients} WebSocket clients ...`);
-      const ws = await phase(server, plans, { ...o, mode: "ws" });
+      const ws = await phase(server, plans, { ...o, mode: "ws", inView, intervalS: interval });
       const title = `hub, ${o.aircraft} aircraft every ${interval} s (${updates} updates/s)`;
       phases.push({ title, ...ws });
       out.push("", table(title, ws.rows, ws.server));
       if (o.baseline && k === 0) {
         log(`profile ${interval} s: ${o.clients} tar1090-style pollers ...`);
-        const poll = await phase(server, plans, { ...o, mode: "poll" });
+        const poll = await phase(server, plans, {
+          ...o,
+          mode: "poll",
+          inView,
+          intervalS: interval,
+        });
         const title = "baseline: tar1090-style 1 s polling of 3° zstd tiles, same viewports";
         phases.push({ title, ...poll });
         out.push("", table(title, poll.rows, poll.server), ratios(ws.rows, poll.rows[0]));

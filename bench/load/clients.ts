@@ -131,6 +131,13 @@ async function rawClient(url: URL, t: Tally): Promise<() => void> {
     const now = Date.now();
     if (opcode === 8) {
       t.closeCode = headLen >= 2 ? (head[0]! << 8) | head[1]! : 1005;
+    } else if (opcode === 9) {
+      // Answer the server's keep-alive ping (Deno closes sockets that do not) with its payload.
+      const payload = head.slice(0, Math.min(headLen, 125));
+      const pong = new Uint8Array(6 + payload.length);
+      pong.set([0x8a, 0x80 | payload.length, 0, 0, 0, 0]);
+      pong.set(payload, 6);
+      conn.write(pong).catch(() => {});
     } else if (opcode === 1 || opcode === 2) {
       const h = readHead(head.subarray(0, headLen), served);
       if (h) {

@@ -50,6 +50,12 @@ export interface Row {
   tickP99: number;
   bytesPerUpsert: number;
   bytesPerClientS: number;
+  /**
+   * Bytes/s per client that full delivery takes, whatever the machine
+   * managed: hub, B/upsert × aircraft in the client's view ÷ report
+   * interval; baseline, bytes per completed poll × 1 poll/s.
+   */
+  neededPerClientS: number;
   bytesPerWorldClientS: number;
   bytesPerRegionalClientS: number;
   gaps: number;
@@ -84,6 +90,9 @@ export function rows(
     world: Set<number>;
     probes: Set<number>;
     baseline: boolean;
+    /** Aircraft in each client's view (by id) and the feed's report interval, s. */
+    inView: Map<number, number>;
+    intervalS: number;
   },
 ): Row[] {
   const tallies = reports.flatMap((r) => r.tallies);
@@ -109,8 +118,15 @@ export function rows(
     const probeBytes = probes.reduce((n, t) => n + (options.baseline ? t.bytes : t.deltaBytes), 0);
     const per = (ts: TallyReport[]) =>
       ts.length === 0 ? NaN : ts.reduce((n, t) => n + t.bytes, 0) / ts.length / options.windowS;
+    const bytesPerUpsert = upserts > 0 ? probeBytes / upserts : NaN;
+    const needed = list.map((t) =>
+      options.baseline
+        ? (t.frames > 0 ? t.bytes / t.frames : NaN)
+        : (options.inView.get(t.id) ?? 0) / options.intervalS * bytesPerUpsert
+    ).filter(Number.isFinite);
     out.push({
       label,
+      neededPerClientS: needed.length ? needed.reduce((a, b) => a + b, 0) / needed.length : NaN,
       clients: list.length,
       world: list.filter((t) => options.world.has(t.id)).length,
       probes: probes.length,
@@ -119,7 +135,7 @@ export function rows(
       probeUpdates: ingest.count,
       tickP50: tick.quantile(0.5),
       tickP99: tick.quantile(0.99),
-      bytesPerUpsert: upserts > 0 ? probeBytes / upserts : NaN,
+      bytesPerUpsert,
       bytesPerClientS: per(list),
       bytesPerWorldClientS: per(list.filter((t) => options.world.has(t.id))),
       bytesPerRegionalClientS: per(list.filter((t) => !options.world.has(t.id))),
@@ -145,15 +161,16 @@ export function table(title: string, list: Row[], server: ServerFigures): string
     `${server.clients} clients connected at the end`,
     "",
     "| encoding | clients (world) | probes | ingest→receive p50 ms | p99 ms | probe updates | " +
-    "tick→receive p50 ms | p99 ms | B/upsert | KB/s per client | KB/s world client | " +
-    "KB/s regional client | seq gaps | closed | failed |",
-    `|${"---|".repeat(15)}`,
+    "tick→receive p50 ms | p99 ms | B/upsert | KB/s per client | KB/s needed per client | " +
+    "KB/s world client | KB/s regional client | seq gaps | closed | failed |",
+    `|${"---|".repeat(16)}`,
   ];
   for (const r of list) {
     lines.push(
       `| ${r.label} | ${r.clients} (${r.world}) | ${r.probes} | ${f0(r.ingestP50)} | ` +
         `${f0(r.ingestP99)} | ${r.probeUpdates} | ${f0(r.tickP50)} | ${f0(r.tickP99)} | ` +
-        `${f1(r.bytesPerUpsert)} | ${kb(r.bytesPerClientS)} | ${kb(r.bytesPerWorldClientS)} | ` +
+        `${f1(r.bytesPerUpsert)} | ${kb(r.bytesPerClientS)} | ${kb(r.neededPerClientS)} | ` +
+        `${kb(r.bytesPerWorldClientS)} | ` +
         `${kb(r.bytesPerRegionalClientS)} | ${r.gaps} | ${r.closed} | ${r.failed} |`,
     );
   }
@@ -167,7 +184,8 @@ export function ratios(hub: Row[], baseline: Row | undefined): string {
   for (const r of hub) {
     const x = (b: number, h: number) => Number.isFinite(b / h) ? `${(b / h).toFixed(1)}x` : "-";
     lines.push(
-      `- ${r.label}: bytes/client/s ${x(baseline.bytesPerClientS, r.bytesPerClientS)} ` +
+      `- ${r.label}: bytes/client/s needed ${x(baseline.neededPerClientS, r.neededPerClientS)}, ` +
+        `delivered ${x(baseline.bytesPerClientS, r.bytesPerClientS)} ` +
         `(world ${x(baseline.bytesPerWorldClientS, r.bytesPerWorldClientS)}, regional ${
           x(baseline.bytesPerRegionalClientS, r.bytesPerRegionalClientS)
         }), ingest→receive p50 ${x(baseline.ingestP50, r.ingestP50)}, p99 ${

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Flight } from "../../contracts/flight.ts";
+import { type Flight, FlightSourceKind } from "../../contracts/flight.ts";
 
 /** Kalman-smoothed values of one position; SI units, degrees. */
 export interface SmoothedValues {
@@ -130,7 +130,9 @@ export function flightFromRow(r: FlightRow): Flight {
     time_position_unix: r.ts_unix,
     last_contact_unix: r.last_contact_unix,
   };
-  if (r.source !== null) flight.source = r.source;
+  // Only the contract's source names go back out; an unknown stored value is left off.
+  const source = FlightSourceKind.safeParse(r.source);
+  if (source.success) flight.source = source.data;
   return flight;
 }
 
@@ -140,14 +142,41 @@ export function flightSource(f: Flight): string | null {
   return typeof source === "string" ? source : null;
 }
 
-/** ISO 8601 with microseconds of a unix time in seconds (COPY text for timestamptz). */
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` of a unix time in seconds (COPY text for
+ * timestamptz), with microseconds when the time has a fraction. Computed
+ * with integer arithmetic (days to civil date, H. Hinnant's algorithm):
+ * `Date#toISOString` costs several times more, and the writer formats two
+ * times per row.
+ */
 export function unixToTimestamp(unix: number): string {
-  const ms = Math.floor(unix * 1000);
-  const iso = new Date(ms).toISOString();
-  // Sub-millisecond digits, which Date drops; 0 for the usual whole seconds.
-  const micros = Math.round((unix * 1000 - ms) * 1000);
-  if (micros <= 0 || micros >= 1000) return iso;
-  return `${iso.slice(0, -1)}${String(micros).padStart(3, "0")}Z`;
+  const totalMicros = Math.round(unix * 1e6);
+  const micros = ((totalMicros % 1e6) + 1e6) % 1e6;
+  const secs = (totalMicros - micros) / 1e6;
+  const sod = ((secs % 86400) + 86400) % 86400;
+  const days = (secs - sod) / 86400;
+  // civil_from_days
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const hh = Math.floor(sod / 3600);
+  const mm = Math.floor((sod % 3600) / 60);
+  const ss = sod % 60;
+  const text = `${y}-${pad2(m)}-${pad2(d)}T${pad2(hh)}:${pad2(mm)}:${pad2(ss)}`;
+  return micros === 0 ? `${text}Z` : `${text}.${String(micros).padStart(6, "0")}Z`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 /** COPY text for one value: `\N` for null, backslash, tab and newlines escaped. */

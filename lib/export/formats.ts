@@ -15,6 +15,7 @@
  * @module
  */
 import type { TrackPoint } from "../../contracts/api.ts";
+import type { Flight } from "../../contracts/flight.ts";
 
 /** The formats `GET /api/flights/{icao24}/track?format=` answers besides JSON. */
 export const TRACK_FORMATS = ["geojson", "csv", "kml"] as const;
@@ -168,4 +169,82 @@ export function encodeStream(
       await iterator.return?.();
     },
   });
+}
+
+/** A position of `deno task export` (see services/web/history.ts `ExportRow`). */
+export interface ExportPoint {
+  flight: Flight;
+  lat: number;
+  lon: number;
+  altitude_m: number | null;
+  tier: string;
+}
+
+/** Columns of the export CSV, in order. */
+export const EXPORT_CSV_COLUMNS = [
+  "ts",
+  "icao24",
+  "callsign",
+  "lat",
+  "lon",
+  "altitude_m",
+  "raw_lat",
+  "raw_lon",
+  "raw_altitude_m",
+  "geo_altitude_m",
+  "velocity_mps",
+  "heading_deg",
+  "vertical_rate_mps",
+  "on_ground",
+  "squawk",
+  "origin_country",
+  "source",
+  "tier",
+] as const;
+
+/** One line of the export CSV (`\r\n` ended). */
+export function exportCsvLine(p: ExportPoint): string {
+  const f = p.flight;
+  return [
+    unixIso(f.time_position_unix),
+    f.icao24,
+    f.callsign,
+    p.lat,
+    p.lon,
+    p.altitude_m,
+    f.position.lat,
+    f.position.lon,
+    f.altitude_m,
+    f.geo_altitude_m,
+    f.velocity_mps,
+    f.heading_deg,
+    f.vertical_rate_mps,
+    f.on_ground,
+    f.squawk,
+    f.origin_country,
+    (f as Flight & { source?: string }).source ?? null,
+    p.tier,
+  ].map(csvCell).join(",") + "\r\n";
+}
+
+/**
+ * One line of GeoJSON lines: a Point Feature at the smoothed position, the
+ * flight object as received in `properties.flight`.
+ */
+export function exportFeatureLine(p: ExportPoint): string {
+  const coordinates = p.altitude_m === null ? [p.lon, p.lat] : [p.lon, p.lat, p.altitude_m];
+  return JSON.stringify({
+    type: "Feature",
+    geometry: { type: "Point", coordinates },
+    properties: {
+      icao24: p.flight.icao24,
+      ts: unixIso(p.flight.time_position_unix),
+      tier: p.tier,
+      flight: p.flight,
+    },
+  }) + "\n";
+}
+
+function unixIso(unix: number): string {
+  return new Date(unix * 1000).toISOString();
 }

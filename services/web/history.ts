@@ -72,8 +72,25 @@ interface SessionRow {
   ended_at: Date | null;
 }
 
-/** Where the fine tier begins: the lower bound of its oldest day partition, or null without any. */
-export async function fineTierStart(sql: Sql): Promise<Date | null> {
+/** How long a looked-up start of the fine tier is reused, ms (retention runs hourly). */
+const FINE_START_TTL_MS = 10_000;
+const fineStarts = new WeakMap<Sql, { at: number; value: Promise<Date | null> }>();
+
+/**
+ * Where the fine tier begins (the lower bound of its oldest day partition,
+ * or null without any), looked up at most every 10 s per client: on the
+ * embedded database every query waits for the one connection.
+ */
+export function fineTierStart(sql: Sql): Promise<Date | null> {
+  const held = fineStarts.get(sql);
+  if (held && Date.now() - held.at < FINE_START_TTL_MS) return held.value;
+  const value = readFineTierStart(sql);
+  fineStarts.set(sql, { at: Date.now(), value });
+  value.catch(() => fineStarts.delete(sql));
+  return value;
+}
+
+async function readFineTierStart(sql: Sql): Promise<Date | null> {
   const [row] = await sql<{ day: string | null }[]>`
     SELECT min(substring(c.relname FROM 17)) AS day
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -390,4 +407,57 @@ function bboxCondition(sql: Sql, lat: string, lon: string, bbox: BBox | undefine
     ? sql`${sql(lon)} BETWEEN ${lomin} AND ${lomax}`
     : sql`(${sql(lon)} >= ${lomin} OR ${sql(lon)} <= ${lomax})`;
   return sql`${sql(lat)} BETWEEN ${lamin} AND ${lamax} AND ${lonIn}`;
+}
+
+/** One position of `deno task export`: the flight as received plus the smoothed values. */
+export interface ExportRow {
+  flight: Flight;
+  /** Smoothed position and altitude. */
+  lat: number;
+  lon: number;
+  altitude_m: number | null;
+  /** `fine` or `sampled`: the tier it came from. */
+  tier: "fine" | "sampled";
+}
+
+/**
+ * Every position of every aircraft in `[from, to]` (optionally inside
+ * `bbox`), ordered by time, read with a cursor `batch` rows at a time: the
+ * fine tier where it exists, the sampled tier before it.
+ */
+export async function exportRows(
+  sql: Sql,
+  range: { from: Date; to: Date; bbox?: BBox; batch?: number },
+): Promise<{ resolution: HistoryResolution; rows: AsyncIterable<ExportRow[]> }> {
+  const fineFrom = await fineTierStart(sql);
+  const how = plan(range.from, range.to, fineFrom);
+  const cols = sql.unsafe(`${flightSelectList("")}, lat, lon, altitude_m`);
+  const where = bboxCondition(sql, "raw_lat", "raw_lon", range.bbox);
+  const fine = (lo: Date) =>
+    sql`SELECT ${cols}, 'fine' AS tier FROM flights_history
+        WHERE ts >= ${lo} AND ts <= ${range.to} AND ${where}`;
+  const sampled = (hi: Date, inclusive: boolean) =>
+    sql`SELECT ${cols}, 'sampled' AS tier FROM flights_history_sampled
+        WHERE ts >= ${range.from} AND ${inclusive ? sql`ts <= ${hi}` : sql`ts < ${hi}`}
+          AND ${where}`;
+  const source = how === "fine"
+    ? fine(range.from)
+    : how === "sampled"
+    ? sampled(range.to, true)
+    : sql`${sampled(fineFrom!, false)} UNION ALL ${fine(fineFrom!)}`;
+  type Row = FlightRow & Pick<ExportRow, "lat" | "lon" | "altitude_m" | "tier">;
+  const cursor = sql<Row[]>`SELECT * FROM (${source}) u ORDER BY ts_unix, icao24`
+    .cursor(range.batch ?? 2000);
+  async function* rows(): AsyncGenerator<ExportRow[]> {
+    for await (const batch of cursor) {
+      yield batch.map((r) => ({
+        flight: flightFromRow(r),
+        lat: r.lat,
+        lon: r.lon,
+        altitude_m: r.altitude_m,
+        tier: r.tier,
+      }));
+    }
+  }
+  return { resolution: how, rows: rows() };
 }

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ANOMALY_KINDS } from "../../contracts/anomaly.ts";
+import { ALERT_SCHEMAS, ALERT_SECURITY_SCHEMES, alertPaths } from "./alerts_openapi.ts";
 import {
   AnomaliesResponse,
   ApiError,
@@ -31,6 +32,7 @@ const SCHEMAS = {
   SnapshotResponse,
   AnomaliesResponse,
   ApiError,
+  ...ALERT_SCHEMAS,
 };
 
 function jsonSchema(schema: z.ZodType): Json {
@@ -202,9 +204,29 @@ function build(): Json {
               description: "Default: `from` plus 1 h (at most now), or now",
               schema: TIME,
             },
+            {
+              name: "format",
+              in: "query",
+              description: "`json` (default), or an export streamed whole (no thinning): " +
+                "`geojson` (FeatureCollection of Points, [lon, lat, smoothed altitude_m]), " +
+                "`csv` (header line; columns icao24, ts, lat, lon, altitude_m, velocity_mps, " +
+                "heading_deg, vertical_rate_mps, raw_lat, raw_lon, raw_altitude_m) or `kml` " +
+                "(a LineString Placemark). Header X-History-Resolution: fine, sampled or mixed",
+              schema: { type: "string", enum: ["json", "geojson", "csv", "kml"] },
+            },
           ],
           responses: {
-            200: json("Smoothed and raw positions, oldest first", ref("TrackResponse")),
+            200: {
+              description: "Smoothed and raw positions, oldest first; `resolution` says which " +
+                "history tier answered (fine: every position; sampled: one per 5 min plus " +
+                "take-offs, landings and anomalies, beyond HISTORY_RETENTION_DAYS)",
+              content: {
+                "application/json": { schema: ref("TrackResponse") },
+                "application/geo+json": { schema: { type: "object" } },
+                "text/csv": { schema: { type: "string" } },
+                "application/vnd.google-earth.kml+xml": { schema: { type: "string" } },
+              },
+            },
             ...errors(400, 404, 503),
           },
         },
@@ -273,6 +295,7 @@ function build(): Json {
           },
         },
       },
+      ...alertPaths(),
       "/api/openapi.json": {
         get: {
           operationId: "getOpenApi",
@@ -303,6 +326,6 @@ function build(): Json {
         },
       },
     },
-    components: { schemas },
+    components: { schemas, securitySchemes: ALERT_SECURITY_SCHEMES },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Data freshness: how old the newest position written to PostgreSQL is,
- * per source (`opensky`, `replay`, `sbs`, ...; `unknown` for flights that
- * do not say). A stopped producer, a stuck consumer or a receiver that went
+ * per source (the flight's `source`, `opensky`, `replay`, `sbs`, ...; else
+ * the envelope's). A stopped producer, a stuck consumer or a receiver that went
  * quiet all show as a growing age, whatever the worker itself is doing.
  *
  * `processing_freshness_seconds{source}` is computed when scraped (now minus
@@ -14,11 +14,33 @@
  * @module
  */
 import { Gauge, type Registry } from "prom-client";
+import type { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 
 /** Older than this, s: the data is stale (alert `SkySentinelDataStale`, `/healthz` degraded). */
 export const FRESHNESS_MAX_AGE_S = 60;
 /** More than this many messages behind: alert `SkySentinelConsumerLag`, `/healthz` degraded. */
 export const LAG_MAX_MESSAGES = 10_000;
+
+/**
+ * Where an update came from: the flight's own `source` when it has one,
+ * else the envelope's (`replay` for replays, else the provider, `opensky`).
+ */
+export function sourceOf(envelope: FlightUpdateEnvelope): string {
+  const own = (envelope.payload as { source?: unknown }).source;
+  if (typeof own === "string" && own.length > 0) return own;
+  return envelope.source.mode === "replay" ? "replay" : envelope.source.provider;
+}
+
+/** The newest time_position per source among committed updates, unix s. */
+export function newestBySource(envelopes: readonly FlightUpdateEnvelope[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const e of envelopes) {
+    const source = sourceOf(e);
+    const t = e.payload.time_position_unix;
+    if (t > (newest.get(source) ?? -Infinity)) newest.set(source, t);
+  }
+  return newest;
+}
 
 /** Options for {@link Freshness}. */
 export interface FreshnessOptions {

@@ -25,6 +25,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
@@ -36,12 +37,13 @@ import type { Database } from "../../lib/db/mod.ts";
 import { createRunwayIndex, parseRunwaysCsv, type RunwayIndex } from "../../lib/detect/runways.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createHistorySource } from "./history_source.ts";
-import { Freshness } from "./freshness.ts";
+import { Freshness, newestBySource } from "./freshness.ts";
 import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
 import { DatabaseOutage, message } from "./outage.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
+import { type AlertStage, startAlertStage } from "./alerts.ts";
 import { BatchWriter, type WriteBatch, type WriteResult } from "./writer.ts";
 
 export { WorkerMetrics } from "./metrics.ts";
@@ -51,12 +53,15 @@ export interface WorkerTopics {
   updates: string;
   anomalies: string;
   deadletter: string;
+  /** Alert events (default flights.alerts). */
+  alerts?: string;
 }
 
 export const DEFAULT_WORKER_TOPICS: Readonly<WorkerTopics> = Object.freeze({
   updates: TOPICS.updates.name,
   anomalies: TOPICS.anomalies.name,
   deadletter: TOPICS.deadletter.name,
+  alerts: TOPICS.alerts.name,
 });
 
 /** Retry delays after a failed batch. */
@@ -80,7 +85,7 @@ export interface StartWorkerOptions {
   /** The bus; the caller owns it (and closes it after `stop()`). */
   bus: Bus;
   /** The database, migrated; the caller owns it (and closes it after `stop()`). */
-  db: Pick<Database, "sql">;
+  db: Pick<Database, "sql"> & Partial<Pick<Database, "kind">>;
   /** Text of the OurAirports runways CSV (RUNWAYS_FILE). Give this or `runways`. */
   runwaysCsv?: string;
   /** Runway index already built (saves parsing the CSV again). */
@@ -106,6 +111,8 @@ export interface StartWorkerOptions {
   backoff?: BackoffOptions;
   /** How often the database is probed during an outage, ms. Default 5,000. */
   probeIntervalMs?: number;
+  /** Evaluate alert rules (services/worker/alerts.ts). Default true. */
+  alerts?: boolean;
   /**
    * `health()` reports `degraded` while the newest position written is older
    * than 60 s or the lag exceeds 10,000 messages (freshness.ts). Default
@@ -113,6 +120,8 @@ export interface StartWorkerOptions {
    * main.ts and the stack turn it on.
    */
   degradeOnStaleData?: boolean;
+  /** Wall clock of the freshness metrics, unix ms (tests). Default `Date.now`. */
+  now?: () => number;
 }
 
 type HistoryConfigKeys =
@@ -144,6 +153,8 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/** Most updates per batch on the embedded database (see the subscription below). */
+const EMBEDDED_MAX_BATCH = 250;
 /** Heartbeat period while a batch waits out a backoff, ms. */
 const HEARTBEAT_MS = 3_000;
 
@@ -173,7 +184,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     aircraft: () => processor.aircraft,
   });
   const writer = new BatchWriter(sql);
-  const freshness = new Freshness({ registry: metrics.registry });
+  const freshness = new Freshness({ registry: metrics.registry, now: options.now });
   const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
     options.config;
   const retention = fineDays === undefined ? undefined : startRetention(sql, {
@@ -232,6 +243,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       flight: i.value.payload,
     }));
     let result: WriteResult;
+    let alerted: AlertEvent[] = [];
     try {
       if (stopping.signal.aborted) {
         throw new SkySentinelError("shutting_down", "worker stopping: batch left uncommitted");
@@ -258,6 +270,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       const started = performance.now();
       result = await writer.write(toWriteBatch(processed.outputs));
       metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
+      alerted = (await alerts?.store(batch, input, processed.outputs)) ?? [];
       outage.markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {
@@ -271,13 +284,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     }
     try {
       await publish(bus, topics.anomalies, result.anomalies);
+      await alerts?.publish(alerted);
     } catch (error) {
       await failed("publish", error, batch);
       return rethrow(error);
     }
     outage.succeeded();
-    freshness.written(result.newest);
+    freshness.written(newestBySource(items.map((i) => i.value)));
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
+    alerts?.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
     metrics.published.inc(result.anomalies.length);
@@ -285,6 +300,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   };
 
   if (options.ensureTopics ?? true) await bus.ensureTopics(topicSpecs(topics));
+  const alerts: AlertStage | null = options.alerts === false ? null : await startAlertStage({
+    sql,
+    bus,
+    topic: topics.alerts ?? TOPICS.alerts.name,
+    log,
+  });
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
     schema: FlightUpdateEnvelope,
@@ -292,7 +313,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     groupId: options.config.WORKER_GROUP_ID,
     fromBeginning: options.fromBeginning ?? true,
     deadletterTopic: topics.deadletter,
-    maxBatchSize: options.config.WORKER_BATCH_SIZE,
+    // The embedded database has one connection that the history API shares: small batches
+    // keep a request from waiting long behind a write transaction.
+    maxBatchSize: options.db.kind === "embedded"
+      ? Math.min(EMBEDDED_MAX_BATCH, options.config.WORKER_BATCH_SIZE ?? EMBEDDED_MAX_BATCH)
+      : options.config.WORKER_BATCH_SIZE,
     concurrency: options.config.WORKER_PARTITION_CONCURRENCY,
     handle,
     onError: (error) => {
@@ -343,6 +368,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopped ??= (async () => {
         stopping.abort();
         outage.stop();
+        alerts?.stop();
         await retention?.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
@@ -362,6 +388,7 @@ function topicSpecs(topics: WorkerTopics): TopicSpec[] {
     { ...TOPICS.updates, name: topics.updates },
     { ...TOPICS.anomalies, name: topics.anomalies },
     { ...TOPICS.deadletter, name: topics.deadletter },
+    { ...TOPICS.alerts, name: topics.alerts ?? TOPICS.alerts.name },
   ];
 }
 

@@ -5,20 +5,27 @@
  * History rows go in through a staging table: `COPY history_stage FROM
  * STDIN` (text format, one stream per batch), then one `INSERT INTO
  * flights_history SELECT ... FROM history_stage ON CONFLICT (icao24, ts) DO
- * NOTHING`, so the merge is idempotent (the first write of a position wins,
+ * NOTHING`, so writes stay idempotent (the first write of a position wins,
  * as the detection engine keeps the first update of a `time_position` too)
- * while the bytes travel at COPY speed. The stage is a temporary table of the
- * connection, `ON COMMIT DELETE ROWS`, created on first use. On the embedded
- * database (PGlite behind pglite-socket, which drops the connection on COPY
- * FROM STDIN) the stage is filled by one `INSERT ... SELECT FROM unnest(...)`
- * of one array per column instead; everything after it is the same.
+ * while the bytes travel at COPY speed. COPY straight into flights_history
+ * inside a savepoint was tried and dropped: duplicates are routine (OpenSky
+ * repeats a position until the aircraft sends a new one, and redeliveries),
+ * and postgres.js leaves a COPY that the server refused hanging (the stage
+ * has no constraints to refuse anything). The stage is a temporary table of
+ * the connection, `ON COMMIT DELETE ROWS`, created on first use. On the
+ * embedded database
+ * (PGlite behind pglite-socket, which drops the connection on COPY FROM
+ * STDIN) the rows go in by one `INSERT ... SELECT FROM unnest(...) ON
+ * CONFLICT DO NOTHING` of one array per column instead.
  *
- * From the stage, in the same transaction:
+ * Then, in the same transaction:
  *
  * - `flights_history_sampled` (the sampled tier): the first point of each
- *   aircraft in each 5-minute bucket that has no periodic point yet, and the
- *   fine rows where an event of the batch started or ended (take-off,
- *   landing, anomaly), labelled with its kind.
+ *   aircraft in each 5-minute bucket of the batch, unless the bucket has a
+ *   periodic point already, and the fine rows where an event of the batch
+ *   started or ended (take-off, landing, anomaly), labelled with its kind;
+ *   both read back from flights_history, so a redelivery samples the rows
+ *   stored first.
  * - `flights_current`: upsert that only moves forward in time.
  * - `flights` (sessions): upsert by the deterministic session id; times only
  *   widen, an end once set stays.
@@ -98,8 +105,6 @@ export interface WriteResult {
   newAnomalies: { id: string; kind: string }[];
   /** The events written, one (the last) version per id, in first-emission order. */
   anomalies: AnomalyEvent[];
-  /** Per source (`unknown` without one): the newest time_position written, unix s. */
-  newest: Map<string, number>;
 }
 
 /** Options for {@link BatchWriter}. */
@@ -147,17 +152,15 @@ export class BatchWriter {
     try {
       const how = await this.stageMethod();
       await this.#ensurePartitions(history, points);
-      const result = await this.#sql.begin(async (tx) => {
-        await stage(tx, history, how);
-        const historyInserted = await mergeStage(tx);
-        await samplePeriodic(tx);
+      return await this.#sql.begin(async (tx) => {
+        const historyInserted = await insertHistory(tx, history, how);
+        await samplePeriodic(tx, periodicCandidates(history));
         await upsertCurrent(tx, current);
         await upsertSessions(tx, sessions);
         const newAnomalies = await upsertAnomalies(tx, anomalies);
         await sampleEvents(tx, points);
         return { historyInserted, newAnomalies, anomalies };
       });
-      return { ...result, newest: newestPerSource(history) };
     } catch (error) {
       // A partition may have been dropped by retention meanwhile: ask again next time.
       this.#days.clear();
@@ -263,28 +266,27 @@ function eventPoints(events: readonly AnomalyEvent[]): EventPoint[] {
   return [...points.values()];
 }
 
-function newestPerSource(rows: readonly HistoryRow[]): Map<string, number> {
-  const newest = new Map<string, number>();
-  for (const { flight } of rows) {
-    const source = flightSource(flight) ?? "unknown";
-    const t = flight.time_position_unix;
-    if (t > (newest.get(source) ?? -Infinity)) newest.set(source, t);
-  }
-  return newest;
-}
-
-/** Fills the connection's staging table with the batch's rows (it is empty: ON COMMIT DELETE ROWS). */
-async function stage(
+/** Inserts the rows into flights_history, skipping those stored already; returns how many were new. */
+async function insertHistory(
   tx: postgres.TransactionSql,
   rows: readonly HistoryRow[],
   how: "copy" | "unnest",
-): Promise<void> {
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  if (how === "unnest") return await insertUnnest(tx, rows);
   await tx`
     CREATE TEMP TABLE IF NOT EXISTS history_stage ON COMMIT DELETE ROWS AS
     SELECT ${tx.unsafe(HISTORY_COLUMN_LIST)} FROM flights_history WITH NO DATA`;
-  if (rows.length === 0) return;
-  if (how === "unnest") return await stageUnnest(tx, rows);
-  const writable = await tx.unsafe(`COPY history_stage (${HISTORY_COLUMN_LIST}) FROM STDIN`)
+  await copyInto(tx, "history_stage", rows);
+  return await mergeStage(tx);
+}
+
+async function copyInto(
+  sql: postgres.TransactionSql,
+  table: "history_stage",
+  rows: readonly HistoryRow[],
+): Promise<void> {
+  const writable = await sql.unsafe(`COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN`)
     .writable();
   await pipeline(Readable.from(copyChunks(rows)), writable);
 }
@@ -302,7 +304,7 @@ function* copyChunks(rows: readonly HistoryRow[]): Generator<string> {
   if (chunk.length > 0) yield chunk;
 }
 
-async function stageUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRow[]) {
+async function insertUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRow[]) {
   const n = rows.length;
   const col = <T>() => new Array<T>(n);
   const icao24 = col<string>(), ts = col<string>(), callsign = col<string | null>();
@@ -343,8 +345,8 @@ async function stageUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRo
     source[i] = flightSource(f);
   }
   const a = (values: unknown[], oid: number) => tx.array(values as never[], oid);
-  await tx`
-    INSERT INTO history_stage (${tx.unsafe(HISTORY_COLUMN_LIST)})
+  const result = await tx`
+    INSERT INTO flights_history (${tx.unsafe(HISTORY_COLUMN_LIST)})
     SELECT * FROM unnest(
       ${a(icao24, TEXT)}::text[], ${a(ts, TEXT)}::timestamptz[], ${a(callsign, TEXT)}::text[],
       ${a(session, TEXT)}::text[], ${a(onGround, BOOL)}::bool[], ${a(squawk, TEXT)}::text[],
@@ -355,7 +357,9 @@ async function stageUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRo
       ${a(vel, FLOAT8)}::float8[], ${a(hdg, FLOAT8)}::float8[], ${a(vr, FLOAT8)}::float8[],
       ${a(geo, FLOAT8)}::float8[], ${a(contact, TEXT)}::timestamptz[],
       ${a(posSource, INT2)}::int2[], ${a(category, INT2)}::int2[], ${a(spi, BOOL)}::bool[],
-      ${a(country, TEXT)}::text[], ${a(source, TEXT)}::text[])`;
+      ${a(country, TEXT)}::text[], ${a(source, TEXT)}::text[])
+    ON CONFLICT (icao24, ts) DO NOTHING`;
+  return result.count;
 }
 
 /** The staged rows into the fine tier; returns how many were new. */
@@ -367,25 +371,61 @@ async function mergeStage(tx: postgres.TransactionSql): Promise<number> {
   return result.count;
 }
 
-/** The first staged point per aircraft and 5-minute bucket, unless the bucket has one already. */
-async function samplePeriodic(tx: postgres.TransactionSql): Promise<void> {
-  await tx.unsafe(`
-    INSERT INTO flights_history_sampled (${HISTORY_COLUMN_LIST}, sample)
-    SELECT ${HISTORY_COLUMN_LIST}, 'periodic'
-    FROM (
-      SELECT DISTINCT ON (icao24, bucket) *
-      FROM (
-        SELECT *, floor(extract(epoch FROM ts) / ${SAMPLE_INTERVAL_S})::float8 AS bucket
-        FROM history_stage
-      ) b
-      ORDER BY icao24, bucket, ts
-    ) s
-    WHERE NOT EXISTS (
-      SELECT 1 FROM flights_history_sampled x
-      WHERE x.icao24 = s.icao24 AND x.sample = 'periodic'
-        AND x.ts >= to_timestamp(s.bucket * ${SAMPLE_INTERVAL_S})
-        AND x.ts < to_timestamp((s.bucket + 1) * ${SAMPLE_INTERVAL_S}))
-    ON CONFLICT (icao24, ts) DO NOTHING`);
+/** A row that may become its bucket's periodic point. */
+interface Candidate {
+  icao24: string;
+  /** time_position, unix s. */
+  t: number;
+  bucket: number;
+}
+
+/** The first row of each aircraft in each 5-minute bucket of the batch. */
+function periodicCandidates(rows: readonly HistoryRow[]): Candidate[] {
+  const first = new Map<string, Candidate>();
+  for (const { flight } of rows) {
+    const t = flight.time_position_unix;
+    const bucket = Math.floor(t / SAMPLE_INTERVAL_S);
+    const key = `${flight.icao24}|${bucket}`;
+    const held = first.get(key);
+    if (!held || t < held.t) first.set(key, { icao24: flight.icao24, t, bucket });
+  }
+  return [...first.values()];
+}
+
+/** The candidates' stored rows into the sampled tier, unless their bucket has a periodic point. */
+async function samplePeriodic(tx: postgres.TransactionSql, candidates: readonly Candidate[]) {
+  if (candidates.length === 0) return;
+  const cols = HISTORY_COLUMN_LIST.split(", ").map((c) => `h.${c}`).join(", ");
+  let lo = Infinity, hi = -Infinity;
+  for (const c of candidates) {
+    lo = Math.min(lo, c.t);
+    hi = Math.max(hi, c.t);
+  }
+  // The constant bounds let the planner prune partitions of both tiers.
+  await tx`
+    INSERT INTO flights_history_sampled (${tx.unsafe(HISTORY_COLUMN_LIST)}, sample)
+    SELECT ${tx.unsafe(cols)}, 'periodic'
+    FROM unnest(
+      ${tx.array(candidates.map((c) => c.icao24), TEXT)}::text[],
+      ${tx.array(candidates.map((c) => unixToTimestamp(c.t)), TEXT)}::timestamptz[],
+      ${tx.array(candidates.map((c) => c.bucket), FLOAT8)}::float8[]
+    ) AS c(icao24, ts, bucket)
+    JOIN flights_history h ON h.icao24 = c.icao24 AND h.ts = c.ts
+    WHERE h.ts >= ${unixToTimestamp(lo)}::timestamptz AND h.ts <= ${
+    unixToTimestamp(hi)
+  }::timestamptz
+      AND NOT EXISTS (
+        SELECT 1 FROM flights_history_sampled x
+        WHERE x.icao24 = c.icao24 AND x.sample = 'periodic'
+          AND x.ts >= to_timestamp(c.bucket * ${SAMPLE_INTERVAL_S})
+          AND x.ts < to_timestamp((c.bucket + 1) * ${SAMPLE_INTERVAL_S})
+          AND x.ts >= ${
+    unixToTimestamp(Math.floor(lo / SAMPLE_INTERVAL_S) * SAMPLE_INTERVAL_S)
+  }::timestamptz
+          AND x.ts < ${
+    unixToTimestamp((Math.floor(hi / SAMPLE_INTERVAL_S) + 1) * SAMPLE_INTERVAL_S)
+  }::timestamptz)
+    ON CONFLICT (icao24, ts) DO NOTHING`;
 }
 
 /** The fine rows where events started or ended, into the sampled tier labelled with the kind. */
