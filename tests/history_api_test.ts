@@ -464,7 +464,7 @@ async function historySuite(t: Deno.TestContext, db: TestDatabase): Promise<void
           "/api/openapi.json",
           "/healthz",
           "/metrics",
-          "/ws",
+          // Not /ws: a WebSocket is not an HTTP operation (tests/faults_openapi_test.ts).
         ]
       ) {
         assert.ok(doc.paths[path]?.get?.responses, path);

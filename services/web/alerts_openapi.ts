@@ -12,6 +12,7 @@ import {
   AlertRulesResponse,
 } from "../../contracts/alerts.ts";
 import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT } from "./alerts.ts";
+import { TIME } from "./openapi_time.ts";
 
 type Json = Record<string, unknown>;
 
@@ -30,10 +31,6 @@ const json = (description: string, schema: Json): Json => ({
   content: { "application/json": { schema } },
 });
 const error = (description: string) => json(description, ref("ApiError"));
-const TIME = {
-  type: "string",
-  description: "ISO 8601 with a zone, a date (UTC midnight) or unix seconds",
-};
 const ID = {
   name: "id",
   in: "path",
