@@ -73,3 +73,30 @@ function normaliseHeading(deg: number): number {
   const h = deg % 360;
   return h < 0 ? h + 360 : h;
 }
+
+/**
+ * The inverse of {@link stateVectorToFlight}: a flight as an OpenSky state vector (extended, 18
+ * fields, times in whole seconds), the format record mode writes and the derived replay publishes.
+ */
+export function flightToStateVector(f: Flight): unknown[] {
+  return [
+    f.icao24,
+    f.callsign === null ? null : f.callsign.padEnd(8, " "),
+    f.origin_country ?? "",
+    Math.floor(f.time_position_unix),
+    Math.floor(f.last_contact_unix),
+    f.position.lon,
+    f.position.lat,
+    f.altitude_m,
+    f.on_ground,
+    f.velocity_mps,
+    f.heading_deg,
+    f.vertical_rate_mps,
+    null, // sensors: not kept
+    f.geo_altitude_m,
+    f.squawk,
+    f.spi,
+    f.position_source,
+    f.category,
+  ];
+}

@@ -222,30 +222,6 @@ export class DerivedFleet {
   }
 }
 
-/** An OpenSky state vector (18 fields) for a flight: how the replay publishes derived copies. */
-export function toStateVector(f: Flight): unknown[] {
-  return [
-    f.icao24,
-    f.callsign === null ? null : f.callsign.padEnd(8, " "),
-    f.origin_country,
-    f.time_position_unix,
-    f.last_contact_unix,
-    f.position.lon,
-    f.position.lat,
-    f.altitude_m,
-    f.on_ground,
-    f.velocity_mps,
-    f.heading_deg,
-    f.vertical_rate_mps,
-    null,
-    f.geo_altitude_m,
-    f.squawk,
-    f.spi,
-    f.position_source,
-    f.category,
-  ];
-}
-
 /**
  * Places from an OurAirports GeoJSON FeatureCollection (points with
  * `properties.type` and `scheduled_service`), weighted by type.

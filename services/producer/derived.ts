@@ -8,13 +8,8 @@
  */
 import type { Flight } from "../../contracts/flight.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
-import { stateVectorToFlight } from "../../lib/opensky/state_vector.ts";
-import {
-  DerivedFleet,
-  placesFromAirports,
-  toStateVector,
-  type TrackTemplate,
-} from "../../lib/replay/derived.ts";
+import { flightToStateVector, stateVectorToFlight } from "../../lib/opensky/state_vector.ts";
+import { DerivedFleet, placesFromAirports, type TrackTemplate } from "../../lib/replay/derived.ts";
 import { isGzipPath, readRecording } from "../../lib/replay/recording.ts";
 import type { DerivedSource } from "../../lib/replay/scenario.ts";
 import type { TimedItem } from "../../lib/replay/timeline.ts";
@@ -92,7 +87,7 @@ export async function* derivedTimeline(
       item: {
         kind: "snapshot",
         line: s + 1,
-        reply: { time, states: fleet.flightsAt(time).map(toStateVector) as never },
+        reply: { time, states: fleet.flightsAt(time).map(flightToStateVector) as never },
       },
     };
   }

@@ -18,6 +18,7 @@ import type { Logger } from "../../../lib/log.ts";
 import { BeastReader, decodeModeS, modeACode } from "../../../lib/modes/mod.ts";
 import type { LatLon } from "../../../lib/modes/cpr.ts";
 import type { ProducerTopics } from "../../../lib/opensky/envelope.ts";
+import { flightToStateVector } from "../../../lib/opensky/state_vector.ts";
 import {
   DocumentError,
   parseAdsbxV2,
@@ -224,7 +225,7 @@ export function startReceiverSources(
       });
     }
     if (options.record && flights.length > 0) {
-      await options.record({ time: Math.floor(t / 1000), states: flights.map(flightToRow) })
+      await options.record({ time: Math.floor(t / 1000), states: flights.map(flightToStateVector) })
         .catch((error) => log.error("recording failed", { error: String(error) }));
     }
   };
@@ -313,28 +314,4 @@ function buildBatch(
     });
   }
   return batch;
-}
-
-/** A flight as an OpenSky state vector row (extended, 18 fields): record mode's format. */
-export function flightToRow(f: Flight): unknown[] {
-  return [
-    f.icao24,
-    f.callsign === null ? null : f.callsign.padEnd(8, " "),
-    f.origin_country ?? "",
-    Math.floor(f.time_position_unix),
-    Math.floor(f.last_contact_unix),
-    f.position.lon,
-    f.position.lat,
-    f.altitude_m,
-    f.on_ground,
-    f.velocity_mps,
-    f.heading_deg,
-    f.vertical_rate_mps,
-    null,
-    f.geo_altitude_m,
-    f.squawk,
-    f.spi,
-    f.position_source,
-    f.category,
-  ];
 }
