@@ -5,10 +5,9 @@
  * 401 with a wrong token; secrets never returned; events listed newest first.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import { AlertRule, AlertRulesResponse } from "../contracts/alerts.ts";
 import { AlertEvaluator } from "../lib/alerts/evaluator.ts";
-import { createWebApp } from "../services/web/app.ts";
+import { serveApi } from "./_api_server.ts";
 import { insertAlertEvents, loadRules, rulesVersion } from "../services/web/alerts.ts";
 import { openApiDocument } from "../services/web/openapi.ts";
 import { freshPostgres, type TestDatabase } from "./_db.ts";
@@ -25,26 +24,13 @@ async function withServer(
     call: (method: string, path: string, body?: unknown, token?: string) => Promise<Response>,
   ) => Promise<void>,
 ) {
-  const handler = await createWebApp({
-    config: { WS_STALE_THRESHOLD_SECONDS: 60 },
-    hub: {
-      handleUpgrade: () => new Response(null, { status: 501 }),
-      snapshot: () => [],
-      stats: () => ({ ready: true }),
-    },
-    db: db.sql,
-    registry: new Registry(),
-    adminToken,
-    build: "never",
-    log: () => {},
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const server = await serveApi(db.sql, { adminToken });
   try {
     await fn((method, path, body, token) => {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers["content-type"] = "application/json";
       if (token !== undefined) headers.authorization = `Bearer ${token}`;
-      return fetch(`http://127.0.0.1:${server.addr.port}${path}`, {
+      return fetch(`${server.origin}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

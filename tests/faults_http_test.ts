@@ -3,8 +3,7 @@
  * the real server (createWebApp + Deno.serve) on a fresh, migrated PostgreSQL database.
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
-import { createWebApp } from "../services/web/app.ts";
+import { serveApi } from "./_api_server.ts";
 import { freshPostgres } from "./_db.ts";
 import { skipWithoutPostgres } from "./_services.ts";
 
@@ -15,20 +14,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const db = await freshPostgres({ migrate: true });
-    const handler = await createWebApp({
-      config: { WS_STALE_THRESHOLD_SECONDS: 60 },
-      hub: {
-        handleUpgrade: () => new Response(null, { status: 501 }),
-        snapshot: () => [],
-        stats: () => ({ ready: true }),
-      },
-      db: db.sql,
-      registry: new Registry(),
-      build: "never",
-      log: () => {},
-      onError: () => {},
-    });
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+    const server = await serveApi(db.sql, { onError: () => {} });
     try {
       const cases: [string, string][] = [
         ["/api/snapshot?at=0000-01-01", "at"],
@@ -37,14 +23,14 @@ Deno.test({
         ["/api/flights/406d95/track?from=2017-02-05&to=+010000-01-01T00:00:00Z", "to"],
       ];
       for (const [path, param] of cases) {
-        const res = await fetch(`http://127.0.0.1:${server.addr.port}${path}`);
+        const res = await fetch(`${server.origin}${path}`);
         const body = await res.json();
         assert.equal(res.status, 400, `${path}: ${JSON.stringify(body)}`);
         assert.match(JSON.stringify(body), new RegExp(`${param}: `), path);
       }
       // The first second of year 1 is still a time: no 400 there (an empty answer).
       const ok = await fetch(
-        `http://127.0.0.1:${server.addr.port}/api/anomalies?since=-62135596800`,
+        `${server.origin}/api/anomalies?since=-62135596800`,
       );
       await ok.body?.cancel();
       assert.equal(ok.status, 200);

@@ -19,7 +19,7 @@ import {
 import type { AnomalyEvent, AnomalyKind } from "../contracts/anomaly.ts";
 import type { Flight } from "../contracts/flight.ts";
 import type { Sql } from "../lib/db/mod.ts";
-import { createWebApp } from "../services/web/app.ts";
+import { serveApi } from "./_api_server.ts";
 import { track } from "../services/web/history.ts";
 import { freshEmbedded, freshPostgres, measuredColumns, type TestDatabase } from "./_db.ts";
 import { skipWithoutPostgres } from "./_services.ts";
@@ -168,22 +168,10 @@ async function withServer(
 ) {
   const filled = await fillFromRecordings(db.sql);
   const registry = new Registry();
-  const handler = await createWebApp({
-    config: { WS_STALE_THRESHOLD_SECONDS: 60 },
-    hub: {
-      handleUpgrade: () => new Response(null, { status: 501 }),
-      snapshot: () => [],
-      stats: () => ({ ready: true }),
-    },
-    db: db.sql,
-    registry,
-    build: "never",
-    log: () => {},
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const server = await serveApi(db.sql, { registry });
   try {
     await fn({
-      get: (path) => fetch(`http://127.0.0.1:${server.addr.port}${path}`),
+      get: (path) => fetch(`${server.origin}${path}`),
       filled,
       sql: db.sql,
     });

@@ -8,11 +8,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
 import type { Flight } from "../contracts/flight.ts";
 import type { Sql } from "../lib/db/mod.ts";
 import { encodeStream, TRACK_FORMATS, trackEncoder } from "../lib/export/formats.ts";
-import { createWebApp } from "../services/web/app.ts";
+import { serveApi } from "./_api_server.ts";
 import { freshPostgres, measuredColumns, type TestDatabase } from "./_db.ts";
 import { recordedFlights } from "./_recordings.ts";
 import { skipWithoutPostgres } from "./_services.ts";
@@ -83,22 +82,10 @@ function parseCsv(text: string): Record<string, string>[] {
 
 async function exports(db: TestDatabase): Promise<void> {
   const expected = await fill(db.sql);
-  const handler = await createWebApp({
-    config: { WS_STALE_THRESHOLD_SECONDS: 60 },
-    hub: {
-      handleUpgrade: () => new Response(null, { status: 501 }),
-      snapshot: () => [],
-      stats: () => ({ ready: true }),
-    },
-    db: db.sql,
-    registry: new Registry(),
-    build: "never",
-    log: () => {},
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  const server = await serveApi(db.sql);
   const get = (format: string, icao24 = EZY) =>
     fetch(
-      `http://127.0.0.1:${server.addr.port}/api/flights/${icao24}/track?from=${FROM}&to=${TO}&format=${format}`,
+      `${server.origin}/api/flights/${icao24}/track?from=${FROM}&to=${TO}&format=${format}`,
     );
   try {
     // GeoJSON: a FeatureCollection, one Point per stored position, in order.
