@@ -269,8 +269,10 @@ class Relay implements HubSource {
       this.#armSilenceTimer();
     };
     socket.onmessage = (e) => {
+      // A frame of a socket this relay has already replaced belongs to another field-delta state.
+      if (this.#socket !== socket) return;
       this.#armSilenceTimer();
-      this.#onFrame(e.data);
+      this.#onFrame(e.data, socket.protocol);
     };
     socket.onclose = (e) => {
       if (this.#socket !== socket) return;
@@ -304,9 +306,9 @@ class Relay implements HubSource {
     });
   }
 
-  #onFrame(data: unknown): void {
+  #onFrame(data: unknown, protocol: string): void {
     let value: unknown;
-    const binary = this.#socket?.protocol === BINARY_SUBPROTOCOL && typeof data !== "string";
+    const binary = protocol === BINARY_SUBPROTOCOL && typeof data !== "string";
     try {
       if (typeof data === "string") value = JSON.parse(data);
       else if (binary) value = this.#binary.decode(new Uint8Array(data as ArrayBuffer));
