@@ -8,7 +8,9 @@
  */
 import type { Logger } from "../../../lib/log.ts";
 import type { SourceMetrics } from "./metrics.ts";
-import { type Backoff, sleep } from "./tcp.ts";
+import { backoffDelayMs } from "../poller.ts";
+import { sleep } from "../../../lib/async.ts";
+import type { Backoff } from "./tcp.ts";
 
 /** One HTTP request's timeout, ms. */
 export const HTTP_TIMEOUT_MS = 5_000;
@@ -76,10 +78,7 @@ export async function runHttpSource(
       metrics.connected.set({ source: label }, 0);
       metrics.reconnects.inc({ source: label });
       failures++;
-      waitMs = Math.max(
-        waitMs,
-        Math.min(options.backoff.capMs, options.backoff.baseMs * 2 ** (failures - 1)),
-      );
+      waitMs = Math.max(waitMs, backoffDelayMs(failures, options.backoff));
       log.warn("source poll failed", { source: label, error: String(error), retry_ms: waitMs });
     }
     // Rate limit: measured from the start of the request.

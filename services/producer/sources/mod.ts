@@ -33,7 +33,8 @@ import { bytesToHex } from "../../../lib/modes/bits.ts";
 import type { Registry } from "prom-client";
 import { runHttpSource } from "./http.ts";
 import { SourceMetrics } from "./metrics.ts";
-import { type Backoff, runTcpSource, sleep } from "./tcp.ts";
+import { sleep } from "../../../lib/async.ts";
+import { type Backoff, runTcpSource } from "./tcp.ts";
 
 export { SourceMetrics } from "./metrics.ts";
 

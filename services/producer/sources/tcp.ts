@@ -5,16 +5,16 @@
  *
  * @module
  */
+import { sleep } from "../../../lib/async.ts";
 import type { Logger } from "../../../lib/log.ts";
+import { backoffDelayMs, type BackoffOptions } from "../poller.ts";
 import type { SourceMetrics } from "./metrics.ts";
 
 /** A connection that delivers nothing this long is treated as dead, ms. */
 export const IDLE_TIMEOUT_MS = 60_000;
 
-export interface Backoff {
-  baseMs: number;
-  capMs: number;
-}
+/** Reconnect delays: the producer's one backoff rule (services/producer/poller.ts). */
+export type Backoff = BackoffOptions;
 
 export interface TcpSourceOptions {
   label: string;
@@ -74,11 +74,7 @@ export async function runTcpSource(signal: AbortSignal, options: TcpSourceOption
     if (signal.aborted) break;
     metrics.reconnects.inc({ source: label });
     if (!gotData) failures++;
-    const delay = Math.min(
-      options.backoff.capMs,
-      options.backoff.baseMs * 2 ** Math.max(0, failures - 1),
-    );
-    await sleep(delay * (0.5 + random() / 2), signal);
+    await sleep(backoffDelayMs(failures, { ...options.backoff, random }), signal);
   }
 }
 
@@ -107,18 +103,4 @@ function withIdleTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no data for ${ms / 1000} s`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
