@@ -14,7 +14,7 @@
  * @module
  */
 import type { Flight } from "../../../contracts/flight.ts";
-import { applyChange, fullToQ, scanFrame, type WireRecord } from "./frame.ts";
+import { applyChange, fullToQ, scanFrame, type WireRecord } from "./scan.ts";
 import { dequantise, intToIcao, type QFlight } from "./record.ts";
 import { FrameError } from "./wire.ts";
 

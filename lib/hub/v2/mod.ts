@@ -9,5 +9,6 @@
 export * from "./wire.ts";
 export * from "./record.ts";
 export * from "./frame.ts";
+export * from "./scan.ts";
 export * from "./tracker.ts";
 export * from "./decoder.ts";

@@ -1,0 +1,404 @@
+/**
+ * Reading `skysentinel.v2.bin` frames (layout in docs/protocol.md): a
+ * bounds-checked scan that reports records to a visitor without allocating
+ * per aircraft, and the helpers that apply records to held state. Pure and
+ * platform-free; the browser's Web Worker imports it.
+ *
+ * @module
+ */
+import { Decoder } from "@msgpack/msgpack";
+import { ByteReader, FrameError } from "./wire.ts";
+import { LON_UNITS, type QFlight, TRACK_UNITS, wrapLon } from "./record.ts";
+import {
+  DELTA_BITS,
+  F_ALT,
+  F_CALLSIGN,
+  F_CATEGORY,
+  F_COUNTRY,
+  F_FLAGS,
+  F_GEO,
+  F_HDG,
+  F_POS,
+  F_PSRC,
+  F_SOURCE,
+  F_SPECIAL,
+  F_SQUAWK,
+  F_TPOS,
+  F_VEL,
+  F_VR,
+  FRAME_DELTA,
+  FRAME_GENERIC,
+  FRAME_SNAPSHOT,
+  KNOWN_BITS,
+  MAX_CALLSIGN_BYTES,
+  MAX_TABLE_STRING_BYTES,
+  NULLABLE_BITS,
+  timeBase,
+} from "./frame.ts";
+
+const msgpackDecoder = new Decoder();
+
+/**
+ * One record as read, reused from record to record (no allocation per
+ * aircraft). In a full record every value is absolute and fields outside
+ * `mask` hold their defaults. In a change record the fields in `mask` are
+ * deltas (exact differences in frame units; the track wraps at 3600, the
+ * longitude at 36,000,000) unless in `absMask`, or null when in `nullMask`.
+ * `lc` and, when F_TPOS is in the mask, `tpos` are absolute in both.
+ */
+export interface WireRecord {
+  icao: number;
+  mask: number;
+  nullMask: number;
+  absMask: number;
+  lc: number;
+  tpos: number;
+  lat: number;
+  lon: number;
+  alt: number;
+  geo: number;
+  vel: number;
+  hdg: number;
+  vr: number;
+  callsign: string | null;
+  country: string | null;
+  squawk: number;
+  category: number;
+  source: string | null;
+  psrc: number;
+  flags: number;
+}
+
+/** What {@link scanFrame} reports, in order: header, every remove, then records. */
+export interface FrameVisitor {
+  /** A snapshot or delta header. Return false to skip the frame's contents. */
+  header(kind: "snapshot" | "delta", seq: number, serverTimeMs: number): boolean | void;
+  /** Removes of every segment come before any record, so an aircraft moving between tiles survives. */
+  remove(icao: number): void;
+  full(record: Readonly<WireRecord>): void;
+  change(record: Readonly<WireRecord>): void;
+}
+
+/** A decoded frame without state: generic messages as they are. */
+export type ScannedFrame =
+  | { kind: "snapshot" | "delta"; seq: number; serverTimeMs: number }
+  | { kind: "message"; message: { type: string; [key: string]: unknown } };
+
+function newRecord(): WireRecord {
+  return {
+    icao: 0,
+    mask: 0,
+    nullMask: 0,
+    absMask: 0,
+    lc: 0,
+    tpos: 0,
+    lat: 0,
+    lon: 0,
+    alt: 0,
+    geo: 0,
+    vel: 0,
+    hdg: 0,
+    vr: 0,
+    callsign: null,
+    country: null,
+    squawk: 0,
+    category: 0,
+    source: null,
+    psrc: 0,
+    flags: 0,
+  };
+}
+
+/**
+ * Reads one server frame. Generic frames are returned decoded; snapshot and
+ * delta frames are reported to `visitor` (removes first, then records in
+ * segment order). The frame's structure (segment lengths, counts, trailing
+ * bytes) is checked before the visitor sees anything, so a truncated frame
+ * fails with a {@link FrameError} without a partial update; a corrupt segment
+ * still throws part way.
+ */
+export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFrame {
+  const r = new ByteReader(bytes);
+  if (bytes.length === 0) throw new FrameError("empty frame", 0);
+  const kind = r.byte();
+  if (kind === FRAME_GENERIC) return { kind: "message", message: decodeGenericBody(bytes) };
+  if (kind !== FRAME_SNAPSHOT && kind !== FRAME_DELTA) {
+    throw new FrameError(`unknown frame kind 0x${kind.toString(16).padStart(2, "0")}`, 0);
+  }
+  const name = kind === FRAME_SNAPSHOT ? "snapshot" : "delta";
+  const seq = r.uvarint();
+  const serverTimeMs = r.uvarint();
+  const nSegments = r.count("segment");
+  const starts: number[] = [];
+  for (let i = 0; i < nSegments; i++) {
+    const at = r.pos;
+    const len = r.uvarint();
+    if (len > r.end - r.pos) {
+      throw new FrameError(`segment ${i} of ${len} bytes runs past the end (truncated)`, at);
+    }
+    starts.push(r.pos, r.pos + len);
+    r.pos += len;
+  }
+  if (!r.done) throw new FrameError(`${r.end - r.pos} trailing bytes`, r.pos);
+  const result: ScannedFrame = { kind: name, seq, serverTimeMs };
+  if (!visitor || visitor.header(name, seq, serverTimeMs) === false) return result;
+  const base = timeBase(serverTimeMs);
+  const rec = newRecord();
+  const tables: string[][] = [];
+  const bodies: number[] = [];
+  // Pass 1: string tables and removes of every segment.
+  for (let i = 0; i < nSegments; i++) {
+    const seg = new ByteReader(bytes, starts[2 * i]!, starts[2 * i + 1]!);
+    const nStrings = seg.count("string table");
+    const table: string[] = [];
+    for (let k = 0; k < nStrings; k++) table.push(seg.string(MAX_TABLE_STRING_BYTES));
+    tables.push(table);
+    const nRemoves = seg.count("remove");
+    if (nRemoves > 0 && kind === FRAME_SNAPSHOT) {
+      throw new FrameError("a snapshot segment has removes", seg.pos);
+    }
+    let icao = 0;
+    for (let k = 0; k < nRemoves; k++) {
+      icao = nextIcao(seg, icao, k);
+      visitor.remove(icao);
+    }
+    bodies.push(seg.pos);
+  }
+  // Pass 2: full records, then change records, segment by segment.
+  for (let i = 0; i < nSegments; i++) {
+    const seg = new ByteReader(bytes, bodies[i]!, starts[2 * i + 1]!);
+    const table = tables[i]!;
+    const nFull = seg.count("full record", 3);
+    let icao = 0;
+    for (let k = 0; k < nFull; k++) {
+      icao = nextIcao(seg, icao, k);
+      readFull(seg, rec, { icao, base, table });
+      visitor.full(rec);
+    }
+    const nChange = seg.count("change record", 3);
+    if (nChange > 0 && kind === FRAME_SNAPSHOT) {
+      throw new FrameError("a snapshot segment has change records", seg.pos);
+    }
+    icao = 0;
+    for (let k = 0; k < nChange; k++) {
+      icao = nextIcao(seg, icao, k);
+      readChange(seg, rec, { icao, base, table });
+      visitor.change(rec);
+    }
+    if (!seg.done) {
+      throw new FrameError(`segment ${i} has ${seg.end - seg.pos} extra bytes`, seg.pos);
+    }
+  }
+  return result;
+}
+
+function nextIcao(r: ByteReader, last: number, k: number): number {
+  const at = r.pos;
+  const gap = r.uvarint();
+  if (k > 0 && gap === 0) throw new FrameError("icao24 not in ascending order", at);
+  const icao = last + gap;
+  if (icao > 0xffffff) throw new FrameError(`icao24 ${icao} exceeds 24 bits`, at);
+  return icao;
+}
+
+function readMask(r: ByteReader): number {
+  const at = r.pos;
+  const mask = r.uvarint();
+  if (mask > KNOWN_BITS) {
+    throw new FrameError(`unknown field bits 0x${mask.toString(16)} (newer protocol?)`, at);
+  }
+  return mask;
+}
+
+interface RecordContext {
+  icao: number;
+  base: number;
+  table: string[];
+}
+
+function readFull(r: ByteReader, rec: WireRecord, c: RecordContext): void {
+  const at = r.pos;
+  const mask = readMask(r);
+  if (!(mask & F_POS)) throw new FrameError("a full record without position", at);
+  if (mask & F_SPECIAL) throw new FrameError("a full record with null/absolute masks", at);
+  rec.icao = c.icao;
+  rec.mask = mask;
+  rec.nullMask = 0;
+  rec.absMask = 0;
+  rec.lc = c.base - r.svarint();
+  rec.lat = r.svarint();
+  rec.lon = r.svarint();
+  if (rec.lat < -9_000_000 || rec.lat > 9_000_000) {
+    throw new FrameError("latitude out of range", at);
+  }
+  if (rec.lon < -LON_UNITS / 2 || rec.lon >= LON_UNITS / 2) {
+    throw new FrameError("longitude out of range", at);
+  }
+  rec.alt = mask & F_ALT ? r.svarint() : 0;
+  rec.geo = mask & F_GEO ? r.svarint() : 0;
+  rec.vel = mask & F_VEL ? r.svarint() : 0;
+  rec.hdg = mask & F_HDG ? r.uvarint() : 0;
+  if (rec.hdg >= TRACK_UNITS) throw new FrameError("track out of range", at);
+  rec.vr = mask & F_VR ? r.svarint() : 0;
+  readRare(r, rec, mask, c.table);
+  if (!(mask & F_TPOS)) rec.tpos = rec.lc;
+  if (!(mask & F_CALLSIGN)) rec.callsign = null;
+  if (!(mask & F_COUNTRY)) rec.country = null;
+  if (!(mask & F_SQUAWK)) rec.squawk = 0;
+  if (!(mask & F_CATEGORY)) rec.category = 0;
+  if (!(mask & F_SOURCE)) rec.source = null;
+  if (!(mask & F_PSRC)) rec.psrc = 0;
+  if (!(mask & F_FLAGS)) rec.flags = 0;
+}
+
+function readChange(r: ByteReader, rec: WireRecord, c: RecordContext): void {
+  const at = r.pos;
+  const mask = readMask(r);
+  rec.icao = c.icao;
+  rec.mask = mask & ~F_SPECIAL;
+  rec.nullMask = 0;
+  rec.absMask = 0;
+  if (mask & F_SPECIAL) {
+    rec.nullMask = r.uvarint();
+    rec.absMask = r.uvarint();
+    if ((rec.nullMask & ~NULLABLE_BITS) || (rec.nullMask & ~mask)) {
+      throw new FrameError("bad null mask", at);
+    }
+    if ((rec.absMask & ~DELTA_BITS) || (rec.absMask & ~mask) || (rec.absMask & rec.nullMask)) {
+      throw new FrameError("bad absolute mask", at);
+    }
+  }
+  rec.lc = c.base - r.svarint();
+  if (mask & F_POS) {
+    rec.lat = r.svarint();
+    rec.lon = r.svarint();
+  }
+  const values = mask & ~rec.nullMask;
+  if (values & F_ALT) rec.alt = r.svarint();
+  if (values & F_GEO) rec.geo = r.svarint();
+  if (values & F_VEL) rec.vel = r.svarint();
+  if (values & F_HDG) rec.hdg = rec.absMask & F_HDG ? r.uvarint() : r.svarint();
+  if (values & F_VR) rec.vr = r.svarint();
+  readRare(r, rec, values, c.table);
+}
+
+function readRare(r: ByteReader, rec: WireRecord, mask: number, table: string[]): void {
+  const at = r.pos;
+  if (mask & F_TPOS) rec.tpos = rec.lc - r.svarint();
+  if (mask & F_CALLSIGN) rec.callsign = r.string(MAX_CALLSIGN_BYTES);
+  if (mask & F_COUNTRY) rec.country = tableString(r, table);
+  if (mask & F_SQUAWK) {
+    rec.squawk = r.uvarint();
+    if (rec.squawk > 0o7777) throw new FrameError("squawk out of range", at);
+  }
+  if (mask & F_CATEGORY) {
+    rec.category = r.uvarint();
+    if (rec.category > 20) throw new FrameError("category out of range", at);
+  }
+  if (mask & F_SOURCE) rec.source = tableString(r, table);
+  if (mask & F_PSRC) {
+    rec.psrc = r.uvarint();
+    if (rec.psrc > 3) throw new FrameError("position_source out of range", at);
+  }
+  if (mask & F_FLAGS) rec.flags = r.uvarint();
+}
+
+function tableString(r: ByteReader, table: string[]): string {
+  const at = r.pos;
+  const i = r.uvarint();
+  const s = table[i];
+  if (s === undefined) throw new FrameError(`string index ${i} not in the segment's table`, at);
+  return s;
+}
+
+function decodeGenericBody(bytes: Uint8Array): { type: string; [key: string]: unknown } {
+  let value: unknown;
+  try {
+    value = msgpackDecoder.decode(bytes.subarray(1));
+  } catch (error) {
+    throw new FrameError(`generic body is not MessagePack: ${(error as Error).message}`, 1);
+  }
+  if (
+    typeof value !== "object" || value === null || Array.isArray(value) ||
+    typeof (value as { type?: unknown }).type !== "string"
+  ) throw new FrameError("generic body is not an object with a type", 1);
+  return value as { type: string };
+}
+
+/** A full record as a new QFlight. */
+export function fullToQ(rec: Readonly<WireRecord>): QFlight {
+  const m = rec.mask;
+  return {
+    icao: rec.icao,
+    lat: rec.lat,
+    lon: rec.lon,
+    alt: m & F_ALT ? rec.alt : null,
+    geo: m & F_GEO ? rec.geo : null,
+    vel: m & F_VEL ? rec.vel : null,
+    hdg: m & F_HDG ? rec.hdg : null,
+    vr: m & F_VR ? rec.vr : null,
+    tpos: rec.tpos,
+    lc: rec.lc,
+    callsign: rec.callsign,
+    country: rec.country,
+    squawk: m & F_SQUAWK ? rec.squawk : null,
+    category: rec.category,
+    source: rec.source,
+    psrc: rec.psrc,
+    flags: rec.flags,
+  };
+}
+
+/**
+ * Applies a change record to the state the client holds, in place. Throws
+ * {@link FrameError} when a delta applies to a null field (client and server
+ * disagree: resync).
+ */
+export function applyChange(q: QFlight, rec: Readonly<WireRecord>): void {
+  const m = rec.mask;
+  const nulls = rec.nullMask;
+  const abs = rec.absMask;
+  q.lc = rec.lc;
+  if (m & F_POS) {
+    if (abs & F_POS) {
+      q.lat = rec.lat;
+      q.lon = rec.lon;
+    } else {
+      q.lat += rec.lat;
+      q.lon = wrapLon(q.lon + rec.lon);
+    }
+  }
+  q.alt = field(q.alt, rec.alt, F_ALT, rec);
+  q.geo = field(q.geo, rec.geo, F_GEO, rec);
+  q.vel = field(q.vel, rec.vel, F_VEL, rec);
+  if (m & F_HDG) {
+    if (nulls & F_HDG) q.hdg = null;
+    else if (abs & F_HDG) q.hdg = rec.hdg;
+    else {
+      if (q.hdg === null) throw new FrameError(`track delta on a null track (${rec.icao})`, 0);
+      q.hdg = (q.hdg + rec.hdg + TRACK_UNITS) % TRACK_UNITS;
+    }
+  }
+  q.vr = field(q.vr, rec.vr, F_VR, rec);
+  if (m & F_TPOS) q.tpos = rec.tpos;
+  if (m & F_CALLSIGN) q.callsign = nulls & F_CALLSIGN ? null : rec.callsign;
+  if (m & F_COUNTRY) q.country = nulls & F_COUNTRY ? null : rec.country;
+  if (m & F_SQUAWK) q.squawk = nulls & F_SQUAWK ? null : rec.squawk;
+  if (m & F_CATEGORY) q.category = rec.category;
+  if (m & F_SOURCE) q.source = nulls & F_SOURCE ? null : rec.source;
+  if (m & F_PSRC) q.psrc = rec.psrc;
+  if (m & F_FLAGS) q.flags = rec.flags;
+}
+
+function field(
+  held: number | null,
+  value: number,
+  bit: number,
+  rec: Readonly<WireRecord>,
+): number | null {
+  if (!(rec.mask & bit)) return held;
+  if (rec.nullMask & bit) return null;
+  if (rec.absMask & bit) return value;
+  if (held === null) throw new FrameError(`delta on a null field (${rec.icao})`, 0);
+  return held + value;
+}
