@@ -249,7 +249,7 @@ async function phase(
   });
   await sleep(o.warmup * 1000);
   await server.send({ cmd: "stats" });
-  const before = (await server.next()) as { slow_total: number };
+  const before = (await server.next()) as { slow_total: number; feed_skipped: number };
   const cpu0 = procFigures(server.pid);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
@@ -260,7 +260,11 @@ async function phase(
   const reports: ProcessReport[] = [];
   for (const c of load) reports.push((await c.next()).report as ProcessReport);
   await server.send({ cmd: "stats" });
-  const after = (await server.next()) as { slow_total: number; stats: { clients: number } };
+  const after = (await server.next()) as {
+    slow_total: number;
+    feed_skipped: number;
+    stats: { clients: number; flights: number };
+  };
   await server.send({ cmd: "ingests" });
   const ingests = new Map((await server.next()).ingests as [number, number][]);
   for (const c of load) await stopChild(c, { cmd: "stop" });
@@ -279,6 +283,8 @@ async function phase(
       rssMb: cpu1.rssMb,
       rssPeakMb: cpu1.peakMb,
       slowEvents: after.slow_total - before.slow_total,
+      feedSkipped: after.feed_skipped - before.feed_skipped,
+      flights: after.stats.flights,
       clients: after.stats.clients,
     },
   };
@@ -297,7 +303,16 @@ async function relayPhase(o: LoadOptions, figures: LoadResult["relay"]): Promise
     await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
     await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
   ];
-  await sleep(3000); // relays sync
+  // Relays take a while to sync a big upstream snapshot: wait until each says it is ready.
+  for (const r of relays) {
+    const until = performance.now() + 90_000;
+    while (performance.now() < until) {
+      await r.send({ cmd: "stats" });
+      const { stats } = (await r.next()) as { stats: { ready: boolean } };
+      if (stats.ready) break;
+      await sleep(1000);
+    }
+  }
   const targets = [upstream, ...relays];
   const perTarget = Math.max(1, Math.round(o.probes / 3));
   const plans = planClients(
