@@ -124,7 +124,8 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
     probes: num("probes", "20"),
     seconds: num("seconds", "20"),
     warmup: num("warmup", "5"),
-    profiles: get("profiles", "1,10").split(",").map(Number),
+    // `none`: only the relay phase (with --relay).
+    profiles: get("profiles", "1,10").split(",").map(Number).filter((n) => n > 0),
     worldShare: num("world-share", "0.1"),
     mix,
     worldEncodings: get("world-encodings", "bin").split(",") as LoadEncoding[],
@@ -499,7 +500,7 @@ if (import.meta.main) {
     console.error("load: still running after the time bound; stopping");
     killAll();
     Deno.exit(2);
-  }, (options.profiles.length * 3 + 2) * (options.seconds + options.warmup + 60) * 1000);
+  }, (options.profiles.length * 2 + 3) * (options.seconds + options.warmup + 120) * 1000);
   await runLoad(options, (line) => console.error(line), (text) => console.log(text));
   clearTimeout(deadline);
 }
