@@ -283,17 +283,20 @@ for (const share of [50, 5]) {
 }
 
 for (const views of [10, 100, 1000]) {
-  const core = tiledCore(full, views);
-  const update = updater(core);
-  Deno.bench({
-    name:
-      `tiled tick: ${perTick} upserts, 1 world + ${views} regional views, v2.bin frames for all`,
-    group: "tiled tick",
-    fn() {
-      update(perTick);
-      for (const { message } of core.tick(Date.now()).deltas) message.frame("bin");
-    },
-  });
+  for (const encoding of ["bin", "json", "msgpack"] as const) {
+    if (encoding !== "bin" && views !== 100) continue;
+    const core = tiledCore(full, views);
+    const update = updater(core);
+    Deno.bench({
+      name:
+        `tiled tick: ${perTick} upserts, 1 world + ${views} regional views, ${encoding} frames for all`,
+      group: "tiled tick",
+      fn() {
+        update(perTick);
+        for (const { message } of core.tick(Date.now()).deltas) message.frame(encoding);
+      },
+    });
+  }
 }
 
 // --- timings -------------------------------------------------------------------------

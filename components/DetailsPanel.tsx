@@ -19,6 +19,16 @@ import {
 import { countryOfAddress } from "../lib/client/icao_country.ts";
 import { CameraIcon, CloseIcon, PlaneIcon } from "./Icons.tsx";
 
+/**
+ * Why marker and trail can differ by a few metres: the live map draws each
+ * aircraft at its raw reported position (moved on by dead reckoning between
+ * reports), while the trail is the worker's Kalman-smoothed track from the
+ * history API (README, "The globe").
+ */
+export const POSITION_NOTE =
+  "The marker is the raw reported position, dead-reckoned between reports; the trail is the " +
+  "smoothed track recorded by the worker (Kalman filter), so the two can differ by a few metres.";
+
 export interface DetailsPanelProps {
   selected: SelectedView;
   cockpit: boolean;
@@ -92,20 +102,23 @@ export function DetailsPanel(
             </div>
             <div>
               <dt>Position</dt>
-              <dd>
-                {formatAge(s.positionAgeS)} old
+              <dd id="details-position" title={POSITION_NOTE}>
+                {formatAge(s.positionAgeS)} old, as reported
                 {s.positionAgeS !== null && s.positionAgeS > 20 && (
                   <small class="ghost-note">dead-reckoned</small>
                 )}
               </dd>
             </div>
+            {
+              /* TODO(#10): the receiver `source` (flight.source) once contracts/flight.ts has it. */
+            }
           </dl>
         )}
-        <p class="trail-note">
+        <p class="trail-note" title={POSITION_NOTE}>
           {s.trailPoints >= 2
             ? `Trail: ${s.trailPoints} points${
               s.session ? ` since ${formatClock(s.session.first_seen)}` : ""
-            }`
+            }, Kalman-smoothed`
             : s.trailNote ?? "Loading trail…"}
         </p>
         <div class="actions">

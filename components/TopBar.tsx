@@ -1,6 +1,6 @@
 /**
  * The top bar: logo, search (with results to jump to), connection state,
- * aircraft count and data freshness.
+ * aircraft in view and in total, and data freshness.
  *
  * @module
  */
@@ -13,7 +13,12 @@ export interface TopBarProps {
   mode: "live" | "replay";
   connection: "connecting" | "live" | "reconnecting" | "stopped";
   retryInMs: number | null;
+  /** Aircraft drawn (the subscribed viewport). */
   count: number;
+  /** Aircraft inside what the camera shows. */
+  inView: number;
+  /** Aircraft in the whole world (from the hub); null when unknown. */
+  total: number | null;
   freshnessS: number | null;
   nowS: number;
   query: string;
@@ -111,8 +116,16 @@ export function TopBar(p: TopBarProps) {
           <span class="dot" />
           {status.text}
         </span>
-        <span class="count" id="aircraft-count" data-count={p.count} title="Aircraft on the globe">
-          <b>{p.count.toLocaleString("en-US")}</b> aircraft
+        <span
+          class="count"
+          id="aircraft-count"
+          data-count={p.count}
+          data-in-view={p.inView}
+          data-total={p.total ?? ""}
+          title={`${p.count.toLocaleString("en-US")} aircraft loaded around the view`}
+        >
+          <b>{p.inView.toLocaleString("en-US")}</b> in view
+          {p.total !== null && <>{" "}of {p.total.toLocaleString("en-US")}</>}
         </span>
         <span class={`fresh ${stale ? "stale" : ""}`} title="Age of the newest position report">
           {p.mode === "replay"

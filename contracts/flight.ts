@@ -10,6 +10,28 @@ import { Icao24, IsoTime, Position } from "./common.ts";
 
 const finiteOrNull = z.number().finite().nullable();
 
+/** Where a flight's position came from (the flight's `source`). */
+export const FlightSourceKind = z.enum([
+  "opensky",
+  "replay",
+  "sbs",
+  "beast",
+  "aircraft_json",
+  "adsbx_v2",
+]);
+export type FlightSourceKind = z.infer<typeof FlightSourceKind>;
+
+/** Emergency states a transponder can declare (DO-260B emergency/priority status). */
+export const EmergencyKind = z.enum([
+  "general",
+  "lifeguard",
+  "minfuel",
+  "nordo",
+  "unlawful",
+  "downed",
+]);
+export type EmergencyKind = z.infer<typeof EmergencyKind>;
+
 export const Flight = z.object({
   /** 24-bit ICAO address, 6 lower-case hex digits; the Kafka key. */
   icao24: Icao24,
@@ -43,6 +65,17 @@ export const Flight = z.object({
   time_position_unix: z.number().finite(),
   /** Unix seconds of the last message of any kind. */
   last_contact_unix: z.number().finite(),
+  /**
+   * Where the position came from: `opensky`, `replay`, `sbs` (BaseStation
+   * CSV), `beast` (Mode S decoded here), `aircraft_json` (readsb /
+   * dump1090-fa), `adsbx_v2` (ADS-B Exchange v2 API). Absent in older messages.
+   */
+  source: FlightSourceKind.optional(),
+  /**
+   * Emergency state the transponder declares (readsb's `emergency`): `general`,
+   * `lifeguard`, `minfuel`, `nordo`, `unlawful`, `downed`. Absent when none.
+   */
+  emergency: EmergencyKind.optional(),
 });
 export type Flight = z.infer<typeof Flight>;
 

@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { BBox } from "./common.ts";
 import { Flight } from "./flight.ts";
+import { AlertEvent } from "./alerts.ts";
 import { AnomalyEvent } from "./anomaly.ts";
 
 /** Protocol version sent in `hello` on the v1 encodings (JSON, MessagePack). */
@@ -73,6 +74,8 @@ export const SnapshotMessage = z.object({
   server_time_ms: z.number(),
   /** Every aircraft matching the subscription. */
   flights: z.array(Flight),
+  /** Aircraft the hub tracks in the whole world, whatever the subscription (count). */
+  total: z.number().int().nonnegative().optional(),
 });
 export const DeltaMessage = z.object({
   type: z.literal("delta"),
@@ -84,10 +87,17 @@ export const DeltaMessage = z.object({
   upserts: z.array(Flight),
   /** icao24 of aircraft gone stale or out of the subscription. */
   removes: z.array(z.string()),
+  /** Aircraft the hub tracks in the whole world, whatever the subscription (count). */
+  total: z.number().int().nonnegative().optional(),
 });
 export const AnomalyMessage = z.object({
   type: z.literal("anomaly"),
   event: AnomalyEvent,
+});
+/** An alert fired (issue #13); sent to every client, not kept for clients that join later. */
+export const AlertMessage = z.object({
+  type: z.literal("alert"),
+  event: AlertEvent,
 });
 export const PongMessage = z.object({
   type: z.literal("pong"),
@@ -114,6 +124,7 @@ export const ServerMessage = z.discriminatedUnion("type", [
   SnapshotMessage,
   DeltaMessage,
   AnomalyMessage,
+  AlertMessage,
   PongMessage,
   ErrorMessage,
 ]);

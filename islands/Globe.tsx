@@ -5,20 +5,25 @@
  * controller connects to `/ws` and the globe (globe.gl, three.js) is loaded
  * with a dynamic import inside an effect, never during server rendering.
  *
- * Test hook: `globalThis.__skysentinel` holds `{ controller, scene }` once
- * the globe is up.
+ * Test hook: with the `testHook` prop (dev mode and browser tests only,
+ * never in production) `globalThis.__skysentinel` holds
+ * `{ controller, scene }` once the globe is up.
  *
  * @module
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { AnomalyEvent } from "../contracts/anomaly.ts";
 import { AnomalyFeed } from "../components/AnomalyFeed.tsx";
+import { AlertToast } from "../components/AlertToast.tsx";
+import { AlertsPanel } from "../components/AlertsPanel.tsx";
+import type { AlertEvent } from "../contracts/alerts.ts";
 import { DetailsPanel } from "../components/DetailsPanel.tsx";
 import { FilterPanel } from "../components/FilterPanel.tsx";
 import { Legend } from "../components/Legend.tsx";
 import { TimeBar } from "../components/TimeBar.tsx";
 import { TopBar } from "../components/TopBar.tsx";
 import { AirportIndex, type AirportsFile, describePlace } from "../lib/client/airports.ts";
+import type { Encoding } from "../lib/client/connection.ts";
 import { SkyController, type UiSnapshot } from "../lib/client/controller.ts";
 import { DEFAULT_FILTER } from "../lib/client/filters.ts";
 import { sliderRange } from "../lib/client/time_travel.ts";
@@ -27,8 +32,20 @@ import { formatHash, parseHash } from "../lib/client/url_state.ts";
 export interface GlobeProps {
   /** Path of the WebSocket endpoint. Default `/ws`. */
   wsPath?: string;
-  /** `msgpack` (default) or `json`. */
-  encoding?: "msgpack" | "json";
+  /** `bin` (skysentinel.v2.bin, default), `msgpack` or `json`; `?encoding=` in the page URL overrides it. */
+  encoding?: Encoding;
+  /** How far back the anomaly feed starts, hours (the server's ANOMALY_WINDOW_HOURS). Default 24. */
+  anomalyWindowHours?: number;
+  /** Expose `globalThis.__skysentinel` (dev and tests). Default false. */
+  testHook?: boolean;
+}
+
+const ENCODINGS: readonly string[] = ["bin", "msgpack", "json"];
+
+/** The encoding asked for in the page URL (`?encoding=json`), else the prop's. */
+function pickEncoding(fallback: Encoding | undefined): Encoding {
+  const asked = new URLSearchParams(location.search).get("encoding");
+  return asked && ENCODINGS.includes(asked) ? asked as Encoding : fallback ?? "bin";
 }
 
 /** What the panels show before the controller runs (and on the server). */
@@ -39,6 +56,8 @@ function initialSnapshot(): UiSnapshot {
     connection: "connecting",
     retryInMs: null,
     count: 0,
+    inView: 0,
+    total: null,
     freshnessS: null,
     nowS: 0,
     filter: { ...DEFAULT_FILTER },
@@ -64,6 +83,9 @@ export default function Globe(props: GlobeProps) {
   const [help, setHelp] = useState(false);
   const [airports, setAirports] = useState<AirportIndex | null>(null);
   const [lowPower, setLowPower] = useState(false);
+  const [alerts, setAlerts] = useState<AlertEvent[]>([]);
+  const [alertsOpen, setAlertsOpen] = useState(false);
+  const [alertSound, setAlertSound] = useState(false);
   const ctrl = useRef<SkyController | null>(null);
   const globeEl = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -71,9 +93,14 @@ export default function Globe(props: GlobeProps) {
   useEffect(() => {
     const ws = new URL(props.wsPath ?? "/ws", location.href);
     ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
-    const c = new SkyController({ wsUrl: ws.href, encoding: props.encoding ?? "msgpack" });
+    const c = new SkyController({
+      wsUrl: ws.href,
+      encoding: pickEncoding(props.encoding),
+      ...(props.anomalyWindowHours ? { anomalyWindowHours: props.anomalyWindowHours } : {}),
+    });
     ctrl.current = c;
     const offUi = c.onChange(setUi);
+    const offAlert = c.onAlert((e) => setAlerts((a) => [e, ...a.filter((x) => x.id !== e.id)]));
     let urlTimer: ReturnType<typeof setTimeout> | undefined;
     const offUrl = c.onUrl((u) => {
       clearTimeout(urlTimer);
@@ -107,7 +134,9 @@ export default function Globe(props: GlobeProps) {
       if (cancelled) return scene.destroy();
       c.attachScene(scene);
       destroy = () => scene.destroy();
-      (globalThis as Record<string, unknown>).__skysentinel = { controller: c, scene };
+      if (props.testHook) {
+        (globalThis as Record<string, unknown>).__skysentinel = { controller: c, scene };
+      }
       setGlobeState("ready");
     })().catch((e) => {
       console.error("globe:", e);
@@ -116,6 +145,7 @@ export default function Globe(props: GlobeProps) {
     return () => {
       cancelled = true;
       offUi();
+      offAlert();
       offUrl();
       c.stop();
       destroy?.();
@@ -189,6 +219,8 @@ export default function Globe(props: GlobeProps) {
         connection={ui.connection}
         retryInMs={ui.retryInMs}
         count={ui.count}
+        inView={ui.inView}
+        total={ui.total}
         freshnessS={ui.freshnessS}
         nowS={ui.nowS}
         query={ui.query}
@@ -220,6 +252,11 @@ export default function Globe(props: GlobeProps) {
             onLocate={() => ui.selected && c()?.select(ui.selected.icao24, { fly: true })}
           />
         )}
+        <AlertsPanel
+          open={alertsOpen}
+          onToggle={() => setAlertsOpen((o) => !o)}
+          centre={ui.selected?.flight?.position ?? null}
+        />
         <AnomalyFeed
           events={ui.anomalies}
           nowS={ui.nowS}
@@ -231,6 +268,13 @@ export default function Globe(props: GlobeProps) {
           onFocus={(id) => c()?.focusAnomaly(id)}
         />
       </div>
+      <AlertToast
+        alerts={alerts}
+        sound={alertSound}
+        onSound={setAlertSound}
+        onFocus={(e) => c()?.focusAlert(e)}
+        onDismiss={(id) => setAlerts((a) => a.filter((x) => x.id !== id))}
+      />
       {ui.cockpit && (
         <button
           type="button"

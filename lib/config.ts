@@ -10,11 +10,12 @@ import { z } from "zod";
 import { BBox } from "../contracts/common.ts";
 import { formatZodError } from "./zod_error.ts";
 import { SkySentinelError } from "./errors.ts";
+import { parseSourceUrl, type SourceSpec } from "./sources/url.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ServiceName = "producer" | "worker" | "web" | "stack";
 
-const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL"]);
+const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL", "ADMIN_TOKEN"]);
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -34,6 +35,20 @@ const bbox = z.string().optional().transform((v, ctx) => {
   }
   return parsed.data;
 });
+
+const sources = z.string().optional().transform((v, ctx): SourceSpec[] => {
+  const out: SourceSpec[] = [];
+  for (const part of (v ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    try {
+      out.push(parseSourceUrl(part));
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }
+  return out;
+});
+const coordinate = (limit: number) => z.coerce.number().min(-limit).max(limit).optional();
 
 const common = {
   /** Kafka bootstrap servers, comma separated; unset means the in-memory bus. */
@@ -79,6 +94,17 @@ const producer = {
   RECORD_DIR: z.string().optional(),
   /** Port of the producer's /metrics and /healthz. */
   PRODUCER_PORT: port(9101),
+  /**
+   * Source URLs, comma separated (lib/sources/url.ts): `opensky:`, `replay:PATH`,
+   * `sbs://host:port`, `beast://host:port`, `http(s)://.../aircraft.json`,
+   * `v2+https://host/v2/point/{lat}/{lon}/{radius}`. Unset: OpenSky or the demo replay,
+   * as OPENSKY_MODE says.
+   */
+  SOURCES: sources,
+  /** Receiver latitude, degrees: the reference for local CPR decoding of Beast positions. */
+  RECEIVER_LAT: coordinate(90),
+  /** Receiver longitude, degrees. */
+  RECEIVER_LON: coordinate(180),
 };
 
 const worker = {
@@ -96,6 +122,10 @@ const worker = {
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
   /** Days the 5-minute sampled tier, sessions and anomalies are kept; 0 keeps all. */
   HISTORY_SAMPLED_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Let alert webhooks and ntfy URLs reach loopback and private networks (tests, a LAN ntfy). */
+  ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
+  /** Public URL of the globe, for the click link of ntfy notifications. */
+  ALERTS_PUBLIC_URL: z.string().url().default("http://localhost:8000"),
 };
 
 const web = {
@@ -117,6 +147,8 @@ const web = {
   HUB_UPSTREAM_URL: z.string().url().optional(),
   /** How far back the hub reads flights.anomalies at start, hours. */
   ANOMALY_WINDOW_HOURS: positive(24),
+  /** Bearer token for writing alert rules (`/api/alerts`); unset: writes answer 403. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 const schemas = {
@@ -172,6 +204,13 @@ function producerMode(service: ServiceName, c: z.infer<typeof schemas.producer>)
       `Cannot start ${service} as OPENSKY_CLIENT_ID is set without OPENSKY_CLIENT_SECRET`,
     );
   }
+  if ((c.RECEIVER_LAT === undefined) !== (c.RECEIVER_LON === undefined)) {
+    throw new SkySentinelError(
+      "config_invalid",
+      `Cannot start ${service} as RECEIVER_LAT and RECEIVER_LON must be set together`,
+    );
+  }
+  if (c.SOURCES.length > 0) return sourcesMode(c);
   // Without an explicit mode: live when credentials are set, else the demo replay.
   const mode = c.OPENSKY_MODE ?? (c.OPENSKY_CLIENT_ID ? "live" : "replay");
   if (mode === "replay" && c.REPLAY_FILES.length === 0 && service === "producer") {
@@ -184,6 +223,22 @@ function producerMode(service: ServiceName, c: z.infer<typeof schemas.producer>)
 }
 
 /**
+ * With SOURCES set: `replay:` sources make it a replay (their files join
+ * REPLAY_FILES), `opensky:` polls (OPENSKY_MODE=record records), and with
+ * only receivers it is `live` (OPENSKY_MODE=record records them): no demo.
+ */
+function sourcesMode(c: z.infer<typeof schemas.producer>): ProducerMode {
+  if (c.SOURCES.some((s) => s.kind === "replay")) return "replay";
+  return c.OPENSKY_MODE === "record" ? "record" : "live";
+}
+
+/** REPLAY_FILES plus the files of `replay:` sources. */
+function replayFiles(c: z.infer<typeof schemas.producer>): string[] {
+  const extra = c.SOURCES.flatMap((s) => (s.kind === "replay" ? [s.path] : []));
+  return extra.length === 0 ? c.REPLAY_FILES : [...new Set([...c.REPLAY_FILES, ...extra])];
+}
+
+/**
  * The bundled demo (real recordings played as if live): what replay plays
  * when REPLAY_FILES is unset, in `deno task up` and `deno task replay`.
  * Relative to the repository root, where `deno task` runs.
@@ -191,7 +246,12 @@ function producerMode(service: ServiceName, c: z.infer<typeof schemas.producer>)
 export const DEMO_SCENARIO = "fixtures/scenarios/demo.json";
 
 /** What the producer takes in, for a start-up line: `replaying the demo scenario`, ... */
-export function describeIntake(config: Pick<ProducerConfig, "mode" | "REPLAY_FILES">): string {
+export function describeIntake(
+  config: Pick<ProducerConfig, "mode" | "REPLAY_FILES"> & { SOURCES?: ProducerConfig["SOURCES"] },
+): string {
+  if (config.SOURCES && config.SOURCES.length > 0) {
+    return `reading ${config.SOURCES.map((s) => s.label).join(", ")}`;
+  }
   if (config.mode === "live") return "polling OpenSky live";
   if (config.mode === "record") return "recording OpenSky";
   const files = config.REPLAY_FILES;
@@ -201,7 +261,7 @@ export function describeIntake(config: Pick<ProducerConfig, "mode" | "REPLAY_FIL
 
 export function parseProducerConfig(env: Env): ProducerConfig {
   const c = parse("producer", env);
-  return Object.freeze({ ...c, mode: producerMode("producer", c) });
+  return Object.freeze({ ...c, REPLAY_FILES: replayFiles(c), mode: producerMode("producer", c) });
 }
 
 export function parseWorkerConfig(env: Env): WorkerConfig {
@@ -215,7 +275,7 @@ export function parseWebConfig(env: Env): WebConfig {
 /** The single-process stack (`deno task up`): every service's settings. */
 export function parseStackConfig(env: Env): StackConfig {
   const c = parse("stack", env);
-  return Object.freeze({ ...c, mode: producerMode("stack", c) });
+  return Object.freeze({ ...c, REPLAY_FILES: replayFiles(c), mode: producerMode("stack", c) });
 }
 
 /** A copy safe to log: secrets replaced, URLs without passwords. */

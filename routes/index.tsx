@@ -8,7 +8,7 @@ import { Head } from "../lib/framework/runtime.ts";
 import Globe from "../islands/Globe.tsx";
 import { define } from "../services/web/define.ts";
 
-export default define.page(function Home() {
+export default define.page(function Home({ state }) {
   return (
     <>
       <Head>
@@ -19,7 +19,11 @@ export default define.page(function Home() {
         />
         <meta name="theme-color" content="#03060c" />
       </Head>
-      <Globe wsPath="/ws" encoding="msgpack" />
+      <Globe
+        wsPath="/ws"
+        anomalyWindowHours={state.globe.anomalyWindowHours}
+        testHook={state.globe.testHook}
+      />
     </>
   );
 });

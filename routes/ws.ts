@@ -1,18 +1,14 @@
 /**
- * `GET /ws`: the WebSocket protocol of contracts/ws.ts, served by the hub.
+ * `GET /ws`: the WebSocket protocol of contracts/ws.ts, served by the hub
+ * (which also answers 426 to a request without an upgrade, 403 to a foreign
+ * Origin, 503 while stopping).
  *
  * @module
  */
-import { errorResponse } from "../lib/framework/mod.ts";
 import { define } from "../services/web/define.ts";
 
 export const handler = define.handlers({
   GET(ctx) {
-    if (ctx.req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return errorResponse(426, "/ws speaks WebSocket: send Upgrade: websocket", {
-        headers: { Upgrade: "websocket", Connection: "Upgrade" },
-      });
-    }
     return ctx.state.hub.handleUpgrade(ctx.req);
   },
 });

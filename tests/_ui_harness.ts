@@ -55,6 +55,8 @@ export interface UiAppOptions {
    * load, offset in position so they spread out). Default 1 (the recording).
    */
   copies?: number;
+  /** ADMIN_TOKEN of the app (alert-rule writes). Default none. */
+  adminToken?: string;
 }
 
 /** The recording's snapshot `k` as flights, shifted, with `copies` derived copies per aircraft. */
@@ -70,16 +72,22 @@ export function snapshotFlights(k: number, shiftS: number, copies = 1): Flight[]
 }
 
 /**
- * Copy `c` (1..255) of a real flight: a new icao24 (the copy index as its first byte) and
- * the track moved on a grid of 2-degree steps across Europe and beyond, so
- * that 10,000 aircraft cover a realistic area instead of one stack.
+ * Copy `c` (1..4095) of a real flight: a new icao24 (copies 1..255 put the
+ * copy index in the first byte, later ones in the first two) and the track
+ * moved on a grid of 2-degree steps across Europe and beyond (shifted again
+ * for every 384 copies), so that 20,000 aircraft cover a realistic area
+ * instead of one stack.
  */
 export function derivedCopy(f: Flight, c: number): Flight {
-  const dLat = ((c % 16) - 8) * 1.6;
-  const dLon = (Math.floor(c / 16) % 24 - 12) * 2.4;
+  const layer = Math.floor(c / 384);
+  const dLat = ((c % 16) - 8) * 1.6 + layer * 0.8;
+  const dLon = (Math.floor(c / 16) % 24 - 12) * 2.4 + layer * 1.2;
+  const icao24 = c < 256
+    ? `${c.toString(16).padStart(2, "0")}${f.icao24.slice(2)}`
+    : `${c.toString(16).padStart(4, "0")}${f.icao24.slice(4)}`;
   return {
     ...f,
-    icao24: `${(c & 0xff).toString(16).padStart(2, "0")}${f.icao24.slice(2)}`,
+    icao24,
     callsign: f.callsign
       ? `${f.callsign.slice(0, 5)}${(c % 100).toString().padStart(2, "0")}`.slice(0, 8)
       : null,
@@ -169,8 +177,10 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
     hub,
     db: sql,
     registry,
+    adminToken: options.adminToken ?? null,
     manifest,
     build: "always",
+    testHook: true,
     log: () => {},
     onError: (e) => console.error("ui app:", e),
   });

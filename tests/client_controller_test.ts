@@ -118,6 +118,7 @@ Deno.test("controller: live data, filters, selection with trail, anomalies, time
   const clockMs = (T + 5) * 1000;
   const c = new SkyController({
     wsUrl: "ws://x/ws",
+    encoding: "json",
     socket: () => socket,
     api: { fetch: fakeFetch(calls) },
     now: () => clockMs,
@@ -185,6 +186,91 @@ Deno.test("controller: live data, filters, selection with trail, anomalies, time
     c.goLive();
     assert.equal(scene.store, c.live);
     assert.equal(c.snapshot().mode, "live");
+  } finally {
+    c.stop();
+  }
+});
+
+Deno.test("controller: the subscription follows the viewport with hysteresis; time travel asks for it too", async () => {
+  const socket = new Socket();
+  const calls: string[] = [];
+  const clockMs = (T + 5) * 1000;
+  const c = new SkyController({
+    wsUrl: "ws://x/ws",
+    encoding: "json",
+    socket: () => socket,
+    api: { fetch: fakeFetch(calls) },
+    now: () => clockMs,
+    anomalyWindowHours: 2,
+  });
+  c.attachScene(new Scene());
+  c.start({});
+  const subscribes = () => socket.sent.filter((m) => m.type === "subscribe");
+  try {
+    socket.push({
+      type: "hello",
+      protocol: 1,
+      server_time_ms: clockMs,
+      encoding: "json",
+      delta_interval_ms: 200,
+      stale_threshold_s: 60,
+      source: "memory",
+    });
+    socket.push({
+      type: "snapshot",
+      seq: 1,
+      server_time_ms: clockMs,
+      flights: live,
+      total: 11_000,
+    });
+    // The anomaly feed starts ANOMALY_WINDOW_HOURS back (passed in), not a fixed 24 h.
+    const since = new Date(clockMs - 2 * 3600_000).toISOString();
+    assert.ok(calls.some((u) => u.includes(`since=${encodeURIComponent(since)}`)), calls.join());
+    // The whole globe in view: no bbox at all.
+    c.notePov({ lat: 46.8, lng: 8.2, altitude: 2.5 });
+    assert.ok(subscribes().every((m) => !(m.filter as { bbox?: unknown }).bbox));
+    const ui = c.snapshot();
+    assert.equal(ui.total, 11_000, "the world count is the hub's");
+    assert.equal(ui.inView, live.length);
+
+    // Zoomed in over Switzerland: one subscribe with a box around the view.
+    const before = subscribes().length;
+    c.notePov({ lat: 46.8, lng: 8.2, altitude: 0.1 });
+    assert.equal(subscribes().length, before + 1);
+    const bbox = (subscribes().at(-1)!.filter as { bbox: number[] }).bbox;
+    const [lamin, lomin, lamax, lomax] = bbox as [number, number, number, number];
+    assert.ok(lamin < 45.8 && lamax > 47.8 && lomin < 5.9 && lomax > 10.5, `box ${bbox}`);
+    assert.ok(lamax - lamin < 40, `a regional box, not the world: ${bbox}`);
+    // A small pan sends nothing.
+    c.notePov({ lat: 47.0, lng: 8.5, altitude: 0.1 });
+    c.notePov({ lat: 46.6, lng: 8.0, altitude: 0.11 });
+    assert.equal(subscribes().length, before + 1, "hysteresis");
+    // The server answers the new subscription; the next delta keeps the count.
+    socket.push({
+      type: "snapshot",
+      seq: 2,
+      server_time_ms: clockMs,
+      flights: live,
+      total: 11_000,
+    });
+    assert.ok(c.snapshot().inView <= live.length);
+    // Flying across the Atlantic leaves the box: a new one.
+    c.notePov({ lat: 40.6, lng: -73.8, altitude: 0.1 });
+    assert.equal(subscribes().length, before + 2);
+    const ny = (subscribes().at(-1)!.filter as { bbox: number[] }).bbox;
+    assert.ok(ny[1]! < -73.8 && ny[3]! > -73.8, `box ${ny}`);
+    // Zooming back out to the whole globe drops the box.
+    c.notePov({ lat: 40.6, lng: -73.8, altitude: 2.5 });
+    assert.equal((subscribes().at(-1)!.filter as { bbox?: unknown }).bbox, undefined);
+
+    // Time travel asks /api/snapshot for the viewport.
+    c.notePov({ lat: 46.8, lng: 8.2, altitude: 0.1 });
+    const box = (subscribes().at(-1)!.filter as { bbox: number[] }).bbox;
+    c.enterReplay(T - 1800);
+    await settle();
+    const snap = calls.filter((u) => u.startsWith("/api/snapshot?")).at(-1)!;
+    assert.equal(new URL(snap, "http://x").searchParams.get("bbox"), box.join(","));
+    assert.equal(c.snapshot().total, null, "no world count in time travel");
   } finally {
     c.stop();
   }

@@ -13,7 +13,7 @@ import {
   nextInterval,
 } from "../lib/client/dead_reckoning.ts";
 import { FlightStore, kinematicsOf } from "../lib/client/flight_store.ts";
-import { distanceM, offsetMetres } from "../lib/client/geo.ts";
+import { haversineM, offsetMetres } from "../lib/geo/mod.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { replies } from "./_hub_harness.ts";
 
@@ -49,7 +49,9 @@ Deno.test("extrapolation from a real state predicts the next real position withi
     const gap = b.time_position_unix - a.time_position_unix;
     if (gap <= 0 || gap > 15) continue;
     const p = extrapolate(kinematicsOf(a), b.time_position_unix);
-    errors.push(distanceM(p.lat, p.lon, b.position.lat, b.position.lon));
+    errors.push(
+      haversineM({ lat: p.lat, lon: p.lon }, { lat: b.position.lat, lon: b.position.lon }),
+    );
   }
   errors.sort((x, y) => x - y);
   const median = errors[Math.floor(errors.length / 2)]!;
@@ -71,7 +73,9 @@ Deno.test("extrapolation stops at the cap and never goes back in time", () => {
   const at60 = extrapolate(k, 1060, 60);
   const at600 = extrapolate(k, 1600, 60);
   assert.deepEqual(at600, at60);
-  assert.ok(Math.abs(distanceM(k.lat, k.lon, at60.lat, at60.lon) - 12_000) < 5);
+  assert.ok(
+    Math.abs(haversineM({ lat: k.lat, lon: k.lon }, { lat: at60.lat, lon: at60.lon }) - 12_000) < 5,
+  );
   assert.equal(at60.altM, 10_000 - 300);
   assert.deepEqual(extrapolate(k, 900), { lat: 46.5, lon: 7.5, altM: 10_000 });
   // On the ground: no vertical motion; unknown speed: no motion.
@@ -116,7 +120,10 @@ Deno.test("a new measurement glides in over about a second, never backwards alon
     assert.ok(store.upsert(b, arrive));
     const right = store.displayAt(t, arrive);
     // No jump at the moment of the update.
-    assert.ok(distanceM(before.lat, before.lon, right.lat, right.lon) < 1, "no jump on update");
+    assert.ok(
+      haversineM({ lat: before.lat, lon: before.lon }, { lat: right.lat, lon: right.lon }) < 1,
+      "no jump on update",
+    );
     // Along the new track, the marker only moves forward while the blend runs.
     const tr = (b.heading_deg ?? 0) * Math.PI / 180;
     let prevAlong = -Infinity;
@@ -130,7 +137,9 @@ Deno.test("a new measurement glides in over about a second, never backwards alon
     // Once the blend is over the marker is exactly on the new prediction.
     const done = store.displayAt(t, arrive + 25);
     const pure = extrapolate(kinematicsOf(b), arrive + 25);
-    assert.ok(distanceM(done.lat, done.lon, pure.lat, pure.lon) < 0.01);
+    assert.ok(
+      haversineM({ lat: done.lat, lon: done.lon }, { lat: pure.lat, lon: pure.lon }) < 0.01,
+    );
     checked++;
   }
   assert.ok(checked >= 20, `checked ${checked} updates`);
@@ -147,7 +156,9 @@ Deno.test("makeCorrection: ahead of the track stretches the blend, far off snaps
   assert.equal(makeCorrection(far, at, { nowS: 0, speedMps: 250, trackDeg: 0 }), null);
   assert.equal(makeCorrection(at, at, { nowS: 0, speedMps: 250, trackDeg: 0 }), null);
   const half = applyCorrection(at, { ...behind, durS: 2 }, 1);
-  assert.ok(Math.abs(distanceM(half.lat, half.lon, at.lat, at.lon) - 1000) < 2);
+  assert.ok(
+    Math.abs(haversineM({ lat: half.lat, lon: half.lon }, { lat: at.lat, lon: at.lon }) - 1000) < 2,
+  );
 });
 
 Deno.test("the store drops updates older than what it holds and tells listeners about arrivals", () => {

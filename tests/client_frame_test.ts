@@ -9,7 +9,8 @@ import { type InstanceSink, writeFrame } from "../lib/client/aircraft_frame.ts";
 import type { InstancePose } from "../lib/client/aircraft_layer.ts";
 import { aircraftColour, toHex } from "../lib/client/colour_scale.ts";
 import { FlightStore } from "../lib/client/flight_store.ts";
-import { distanceM, headingVector, toGeo } from "../lib/client/geo.ts";
+import { haversineM } from "../lib/geo/mod.ts";
+import { headingVector, toGeo } from "../lib/client/globe_coords.ts";
 import { flightsCopiesForLoad, replies } from "./_hub_harness.ts";
 
 class Capture implements InstanceSink {
@@ -52,7 +53,10 @@ Deno.test("writeFrame draws every aircraft where the reference dead reckoning pu
       const ref = store.displayAt(t, now);
       const { pose, rgb } = sink.poses[i]!;
       const g = toGeo(pose.position);
-      assert.ok(distanceM(g.lat, g.lng, ref.lat, ref.lon) < 1, `${id} at +${now - t0} s`);
+      assert.ok(
+        haversineM({ lat: g.lat, lon: g.lng }, { lat: ref.lat, lon: ref.lon }) < 1,
+        `${id} at +${now - t0} s`,
+      );
       const alt = t.flight.on_ground ? 30 : Math.max(30, ref.altM);
       assert.ok(Math.abs(g.relAlt * 6_371_008.8 - alt) < 0.5);
       const h = headingVector(g.lat, g.lng, t.kinematics.trackDeg ?? 0);
@@ -70,7 +74,10 @@ Deno.test("writeFrame draws every aircraft where the reference dead reckoning pu
       }
     }
     const ref = store.displayAt(store.flights.get(selectedId)!, now);
-    assert.ok(selected && distanceM(selected.lat, selected.lng, ref.lat, ref.lon) < 1);
+    assert.ok(
+      selected &&
+        haversineM({ lat: selected.lat, lon: selected.lng }, { lat: ref.lat, lon: ref.lon }) < 1,
+    );
   }
   // Long after the last update the aircraft are ghosts: dimmer than their altitude colour.
   const some = sink.poses[0]!.rgb;

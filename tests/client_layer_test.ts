@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as THREE from "three";
 import { AircraftLayer, silhouetteMask } from "../lib/client/aircraft_layer.ts";
-import { globeCoords, headingVector, localFrame } from "../lib/client/geo.ts";
+import { globeCoords, headingVector, localFrame } from "../lib/client/globe_coords.ts";
 import { flightsCopiesForLoad } from "./_hub_harness.ts";
 
 const flights = flightsCopiesForLoad(90, 0);

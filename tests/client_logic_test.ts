@@ -33,13 +33,13 @@ import {
 import { framingPov } from "../lib/client/framing.ts";
 import {
   chaseCamera,
-  distanceM,
   GLOBE_RADIUS,
   globeCoords,
   headingVector,
   localFrame,
   toGeo,
-} from "../lib/client/geo.ts";
+} from "../lib/client/globe_coords.ts";
+import { haversineM } from "../lib/geo/mod.ts";
 import { countryOfAddress } from "../lib/client/icao_country.ts";
 import { ReplayClock, shouldFetch, sliderRange } from "../lib/client/time_travel.ts";
 import { formatHash, parseHash } from "../lib/client/url_state.ts";
@@ -75,7 +75,9 @@ Deno.test("the chase camera sits behind and above the aircraft and looks ahead",
   const cam = chaseCamera(a, { back: 9000, above: 2600, ahead: 8000 });
   const pos = toGeo(cam.position), target = toGeo(cam.target);
   assert.ok(pos.lng < 8.2 && target.lng > 8.2, "behind to the west, looking east");
-  assert.ok(Math.abs(distanceM(pos.lat, pos.lng, 46.8, 8.2) - 9000) < 20);
+  assert.ok(
+    Math.abs(haversineM({ lat: pos.lat, lon: pos.lng }, { lat: 46.8, lon: 8.2 }) - 9000) < 20,
+  );
   assert.ok(pos.relAlt > target.relAlt);
 });
 

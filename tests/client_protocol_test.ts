@@ -10,8 +10,8 @@ import {
   MSGPACK_SUBPROTOCOL as CONTRACT_MSGPACK,
 } from "../contracts/ws.ts";
 import type { ServerMessage } from "../contracts/ws.ts";
+import { backoffDelay } from "../lib/backoff.ts";
 import {
-  backoffDelay,
   JSON_SUBPROTOCOL,
   LiveConnection,
   MSGPACK_SUBPROTOCOL,
@@ -19,6 +19,7 @@ import {
 } from "../lib/client/connection.ts";
 import { decodeServerFrame } from "../lib/client/decode.ts";
 import { type ProtocolAction, ProtocolState } from "../lib/client/protocol.ts";
+import { FlightView } from "../lib/hub/view.ts";
 import { flightsCopiesForLoad } from "./_hub_harness.ts";
 
 const flights = flightsCopiesForLoad(0, 0);
@@ -146,6 +147,7 @@ Deno.test("the connection speaks MessagePack, resyncs on a gap, re-subscribes af
   const actions: string[] = [];
   const conn = new LiveConnection({
     url: "ws://x/ws",
+    encoding: "msgpack",
     socket: (url, protocols) => {
       const s = new FakeSocket(url, protocols);
       sockets.push(s);
@@ -228,4 +230,36 @@ Deno.test("the connection speaks MessagePack, resyncs on a gap, re-subscribes af
   ]);
   conn.stop();
   assert.equal(conn.status, "stopped");
+});
+
+Deno.test("one seq rule: the relay's FlightView and the browser's ProtocolState agree frame by frame", () => {
+  const view = new FlightView();
+  const browser = new ProtocolState();
+  const delta = (seq: number): ServerMessage => ({
+    type: "delta",
+    seq,
+    server_time_ms: 1,
+    upserts: [],
+    removes: [],
+  });
+  // Before a snapshot, in order, repeated, a gap, a late stale snapshot, the resync snapshot.
+  const frames = [delta(3), snap(5), delta(6), delta(6), delta(9), delta(10), snap(7), snap(9)];
+  const seen = frames.map((m) => {
+    const v = view.apply(m as Parameters<FlightView["apply"]>[0], 0);
+    const applied = browser.receive(m, 0).some((a) => a.kind === "snapshot" || a.kind === "delta");
+    assert.equal(v.ok, applied, `frame ${m.type} ${(m as { seq: number }).seq}`);
+    return v.ok ? "apply" : v.reason;
+  });
+  assert.deepEqual(seen, [
+    "no_snapshot",
+    "apply",
+    "apply",
+    "stale",
+    "gap",
+    "no_snapshot",
+    "apply", // awaited after the gap: any snapshot is taken
+    "apply",
+  ]);
+  assert.equal(view.seq, 9);
+  assert.equal(browser.seq, 9);
 });

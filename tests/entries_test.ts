@@ -73,6 +73,16 @@ Deno.test("entries: the worker without KAFKA_BROKERS says first that it is alone
   assert.equal(code, 2, stderr);
 });
 
+Deno.test("entries: the producer recording into a DATA_DIR outside the project: one line, exit 2", async () => {
+  const { code, stderr } = await runTask(["producer"], {
+    env: { ...NO_BROKERS, OPENSKY_MODE: "record" },
+  });
+  assert.match(stderr, /ALONE: KAFKA_BROKERS is not set, so this producer publishes/);
+  assert.match(stderr, new RegExp(`Cannot record into ${OUTSIDE}/recordings: no permission`));
+  assert.ok(!/^\s+at /m.test(stderr), `no stack trace:\n${stderr}`);
+  assert.equal(code, 2, stderr);
+});
+
 Deno.test("entries: `deno task up` with DATA_DIR outside the project: one line, exit 2", async () => {
   const { code, stderr } = await runTask(["up"], { env: NO_BROKERS });
   assert.match(stderr, /stack: Cannot open the embedded database in .*: no permission to write/);

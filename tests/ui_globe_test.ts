@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { Flight } from "../contracts/flight.ts";
 import { isolatedPage, launchChromium, screenshot, startUiApp } from "./_ui_harness.ts";
-import { distanceM } from "../lib/client/geo.ts";
+import { haversineM } from "../lib/geo/mod.ts";
 import { skipWithoutChromium } from "./_services.ts";
 
 const chromiumMissing = skipWithoutChromium();
@@ -123,13 +123,15 @@ Deno.test({
           () => page.locator(".details").getAttribute("data-icao24", { timeout: 5000 }),
         );
         assert.equal(picked, spot.id);
-        await page.waitForTimeout(500);
-        const offset = await hook<number>(
-          page,
-          `const d = s.scene.selectedDrawn;
-           const c = s.scene.globe.getCoords(d.lat, d.lng, Math.max(30, d.altM) / 6371008.8);
-           return Math.hypot(c.x - d.position[0], c.y - d.position[1], c.z - d.position[2]);`,
-        );
+        // The next animation frame draws it as selected (slow in software rendering).
+        const offset = await until("the selected marker to be drawn", () =>
+          hook<number | null>(
+            page,
+            `const d = s.scene.selectedDrawn;
+             if (!d) return null;
+             const c = s.scene.globe.getCoords(d.lat, d.lng, Math.max(30, d.altM) / 6371008.8);
+             return Math.hypot(c.x - d.position[0], c.y - d.position[1], c.z - d.position[2]);`,
+          ));
         assert.ok(offset < 1e-6, `marker ${offset} units off globe.getCoords`);
         await page.keyboard.press("Escape");
         await page.locator(".details").waitFor({ state: "detached" });
@@ -174,7 +176,7 @@ Deno.test({
         );
         const d2 = await hook<{ lat: number; lng: number }>(page, "return s.scene.selectedDrawn");
         const moved = Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
-        const flown = distanceM(d1.lat, d1.lng, d2.lat, d2.lng);
+        const flown = haversineM({ lat: d1.lat, lon: d1.lng }, { lat: d2.lat, lon: d2.lng });
         assert.ok(flown > 50, `aircraft moved ${flown} m`);
         // Camera moved about as far as the aircraft (scene units are 63.7 km).
         assert.ok(
@@ -212,7 +214,7 @@ Deno.test({
           "return s.scene.selectedDrawn",
         );
         assert.ok(
-          distanceM(pov.lat, pov.lng, drawn.lat, drawn.lng) < 60_000,
+          haversineM({ lat: pov.lat, lon: pov.lng }, { lat: drawn.lat, lon: drawn.lng }) < 60_000,
           "camera over the aircraft",
         );
         console.log(`screenshot: ${await screenshot(page, "ui_anomaly_focus")}`);
@@ -250,9 +252,15 @@ Deno.test({
         );
         for (const f of both) {
           const [lat, lon] = drawn[f.icao24]!;
-          const fromPast = distanceM(lat, lon, f.position.lat, f.position.lon);
+          const fromPast = haversineM({ lat: lat, lon: lon }, {
+            lat: f.position.lat,
+            lon: f.position.lon,
+          });
           const l = live.get(f.icao24)!;
-          const fromLive = distanceM(lat, lon, l.position.lat, l.position.lon);
+          const fromLive = haversineM({ lat: lat, lon: lon }, {
+            lat: l.position.lat,
+            lon: l.position.lon,
+          });
           assert.ok(fromPast < 20_000, `${f.icao24} drawn ${fromPast} m from its past position`);
           assert.ok(fromLive > fromPast, `${f.icao24} is nearer its live position`);
         }
@@ -263,7 +271,9 @@ Deno.test({
         const t2 = await hook<number>(page, "return s.controller.nowS()");
         assert.ok(t2 > at + 60, `playing at 60x moved ${t2 - at} s`);
         console.log(`screenshot: ${await screenshot(page, "ui_time_travel")}`);
-        await page.locator("#go-live").click();
+        // At 60x the replay reaches live by itself within 10 s; on a slow machine it may have.
+        const goLive = page.locator("#go-live");
+        if (await goLive.isEnabled()) await goLive.click().catch(() => {});
         await page.waitForSelector(".pill[data-status=live]");
         assert.equal(
           await hook<boolean>(page, "return s.controller.activeStore === s.controller.live"),

@@ -10,8 +10,9 @@
  *   error, like Kafka with `allowAutoTopicCreation: false` (a typo in a topic
  *   name fails loudly instead of creating an orphan topic).
  * - **Partitioning.** A key goes to `murmur2(key) % partitions`, the hash of
- *   Kafka's and kafkajs' default partitioner, so a key lands on the same
- *   partition number on both adapters. Messages without a key go round-robin.
+ *   Kafka's and kafkajs' default partitioner (`partitioner.ts`), so a key
+ *   lands on the same partition number on both adapters. Messages without a
+ *   key go round-robin.
  * - **Offsets** are per-partition counters, exposed as decimal strings.
  *   Compaction and retention leave gaps, as on Kafka.
  * - **Retention** (topics without `cleanup.policy=compact`): at most
@@ -40,6 +41,9 @@
  *   embedded stack must use the same instance (see `openBus({ memory })` in
  *   `mod.ts`); two instances share nothing.
  *
+ * The parts live beside it: `_memory_log.ts` (partition logs, compaction),
+ * `_memory_group.ts` (consumer groups), `_memory_delivery.ts` (delivery).
+ *
  * Nothing is left running after {@link MemoryBus.close} (no timers), so Deno's
  * test sanitizers pass.
  *
@@ -47,15 +51,13 @@
  */
 import { TOPIC_LIST, type TopicSpec } from "../../contracts/topics.ts";
 import { SkySentinelError } from "../errors.ts";
-import type {
-  Bus,
-  BusBatch,
-  BusMessage,
-  BusSubscription,
-  SubscribeOptions,
-  TopicMessages,
-  TopicPartition,
-} from "./types.ts";
+import type { Bus, BusMessage, BusSubscription, SubscribeOptions, TopicMessages } from "./types.ts";
+import { MemorySubscription } from "./_memory_delivery.ts";
+import { MemoryGroup } from "./_memory_group.ts";
+import { compactLog, type PartitionLog, toBusMessage, type TopicLog } from "./_memory_log.ts";
+import { partitionForKey } from "./partitioner.ts";
+
+export { murmur2, partitionForKey } from "./partitioner.ts";
 
 export interface MemoryBusOptions {
   /** Most messages per batch handed to `eachBatch`. Default 500. */
@@ -71,361 +73,6 @@ export interface MemoryBusOptions {
 }
 
 const encoder = new TextEncoder();
-
-/**
- * Kafka's murmur2 (the Java client's `Utils.murmur2`, also kafkajs'
- * DefaultPartitioner), as a signed 32-bit integer.
- */
-export function murmur2(data: Uint8Array): number {
-  const m = 0x5bd1e995;
-  const length = data.length;
-  let h = (0x9747b28c ^ length) | 0;
-  const whole = length & ~3;
-  for (let i = 0; i < whole; i += 4) {
-    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> 24;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m) ^ k;
-  }
-  const rest = length & 3;
-  if (rest === 3) h ^= data[whole + 2]! << 16;
-  if (rest >= 2) h ^= data[whole + 1]! << 8;
-  if (rest >= 1) h = Math.imul(h ^ data[whole]!, m);
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
-}
-
-/** The partition Kafka's default partitioner picks for `key` (UTF-8) among `partitions`. */
-export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions;
-}
-
-interface StoredMessage {
-  offset: number;
-  key: string | null;
-  value: Uint8Array;
-  timestamp: number;
-  headers: Record<string, string>;
-}
-
-interface PartitionLog {
-  /** Retained messages, ascending offsets (gaps after compaction or retention). */
-  entries: StoredMessage[];
-  /** Offset the next message gets (the high watermark). */
-  next: number;
-  /** Latest offset per key; maintained for compacted topics only. */
-  latest: Map<string, number>;
-}
-
-interface TopicLog {
-  spec: TopicSpec;
-  compacted: boolean;
-  partitions: PartitionLog[];
-  /** Round-robin counter for keyless messages. */
-  keyless: number;
-}
-
-function toBusMessage(topic: string, partition: number, stored: StoredMessage): BusMessage {
-  return {
-    topic,
-    partition,
-    offset: String(stored.offset),
-    key: stored.key,
-    value: stored.value,
-    timestamp: stored.timestamp,
-    // Each consumer gets its own headers object; values are shared and must not be mutated.
-    headers: { ...stored.headers },
-  };
-}
-
-function logStart(log: PartitionLog): number {
-  return log.entries[0]?.offset ?? log.next;
-}
-
-/** Index of the first entry with an offset at or after `offset` (binary search). */
-function indexFrom(log: PartitionLog, offset: number): number {
-  let lo = 0;
-  let hi = log.entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (log.entries[mid]!.offset < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function compactLog(log: PartitionLog): number {
-  const before = log.entries.length;
-  log.entries = log.entries.filter((e) => e.key !== null && log.latest.get(e.key) === e.offset);
-  return before - log.entries.length;
-}
-
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-/** Resolves on the next macrotask: lets timers and I/O run between batches. */
-const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/**
- * Longest a delivery loop keeps the event loop (handlers that resolve at
- * once chain as microtasks), ms; then it yields a macrotask. Yielding after
- * every batch would cost a timer tick per batch.
- */
-const SLICE_MS = 10;
-
-/** A batch handed to one member; its partition is busy until released. */
-interface Claim {
-  key: string;
-  batch: BusBatch;
-  /** Position after the batch. */
-  next: number;
-}
-
-/**
- * The shared state of one consumer group: members, the partition dealing,
- * the position per partition and which partitions have a batch in flight.
- */
-class MemoryGroup {
-  #members: MemorySubscription[] = [];
-  #assignment = new Map<MemorySubscription, TopicPartition[]>();
-  #positions = new Map<string, number>();
-  #busy = new Set<string>();
-  #topicLog: (topic: string) => TopicLog;
-
-  constructor(topicLog: (topic: string) => TopicLog) {
-    this.#topicLog = topicLog;
-  }
-
-  get empty(): boolean {
-    return this.#members.length === 0;
-  }
-
-  join(member: MemorySubscription): void {
-    this.#members.push(member);
-    this.#rebalance();
-  }
-
-  leave(member: MemorySubscription): void {
-    this.#members = this.#members.filter((m) => m !== member);
-    this.#assignment.delete(member);
-    this.#rebalance();
-  }
-
-  assignments(member: MemorySubscription): TopicPartition[] {
-    return this.#assignment.get(member) ?? [];
-  }
-
-  /** Deals partitions round-robin over the members subscribed to their topic. */
-  #rebalance(): void {
-    const dealt = new Map<MemorySubscription, TopicPartition[]>(
-      this.#members.map((m) => [m, []]),
-    );
-    const topics = [...new Set(this.#members.flatMap((m) => m.topics))].sort();
-    let turn = 0;
-    for (const topic of topics) {
-      const eligible = this.#members.filter((m) => m.topics.includes(topic));
-      const log = this.#topicLog(topic);
-      for (let partition = 0; partition < log.partitions.length; partition++) {
-        const member = eligible[turn++ % eligible.length]!;
-        dealt.get(member)!.push({ topic, partition });
-        const key = tpKey(topic, partition);
-        if (!this.#positions.has(key)) {
-          this.#positions.set(key, member.fromBeginning ? 0 : log.partitions[partition]!.next);
-        }
-      }
-    }
-    this.#assignment = dealt;
-    for (const member of this.#members) member.wake();
-  }
-
-  /** The next batch for `member` from its first partition (after `cursor`) with work. */
-  claim(member: MemorySubscription, options: { cursor: number; max: number }): Claim | undefined {
-    const assigned = this.assignments(member);
-    for (let i = 0; i < assigned.length; i++) {
-      const { topic, partition } = assigned[(options.cursor + i) % assigned.length]!;
-      const key = tpKey(topic, partition);
-      if (this.#busy.has(key)) continue;
-      const log = this.#topicLog(topic).partitions[partition]!;
-      const position = Math.max(this.#positions.get(key) ?? 0, logStart(log));
-      const from = indexFrom(log, position);
-      if (from >= log.entries.length) continue;
-      const stored = log.entries.slice(from, from + options.max);
-      this.#busy.add(key);
-      const messages = stored.map((s) => toBusMessage(topic, partition, s));
-      return {
-        key,
-        next: stored[stored.length - 1]!.offset + 1,
-        batch: {
-          topic,
-          partition,
-          messages,
-          highWatermark: String(log.next),
-          heartbeat: () => Promise.resolve(),
-        },
-      };
-    }
-    return undefined;
-  }
-
-  commit(claim: Claim): void {
-    this.#positions.set(claim.key, claim.next);
-  }
-
-  /** Frees the partition; another member may hold it now (after a rebalance), so wake all. */
-  release(claim: Claim): void {
-    this.#busy.delete(claim.key);
-    for (const member of this.#members) member.wake();
-  }
-
-  lag(member: MemorySubscription): number {
-    let lag = 0;
-    for (const { topic, partition } of this.assignments(member)) {
-      const log = this.#topicLog(topic).partitions[partition]!;
-      const position = Math.max(this.#positions.get(tpKey(topic, partition)) ?? 0, logStart(log));
-      lag += Math.max(0, log.next - position);
-    }
-    return lag;
-  }
-}
-
-interface MemorySubscriptionOptions {
-  group: MemoryGroup;
-  subscribe: SubscribeOptions;
-  maxBatchSize: number;
-  retryDelayMs: number;
-  onStopped(sub: MemorySubscription): void;
-}
-
-class MemorySubscription implements BusSubscription {
-  readonly topics: readonly string[];
-  readonly fromBeginning: boolean;
-  #group: MemoryGroup;
-  #options: MemorySubscriptionOptions;
-  #stopping = false;
-  #stopped?: Promise<void>;
-  #loop: Promise<void> = Promise.resolve();
-  #pendingWake = false;
-  #wakeUp?: () => void;
-  #pauseTimer?: ReturnType<typeof setTimeout>;
-  #endPause?: () => void;
-  #cursor = 0;
-
-  constructor(options: MemorySubscriptionOptions) {
-    this.#options = options;
-    this.#group = options.group;
-    this.topics = [...options.subscribe.topics];
-    this.fromBeginning = options.subscribe.ephemeral === true ||
-      options.subscribe.fromBeginning === true;
-  }
-
-  start(): void {
-    this.#group.join(this);
-    this.#loop = this.#run();
-  }
-
-  get ready(): boolean {
-    return !this.#stopping;
-  }
-
-  lag(): number {
-    return this.#group.lag(this);
-  }
-
-  assignments(): TopicPartition[] {
-    return this.#group.assignments(this).map((tp) => ({ ...tp }));
-  }
-
-  /** Something changed (new messages, a rebalance, a released partition): look for work. */
-  wake(): void {
-    this.#pendingWake = true;
-    this.#wakeUp?.();
-  }
-
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
-      this.#stopping = true;
-      this.wake();
-      this.#endPause?.();
-      await this.#loop;
-      this.#group.leave(this);
-      this.#options.onStopped(this);
-    })();
-    return this.#stopped;
-  }
-
-  async #run(): Promise<void> {
-    // Never call a handler from inside subscribe().
-    await nextTick();
-    let sliceStart = performance.now();
-    while (!this.#stopping) {
-      this.#pendingWake = false;
-      const claim = this.#group.claim(this, {
-        cursor: this.#cursor++,
-        max: this.#options.maxBatchSize,
-      });
-      if (!claim) {
-        await this.#idle();
-        sliceStart = performance.now();
-        continue;
-      }
-      try {
-        await this.#options.subscribe.eachBatch(claim.batch);
-        this.#group.commit(claim);
-      } catch (error) {
-        this.#report(error, claim.batch);
-        await this.#pause(this.#options.retryDelayMs);
-      } finally {
-        this.#group.release(claim);
-      }
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await nextTick();
-        sliceStart = performance.now();
-      }
-    }
-  }
-
-  #report(error: unknown, batch: BusBatch): void {
-    const onError = this.#options.subscribe.onError;
-    try {
-      if (onError) onError(error);
-      else {
-        console.warn(
-          `[bus] handler failed on ${batch.topic}/${batch.partition} at offset ` +
-            `${batch.messages[0]?.offset}; delivering it again`,
-          error,
-        );
-      }
-    } catch (reportError) {
-      console.warn("[bus] onError threw", reportError);
-    }
-  }
-
-  #idle(): Promise<void> {
-    if (this.#pendingWake || this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#wakeUp = () => {
-        this.#wakeUp = undefined;
-        resolve();
-      };
-    });
-  }
-
-  #pause(ms: number): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const end = () => {
-        clearTimeout(this.#pauseTimer);
-        this.#pauseTimer = undefined;
-        this.#endPause = undefined;
-        resolve();
-      };
-      this.#endPause = end;
-      this.#pauseTimer = setTimeout(end, ms);
-    });
-  }
-}
 
 /** The in-process {@link Bus}; see the module documentation for its choices. */
 export class MemoryBus implements Bus {

@@ -18,7 +18,8 @@ import type { Bus, BusSubscription, SubscribeOptions, TopicMessages } from "./ty
 
 export type * from "./types.ts";
 export type { KafkaBus, KafkaBusOptions } from "./kafka.ts";
-export { MemoryBus, type MemoryBusOptions, partitionForKey } from "./memory.ts";
+export { MemoryBus, type MemoryBusOptions } from "./memory.ts";
+export { partitionForKey } from "./partitioner.ts";
 
 /** `KAFKA_BROKERS` as {@link openBus} takes it: undefined when unset, which means the memory bus. */
 export function configuredBrokers(

@@ -18,7 +18,8 @@ import {
 } from "./colour_scale.ts";
 import { EMERGENCY_SQUAWKS } from "./anomalies.ts";
 import type { FlightStore, TrackedFlight } from "./flight_store.ts";
-import { EARTH_RADIUS_M, GLOBE_RADIUS, type Vec3 } from "./geo.ts";
+import { DEG, EARTH_RADIUS_M } from "../geo/mod.ts";
+import { GLOBE_RADIUS, type Vec3 } from "./globe_coords.ts";
 import { correctionWeight } from "./dead_reckoning.ts";
 import type { InstancePose } from "./aircraft_layer.ts";
 
@@ -59,7 +60,6 @@ export interface DrawnAircraft {
 
 const pose: InstancePose = { position: [0, 0, 0], forward: [0, 1, 0], up: [0, 0, 1], scale: 1 };
 const colour: Rgb = [0, 0, 0];
-const DEG = Math.PI / 180;
 const M_TO_DEG = 1 / (EARTH_RADIUS_M * DEG);
 
 /** What stays the same between two updates of an aircraft, computed once per update. */

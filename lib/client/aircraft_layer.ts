@@ -12,7 +12,7 @@
  * @module
  */
 import * as THREE from "three";
-import type { Vec3 } from "./geo.ts";
+import type { Vec3 } from "./globe_coords.ts";
 
 /** The silhouette's right half, nose at +Y; the left half mirrors it. Units: the marker is 1 long. */
 const SILHOUETTE: readonly [number, number][] = [

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { distanceM } from "./geo.ts";
+import { haversineM } from "../geo/mod.ts";
 
 /** `[ident, iata, name, lat, lon, size, country]`; size `L` large, `M` medium. */
 export type AirportRow = [string, string, string, number, number, "L" | "M", string];
@@ -76,7 +76,7 @@ export class AirportIndex {
       for (let k = 0; k < lonCells; k++) {
         const lo = wrapCell(start + k);
         for (const a of this.#grid.get(la * 1000 + lo) ?? []) {
-          const d = distanceM(lat, lon, a.lat, a.lon);
+          const d = haversineM({ lat: lat, lon: lon }, { lat: a.lat, lon: a.lon });
           if (d <= radiusM) out.push({ a, d });
         }
       }
@@ -92,7 +92,9 @@ export class AirportIndex {
     maxM = 150_000,
   ): { airport: Airport; distanceM: number } | null {
     const [a] = this.near(lat, lon, maxM, 1);
-    return a ? { airport: a, distanceM: distanceM(lat, lon, a.lat, a.lon) } : null;
+    return a
+      ? { airport: a, distanceM: haversineM({ lat: lat, lon: lon }, { lat: a.lat, lon: a.lon }) }
+      : null;
   }
 
   /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { globeCoords, relativeAltitude } from "./geo.ts";
+import { globeCoords, relativeAltitude } from "./globe_coords.ts";
 
 const MAGIC = 0x53424431;
 

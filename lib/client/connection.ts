@@ -1,5 +1,6 @@
 /**
- * The live connection to `/ws`: MessagePack by default, the protocol state
+ * The live connection to `/ws`: `skysentinel.v2.bin` by default, decoded in
+ * a Web Worker (JSON and MessagePack remain selectable), the protocol state
  * machine, reconnection with exponential backoff and jitter, an
  * application-level ping to notice a dead link, and the subscription
  * re-sent after every reconnect. The socket and the timers are injectable,
@@ -8,8 +9,16 @@
  * @module
  */
 import type { ClientMessage, Subscription } from "../../contracts/ws.ts";
-import { decodeServerFrame } from "./decode.ts";
-import { type ProtocolAction, ProtocolState } from "./protocol.ts";
+import { Backoff, type BackoffOptions } from "../backoff.ts";
+import {
+  BinaryInlineDecoder,
+  type DecoderSink,
+  type FrameDecoder,
+  InlineDecoder,
+  startDecoderWorker,
+  WorkerDecoder,
+} from "./frame_decoder.ts";
+import type { ProtocolAction, ProtocolStats } from "./protocol.ts";
 
 /** The part of a WebSocket this client uses. */
 export interface SocketLike {
@@ -24,44 +33,32 @@ export interface SocketLike {
 }
 
 /**
- * `MSGPACK_SUBPROTOCOL` and `JSON_SUBPROTOCOL` of contracts/ws.ts, repeated
- * here because importing that module would bundle zod into the page
- * (tests/client_connection_test.ts checks they stay equal).
+ * `BINARY_SUBPROTOCOL`, `MSGPACK_SUBPROTOCOL` and `JSON_SUBPROTOCOL` of
+ * contracts/ws.ts, repeated here because importing that module would bundle
+ * zod into the page (tests/client_protocol_test.ts checks they stay equal).
  */
+export const BINARY_SUBPROTOCOL = "skysentinel.v2.bin";
 export const MSGPACK_SUBPROTOCOL = "skysentinel.v1.msgpack";
 export const JSON_SUBPROTOCOL = "skysentinel.v1.json";
 
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
 
+/** `bin` (skysentinel.v2.bin, the default), `msgpack` or `json`. */
+export type Encoding = "bin" | "msgpack" | "json";
+
 export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "stopped";
-
-export interface BackoffOptions {
-  /** First retry delay, ms. Default 500. */
-  initialMs?: number;
-  /** Largest delay, ms. Default 30,000. */
-  maxMs?: number;
-  /** Growth per attempt. Default 2. */
-  factor?: number;
-  /** Fraction of random spread, 0..1. Default 0.25. */
-  jitter?: number;
-}
-
-/** Delay before reconnect attempt `attempt` (0-based), ms; `random` in [0, 1). */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random = 0.5): number {
-  const initial = options.initialMs ?? 500;
-  const max = options.maxMs ?? 30_000;
-  const factor = options.factor ?? 2;
-  const jitter = options.jitter ?? 0.25;
-  const base = Math.min(max, initial * factor ** Math.max(0, attempt));
-  return Math.round(Math.min(max, base * (1 - jitter + 2 * jitter * random)));
-}
 
 export interface ConnectionOptions {
   /** Absolute ws:// or wss:// URL. */
   url: string;
-  /** Default `msgpack`. */
-  encoding?: "msgpack" | "json";
+  /** Default `bin`. */
+  encoding?: Encoding;
   socket?: SocketFactory;
+  /**
+   * Decoder of v2.bin frames. Default: a Web Worker where the platform has
+   * them (the browser), else decoding on this thread.
+   */
+  binaryDecoder?: "worker" | "inline";
   backoff?: BackoffOptions;
   /** Ping every this many ms while connected. Default 20,000. */
   pingIntervalMs?: number;
@@ -90,7 +87,6 @@ export interface ConnectionStats {
 }
 
 export class LiveConnection {
-  readonly protocol = new ProtocolState();
   readonly stats: ConnectionStats = {
     bytes: 0,
     frames: 0,
@@ -101,16 +97,45 @@ export class LiveConnection {
   readonly #options: ConnectionOptions;
   readonly #handlers: ConnectionHandlers;
   #socket: SocketLike | null = null;
-  #attempt = 0;
+  readonly #backoff: Backoff;
   #status: ConnectionStatus = "stopped";
   #retryTimer: number | null = null;
   #pingTimer: number | null = null;
   #filter: Subscription = {};
   #pingId = 0;
+  readonly #decoder: FrameDecoder;
 
   constructor(options: ConnectionOptions, handlers: ConnectionHandlers) {
     this.#options = options;
     this.#handlers = handlers;
+    this.#backoff = new Backoff(options.backoff, options.random ?? Math.random);
+    const sink: DecoderSink = {
+      actions: (a) => this.#onActions(a),
+      bad: () => void this.stats.badFrames++,
+    };
+    const encoding = options.encoding ?? "bin";
+    const inWorker =
+      (options.binaryDecoder ?? (typeof Worker === "undefined" ? "inline" : "worker")) ===
+        "worker";
+    this.#decoder = encoding !== "bin"
+      ? new InlineDecoder(sink)
+      : inWorker
+      ? new WorkerDecoder(startDecoderWorker(), sink)
+      : new BinaryInlineDecoder(sink);
+  }
+
+  /** Where frames are decoded: `worker` (v2.bin in a Web Worker), `inline` (v2.bin here) or `main` (v1). */
+  get decoding(): "worker" | "inline" | "main" {
+    return this.#decoder instanceof WorkerDecoder
+      ? "worker"
+      : this.#decoder instanceof BinaryInlineDecoder
+      ? "inline"
+      : "main";
+  }
+
+  /** The seq protocol's counters (snapshots, deltas, stale, gaps, resyncs). */
+  get protocolStats(): ProtocolStats {
+    return this.#decoder.stats;
   }
 
   get status(): ConnectionStatus {
@@ -119,7 +144,10 @@ export class LiveConnection {
 
   /** The subprotocol asked for. */
   get subprotocol(): string {
-    return (this.#options.encoding ?? "msgpack") === "msgpack"
+    const e = this.#options.encoding ?? "bin";
+    return e === "bin"
+      ? BINARY_SUBPROTOCOL
+      : e === "msgpack"
       ? MSGPACK_SUBPROTOCOL
       : JSON_SUBPROTOCOL;
   }
@@ -133,6 +161,12 @@ export class LiveConnection {
     this.#setStatus("stopped");
     this.#clearTimers();
     this.#detach(1000, "client stopped");
+  }
+
+  /** Stops for good and ends the decoding worker. */
+  close(): void {
+    this.stop();
+    this.#decoder.close();
   }
 
   /** Closes the socket without letting its late events reach this connection. */
@@ -160,8 +194,8 @@ export class LiveConnection {
   }
 
   #open(): void {
-    this.#setStatus(this.#attempt === 0 ? "connecting" : "reconnecting");
-    this.protocol.reset();
+    this.#setStatus(this.#backoff.attempt === 0 ? "connecting" : "reconnecting");
+    this.#decoder.reset();
     const factory = this.#options.socket ??
       ((url: string, protocols: string[]) =>
         new WebSocket(url, protocols) as unknown as SocketLike);
@@ -194,18 +228,16 @@ export class LiveConnection {
       this.stats.badFrames++;
       return;
     }
-    const decoded = decodeServerFrame(data);
     this.stats.frames++;
-    this.stats.bytes += decoded.bytes;
-    if (!decoded.ok) {
-      this.stats.badFrames++;
-      return;
-    }
-    const actions = this.protocol.receive(decoded.message, now);
+    this.stats.bytes += typeof data === "string" ? data.length : data.byteLength;
+    this.#decoder.push(data, now);
+  }
+
+  #onActions(actions: ProtocolAction[]): void {
     for (const action of actions) {
       if (action.kind === "hello") {
         // A working session: the next failure starts the backoff from scratch.
-        this.#attempt = 0;
+        this.#backoff.reset();
         this.#setStatus("live");
         if (Object.keys(this.#filter).length > 0) this.#sendSubscribe();
       }
@@ -216,7 +248,7 @@ export class LiveConnection {
 
   #sendSubscribe(): void {
     this.send({ type: "subscribe", filter: this.#filter });
-    this.protocol.subscribed();
+    this.#decoder.subscribed();
   }
 
   /** Restarts the silence watchdog and the ping timer. */
@@ -234,9 +266,7 @@ export class LiveConnection {
         return this.#scheduleReconnect();
       }
       this.send({ type: "ping", id: ++this.#pingId });
-      this.protocol.poll(this.#now()).forEach((a) => {
-        if (a.kind === "send") this.send(a.message);
-      });
+      this.#decoder.poll(this.#now());
       this.#pingTimer = this.#timer(tick, pingMs);
     };
     this.#pingTimer = this.#timer(tick, pingMs);
@@ -245,8 +275,7 @@ export class LiveConnection {
   #scheduleReconnect(): void {
     if (this.#status === "stopped") return;
     this.#clearTimers();
-    const delay = backoffDelay(this.#attempt, this.#options.backoff, this.#random());
-    this.#attempt++;
+    const delay = this.#backoff.next();
     this.#setStatus("reconnecting", delay);
     this.#retryTimer = this.#timer(() => {
       this.#retryTimer = null;
@@ -257,7 +286,7 @@ export class LiveConnection {
   #setStatus(status: ConnectionStatus, retryInMs?: number): void {
     this.#status = status;
     this.#handlers.onStatus(status, {
-      attempt: this.#attempt,
+      attempt: this.#backoff.attempt,
       ...(retryInMs === undefined ? {} : { retryInMs }),
     });
   }
@@ -270,10 +299,6 @@ export class LiveConnection {
 
   #now(): number {
     return (this.#options.now ?? Date.now)();
-  }
-
-  #random(): number {
-    return (this.#options.random ?? Math.random)();
   }
 
   #timer(fn: () => void, ms: number): number {

@@ -1,86 +1,91 @@
 /**
- * The globe page's brain, without DOM: the live store fed by the `/ws`
- * connection, the time-travel store fed by `/api/snapshot`, the anomaly
- * feed, filters (sent to the hub as `subscribe`), search, selection with
- * the flight's details and trail, cockpit view, and the shareable URL
- * state. The scene (three.js) and the panels (Preact) plug in through
- * {@link SceneLike} and {@link SkyController.onChange}; everything here
- * runs, and is tested, in Deno with a fake socket and fetch.
+ * The globe page's brain, without DOM. It wires the parts, each in its own
+ * module: the live feed (`/ws` connection, store, server clock:
+ * live_feed.ts), the camera and its viewport (camera.ts, viewport.ts),
+ * search (search.ts), the selected aircraft with its trail (selection.ts)
+ * and time travel (time_travel_mode.ts); here are what joins them: the
+ * subscription (filters plus viewport), the emergency rings, the periodic
+ * tick and what the panels and the URL show. The scene (three.js) and the
+ * panels (Preact) plug in through {@link SceneLike} and
+ * {@link SkyController.onChange}; everything here runs, and is tested, in
+ * Deno with a fake socket and fetch.
  *
  * @module
  */
-import type { Session, TrackPoint } from "../../contracts/api.ts";
-import type { Flight } from "../../contracts/flight.ts";
+import type { AlertEvent } from "../../contracts/alerts.ts";
+import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyFeed, EMERGENCY_SQUAWKS, isActiveEmergency } from "./anomalies.ts";
-import { type ApiOptions, fetchAnomalies, fetchFlightDetail, fetchTrack } from "./api.ts";
-import { type ConnectionStatus, LiveConnection } from "./connection.ts";
-import {
-  DEFAULT_FILTER,
-  type FilterState,
-  matchesFilter,
-  searchFlights,
-  toSubscription,
-} from "./filters.ts";
-import { FlightStore } from "./flight_store.ts";
-import type { ProtocolAction } from "./protocol.ts";
-import { ReplaySession } from "./replay_session.ts";
+import { type ApiOptions, fetchAnomalies } from "./api.ts";
+import { Camera } from "./camera.ts";
+import type { LiveConnection } from "./connection.ts";
+import { DEFAULT_FILTER, type FilterState, toSubscription } from "./filters.ts";
+import type { FlightStore } from "./flight_store.ts";
+import { LiveFeed } from "./live_feed.ts";
+import { Search } from "./search.ts";
+import { Selection } from "./selection.ts";
 import { sliderRange } from "./time_travel.ts";
+import { TimeTravelMode } from "./time_travel_mode.ts";
 import type { ControllerOptions, SceneLike, UiSnapshot } from "./ui_types.ts";
 import type { UrlState } from "./url_state.ts";
-import { framingPov } from "./framing.ts";
+import { compileFilter } from "../hub/filter.ts";
 
 export type { ControllerOptions, SceneLike, SelectedView, UiSnapshot } from "./ui_types.ts";
 
+/** Defaults of the anomaly feed's first load (the server passes ANOMALY_WINDOW_HOURS). */
+const ANOMALY_WINDOW_HOURS = 24;
+const ANOMALY_LIMIT = 200;
+
 export class SkyController {
-  readonly live = new FlightStore();
   readonly feed = new AnomalyFeed();
-  readonly connection: LiveConnection;
+  readonly camera = new Camera();
+  readonly search = new Search();
+  readonly selection: Selection;
+  readonly timeTravel: TimeTravelMode;
+  readonly #live: LiveFeed;
   readonly #api: ApiOptions;
   readonly #now: () => number;
-  readonly #mono: () => number;
-  #scene: SceneLike | null = null;
+  readonly #anomalyWindowH: number;
+  readonly #anomalyLimit: number;
   #listeners = new Set<(s: UiSnapshot) => void>();
   #urlListeners = new Set<(u: UrlState) => void>();
-  #clockOffsetMs: number | null = null;
-  #status: ConnectionStatus = "stopped";
-  #retryInMs: number | null = null;
+  #alertListeners = new Set<(e: AlertEvent) => void>();
   #filter: FilterState = { ...DEFAULT_FILTER };
-  #query = "";
-  #highlight: Set<string> | null = null;
-  #results: Flight[] = [];
-  #selected: string | null = null;
-  #flyToSelected = false;
-  #cockpit = false;
-  #session: Session | null = null;
-  #trail: TrackPoint[] | null = null;
-  #trailNote: string | null = null;
-  #trailAtMs = 0;
   #emergencies = new Set<string>();
-  #replay: ReplaySession | null = null;
-  #framed = false;
   #timer: number | null = null;
-  #pov: { lat: number; lng: number; altitude: number } | null = null;
 
   constructor(options: ControllerOptions) {
     this.#api = options.api ?? {};
     this.#now = options.now ?? Date.now;
-    this.#mono = options.monotonic ?? (() => performance.now());
-    this.connection = new LiveConnection(
+    this.#anomalyWindowH = options.anomalyWindowHours ?? ANOMALY_WINDOW_HOURS;
+    this.#anomalyLimit = options.anomalyLimit ?? ANOMALY_LIMIT;
+    this.selection = new Selection({ api: this.#api, now: this.#now });
+    this.timeTravel = new TimeTravelMode({
+      api: this.#api,
+      monotonic: options.monotonic ?? (() => performance.now()),
+    });
+    this.#live = new LiveFeed(
       {
-        url: options.wsUrl,
-        encoding: options.encoding ?? "msgpack",
+        wsUrl: options.wsUrl,
+        encoding: options.encoding ?? "bin",
         ...(options.socket ? { socket: options.socket } : {}),
         now: this.#now,
       },
       {
-        onAction: (a) => this.#onAction(a),
-        onStatus: (status, d) => {
-          this.#status = status;
-          this.#retryInMs = d.retryInMs ?? null;
-          this.#emit();
-        },
+        onData: () => this.#onLiveData(),
+        onAnomaly: (e) => this.feed.add([e]),
+        onAlert: (e) => this.#alertListeners.forEach((listener) => listener(e)),
+        onStatus: () => this.#emit(),
       },
     );
+  }
+
+  /** The live store (whatever time travel shows). */
+  get live(): FlightStore {
+    return this.#live.store;
+  }
+
+  get connection(): LiveConnection {
+    return this.#live.connection;
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -89,33 +94,46 @@ export class SkyController {
   start(initial: UrlState = {}): void {
     if (initial.q) this.setQuery(initial.q);
     if (initial.sel) this.select(initial.sel, { fly: initial.lat === undefined });
-    if (initial.view === "cockpit" && initial.sel) this.#cockpit = true;
     if (initial.lat !== undefined && initial.lng !== undefined) {
-      this.#pov = { lat: initial.lat, lng: initial.lng, altitude: initial.alt ?? 0.6 };
-      this.#framed = true;
-    }
-    this.connection.start();
+      this.camera.restore(
+        { lat: initial.lat, lng: initial.lng, altitude: initial.alt ?? 0.6 },
+        { cockpit: initial.view === "cockpit" && initial.sel !== undefined },
+      );
+    } else if (initial.view === "cockpit" && initial.sel) this.camera.setCockpit(true);
+    this.#live.subscribe(this.subscription());
+    this.#live.start();
     this.#loadAnomalies();
     if (initial.t) this.enterReplay(Date.parse(initial.t) / 1000, { speed: initial.speed });
     this.#timer = setInterval(() => this.tick(), 250) as unknown as number;
   }
 
   stop(): void {
-    this.connection.stop();
+    this.#live.stop();
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
   }
 
   attachScene(scene: SceneLike): void {
-    this.#scene = scene;
     scene.bindStore(this.activeStore);
-    if (this.#pov) scene.flyTo(this.#pov, 0);
-    if (this.#cockpit) scene.enterCockpit();
+    this.camera.attach(scene);
   }
 
   onChange(listener: (s: UiSnapshot) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Alert events pushed by the hub (`alert` messages), as they arrive. */
+  onAlert(listener: (e: AlertEvent) => void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
+  }
+
+  /** Selects an alert's aircraft and flies there (to the alert's place when it is gone). */
+  focusAlert(e: AlertEvent): void {
+    if (this.activeStore.flights.has(e.icao24)) return this.select(e.icao24, { fly: true });
+    this.select(e.icao24);
+    this.camera.flyToPlace(e.position.lat, e.position.lon);
   }
 
   onUrl(listener: (u: UrlState) => void): () => void {
@@ -126,74 +144,55 @@ export class SkyController {
   // --- time ----------------------------------------------------------------------
 
   get activeStore(): FlightStore {
-    return this.#replay?.store ?? this.live;
+    return this.timeTravel.session?.store ?? this.live;
   }
 
   /** Live data time (server clock), unix seconds. */
   liveNowS(): number {
-    return (this.#now() + (this.#clockOffsetMs ?? 0)) / 1000;
+    return this.#live.nowS();
   }
 
   /** The time the globe shows, unix seconds. */
   nowS(): number {
-    return this.#replay ? this.#replay.clock.now() : this.liveNowS();
+    return this.timeTravel.session?.clock.now() ?? this.liveNowS();
   }
 
   /** For the scene's animation frame. */
   frame() {
     return {
       nowS: this.nowS(),
-      selected: this.#selected,
-      cockpit: this.#cockpit && this.#scene !== null,
-      highlight: this.#highlight,
+      selected: this.selection.id,
+      cockpit: this.camera.cockpit && this.camera.scene !== null,
+      highlight: this.search.highlight,
       emergencies: this.#emergencies,
     };
   }
 
-  // --- live data -----------------------------------------------------------------
+  // --- live data and subscription ---------------------------------------------------
 
-  #onAction(a: ProtocolAction): void {
-    switch (a.kind) {
-      case "snapshot":
-      case "delta": {
-        this.#syncClock(a.serverTimeMs);
-        const now = this.liveNowS();
-        if (a.kind === "snapshot") this.live.replace(a.flights, now);
-        else {
-          for (const f of a.upserts) this.live.upsert(f, now);
-          for (const id of a.removes) this.live.remove(id);
-        }
-        if (!this.#framed && this.live.size > 0 && this.#scene) {
-          this.#framed = true;
-          const pov = framingPov([...this.live.flights.values()].map((t) => t.flight.position));
-          if (pov && !this.#selected) this.#scene.flyTo(pov, 1500);
-        }
-        if (this.#flyToSelected && this.#selected && this.live.flights.has(this.#selected)) {
-          this.#flyTo(this.#selected);
-        }
-        return;
-      }
-      case "anomaly":
-        this.feed.add([a.event]);
-        return;
-      case "hello":
-        this.#syncClock(a.hello.server_time_ms);
-        return;
+  /** What the hub is asked for: the filters and the viewport. */
+  subscription(): Subscription {
+    const sub = toSubscription(this.#filter);
+    const bbox = this.camera.bbox;
+    return bbox ? { ...sub, bbox } : sub;
+  }
+
+  #onLiveData(): void {
+    this.camera.frameOnce(this.live, { selected: this.selection.id !== null });
+    if (!this.timeTravel.session) {
+      this.camera.flyPending(this.live, this.selection.id, this.nowS());
     }
   }
 
-  #syncClock(serverMs: number): void {
-    const offset = serverMs - this.#now();
-    // Smoothed, so one late frame does not shift every aircraft.
-    this.#clockOffsetMs = this.#clockOffsetMs === null
-      ? offset
-      : this.#clockOffsetMs * 0.9 + offset * 0.1;
+  #resubscribe(): void {
+    this.#live.subscribe(this.subscription());
+    if (this.timeTravel.session) this.#fetchReplay(false);
   }
 
   async #loadAnomalies(): Promise<void> {
     try {
-      const since = new Date(this.#now() - 24 * 3600_000).toISOString();
-      const res = await fetchAnomalies({ since, limit: 200 }, this.#api);
+      const since = new Date(this.#now() - this.#anomalyWindowH * 3600_000).toISOString();
+      const res = await fetchAnomalies({ since, limit: this.#anomalyLimit }, this.#api);
       this.feed.add(res.anomalies);
       this.#emit();
     } catch (e) {
@@ -201,75 +200,43 @@ export class SkyController {
     }
   }
 
-  // --- filters, search, selection --------------------------------------------------
+  // --- filters, search, selection, camera ---------------------------------------------
 
   setFilter(patch: Partial<FilterState>): void {
     const next = { ...this.#filter, ...patch };
     if (!next.ground && !next.airborne) next.airborne = true;
     this.#filter = next;
-    this.connection.subscribe(toSubscription(next));
-    if (this.#replay) this.#fetchReplay(false);
+    this.#resubscribe();
     this.#emit();
   }
 
   setQuery(q: string): void {
-    this.#query = q;
-    this.#refreshSearch();
+    this.search.set(q, this.activeStore);
     this.#emitUrl();
     this.#emit();
-  }
-
-  #refreshSearch(): void {
-    if (this.#query.trim() === "") {
-      this.#highlight = null;
-      this.#results = [];
-      return;
-    }
-    const flights = [...this.activeStore.flights.values()].map((t) => t.flight);
-    const all = searchFlights(flights, this.#query, 10_000);
-    this.#highlight = new Set(all.map((f) => f.icao24));
-    this.#results = all.slice(0, 8);
   }
 
   /** Selects an aircraft (null clears); `fly` moves the camera to it. */
   select(icao24: string | null, options: { fly?: boolean } = {}): void {
-    if (icao24 === this.#selected) {
-      if (icao24 && options.fly) this.#flyTo(icao24);
+    if (icao24 === this.selection.id) {
+      if (icao24 && options.fly) this.camera.flyTo(this.activeStore, icao24, this.nowS());
       return;
     }
-    if (this.#cockpit && icao24 === null) this.setCockpit(false);
-    this.#selected = icao24;
-    this.#session = null;
-    this.#trail = null;
-    this.#trailNote = null;
-    this.#scene?.setTrail(null);
-    this.#flyToSelected = false;
+    if (icao24 === null) this.setCockpit(false);
+    this.selection.set(icao24);
+    this.camera.scene?.setTrail(null);
+    this.camera.cancelPending();
     if (icao24) {
-      this.#loadDetail(icao24);
-      if (options.fly) this.#flyTo(icao24);
+      this.#loadDetail();
+      if (options.fly) this.camera.flyTo(this.activeStore, icao24, this.nowS());
     }
     this.#emitUrl();
     this.#emit();
   }
 
-  #flyTo(icao24: string): void {
-    const t = this.activeStore.flights.get(icao24);
-    if (!t || !this.#scene) {
-      this.#flyToSelected = true;
-      return;
-    }
-    this.#flyToSelected = false;
-    const p = this.activeStore.displayAt(t, this.nowS());
-    const alt = Math.min(this.#scene.pointOfView().altitude, 0.2);
-    this.#scene.flyTo({ lat: p.lat, lng: p.lon, altitude: alt }, 1000);
-  }
-
   setCockpit(on: boolean): void {
-    if (on && !this.#selected) return;
-    if (on === this.#cockpit) return;
-    this.#cockpit = on;
-    if (on) this.#scene?.enterCockpit();
-    else this.#scene?.leaveCockpit();
+    if (on && !this.selection.id) return;
+    if (!this.camera.setCockpit(on)) return;
     this.#emitUrl();
     this.#emit();
   }
@@ -282,69 +249,33 @@ export class SkyController {
       this.select(e.icao24, { fly: true });
     } else {
       this.select(e.icao24);
-      this.#scene?.flyTo({ lat: e.position.lat, lng: e.position.lon, altitude: 0.25 }, 1000);
+      this.camera.flyToPlace(e.position.lat, e.position.lon);
     }
   }
 
-  async #loadDetail(icao24: string): Promise<void> {
-    const toIso = new Date(this.nowS() * 1000).toISOString();
-    try {
-      const detail = await fetchFlightDetail(icao24, this.#api);
-      if (this.#selected !== icao24) return;
-      this.#session = detail.session;
-    } catch (e) {
-      if (this.#selected === icao24) {
-        this.#trailNote = `history unavailable (${(e as Error).message})`;
-      }
-    }
-    const sessionStart = this.#session ? Date.parse(this.#session.first_seen) : NaN;
-    const fromMs = Math.max(
-      Number.isFinite(sessionStart) ? sessionStart : 0,
-      this.nowS() * 1000 - 3 * 3600_000,
-    );
-    try {
-      const track = await fetchTrack(
-        icao24,
-        { from: new Date(fromMs).toISOString(), to: toIso },
-        this.#api,
-      );
-      if (this.#selected !== icao24) return;
-      this.#trail = track.points;
-      this.#trailNote = track.points.length < 2 ? "no recorded trail yet" : null;
-    } catch (e) {
-      if (this.#selected === icao24) {
-        this.#trail = null;
-        this.#trailNote ??= `no trail (${(e as Error).message})`;
-      }
-    }
-    this.#trailAtMs = this.#now();
+  /** Records where the camera looks (for the URL) and follows it with the subscription. */
+  notePov(pov: { lat: number; lng: number; altitude: number }): void {
+    if (this.camera.notePov(pov)) this.#resubscribe();
+    this.#emitUrl();
+  }
+
+  async #loadDetail(): Promise<void> {
+    await this.selection.load(this.nowS());
     this.#drawTrail();
     this.#emit();
   }
 
   #drawTrail(): void {
-    if (!this.#scene) return;
-    if (!this.#trail || this.#trail.length < 1) return this.#scene.setTrail(null);
-    const nowS = this.nowS();
-    const pts: [number, number, number][] = this.#trail
-      .filter((p) => Date.parse(p.ts) / 1000 <= nowS + 1)
-      .map((p) => [p.lat, p.lon, p.altitude_m ?? 0]);
-    const d = this.#scene.selectedDrawn;
-    if (d) pts.push([d.lat, d.lng, d.altM]);
-    this.#scene.setTrail(pts);
+    const scene = this.camera.scene;
+    if (!scene) return;
+    scene.setTrail(this.selection.trailPoints(this.nowS(), scene.selectedDrawn));
   }
 
   // --- time travel -------------------------------------------------------------------
 
   enterReplay(atS: number, options: { speed?: number | undefined } = {}): void {
-    const { minS, maxS } = sliderRange(this.liveNowS());
-    const at = Math.max(minS, Math.min(maxS, atS));
-    if (!this.#replay) {
-      this.#replay = new ReplaySession(at, { wallMs: this.#mono, speed: options.speed ?? 1 });
-      this.#scene?.bindStore(this.#replay.store);
-    } else {
-      this.#replay.clock.seek(at);
-      if (options.speed) this.#replay.clock.setSpeed(options.speed);
+    if (this.timeTravel.enter(atS, { liveNowS: this.liveNowS(), speed: options.speed })) {
+      this.camera.scene?.bindStore(this.activeStore);
     }
     this.#fetchReplay(false);
     this.#emitUrl();
@@ -356,68 +287,66 @@ export class SkyController {
   }
 
   play(): void {
-    this.#replay?.clock.play();
+    this.timeTravel.session?.clock.play();
     this.#emit();
   }
 
   pause(): void {
-    this.#replay?.clock.pause();
+    this.timeTravel.session?.clock.pause();
     this.#emitUrl();
     this.#emit();
   }
 
   setSpeed(speed: number): void {
-    this.#replay?.clock.setSpeed(speed);
+    this.timeTravel.session?.clock.setSpeed(speed);
     this.#emitUrl();
     this.#emit();
   }
 
   goLive(): void {
-    if (!this.#replay) return;
-    this.#replay = null;
-    this.#scene?.bindStore(this.live);
-    this.#refreshSearch();
-    if (this.#selected) this.#loadDetail(this.#selected);
+    if (!this.timeTravel.session) return;
+    this.timeTravel.exit();
+    this.camera.scene?.bindStore(this.live);
+    this.search.refresh(this.activeStore);
+    if (this.selection.id) this.#loadDetail();
     this.#emitUrl();
     this.#emit();
   }
 
   async #fetchReplay(blend: boolean): Promise<void> {
-    const r = this.#replay;
-    if (!r) return;
-    const filter = this.#filter;
-    const changed = await r.fetch({
+    const changed = await this.timeTravel.fetch({
       blend,
-      api: this.#api,
-      keep: (f) => matchesFilter(f, filter),
+      filter: this.#filter,
+      bbox: this.camera.bbox,
     });
-    if (changed && this.#replay === r) this.#refreshSearch();
+    if (changed) this.search.refresh(this.activeStore);
     this.#emit();
   }
 
   // --- periodic ---------------------------------------------------------------------
 
-  /** Runs every 250 ms: replay fetching, emergencies, search, trail tail, UI. */
+  /** Runs every 250 ms: replay fetching, emergencies, search, trail tail, cockpit viewport, UI. */
   tick(): void {
-    const r = this.#replay;
+    const r = this.timeTravel.session;
     if (r && r.clock.playing) {
       if (r.clock.now() >= this.liveNowS() - 2) return this.goLive();
       if (r.due()) this.#fetchReplay(true);
     }
     this.#updateEmergencies();
-    if (this.#query) this.#refreshSearch();
-    if (this.#selected && this.#trail) {
-      if (this.#replay === null && this.#now() - this.#trailAtMs > 30_000) {
-        this.#loadDetail(this.#selected);
-      } else this.#drawTrail();
+    if (this.search.active) this.search.refresh(this.activeStore);
+    if (this.selection.id && this.selection.hasTrail) {
+      if (!r && this.selection.stale()) this.#loadDetail();
+      else this.#drawTrail();
     }
-    if (this.#flyToSelected && this.#selected) this.#flyTo(this.#selected);
+    if (this.camera.followCockpit()) this.#resubscribe();
+    this.camera.flyPending(this.activeStore, this.selection.id, this.nowS());
     this.#emit();
   }
 
   #updateEmergencies(): void {
     const nowS = this.nowS();
     const store = this.activeStore;
+    const replay = this.timeTravel.session !== null;
     const set = new Set<string>();
     const rings: { lat: number; lng: number; severity: string }[] = [];
     const ringAt = (
@@ -432,90 +361,74 @@ export class SkyController {
       if (p) rings.push({ lat: p.lat, lng: p.lon, severity });
     };
     for (const e of this.feed.list()) {
-      if (isActiveEmergency(e, nowS)) {
-        ringAt(e.icao24, this.#replay ? null : e.position, "critical");
-      }
+      if (isActiveEmergency(e, nowS)) ringAt(e.icao24, replay ? null : e.position, "critical");
     }
     for (const t of store.flights.values()) {
       const sq = t.flight.squawk;
       if (sq !== null && sq in EMERGENCY_SQUAWKS) ringAt(t.flight.icao24, null, "critical");
     }
     this.#emergencies = set;
-    this.#scene?.setRings(rings);
-  }
-
-  /** Records where the camera looks (for the URL). */
-  notePov(pov: { lat: number; lng: number; altitude: number }): void {
-    this.#pov = pov;
-    this.#emitUrl();
+    this.camera.scene?.setRings(rings);
   }
 
   // --- output -------------------------------------------------------------------------
+
+  /** Aircraft of `store` inside what the camera shows (the hub's bbox rule). */
+  #inView(store: FlightStore): number {
+    const view = this.camera.viewBox;
+    if (!view) return store.size;
+    const inside = compileFilter({ bbox: view });
+    let n = 0;
+    for (const t of store.flights.values()) if (inside(t.flight)) n++;
+    return n;
+  }
 
   snapshot(): UiSnapshot {
     const store = this.activeStore;
     const nowS = this.nowS();
     const newest = store.newestContact();
-    const sel = this.#selected;
-    const t = sel ? store.flights.get(sel) : undefined;
-    const r = this.#replay;
-    const range = sliderRange(this.liveNowS());
+    const replay = this.timeTravel.view(this.liveNowS());
     return {
-      mode: r ? "replay" : "live",
-      connection: this.#status,
-      retryInMs: this.#retryInMs,
+      mode: replay ? "replay" : "live",
+      connection: this.#live.status,
+      retryInMs: this.#live.retryInMs,
       count: store.size,
+      inView: this.#inView(store),
+      total: replay ? null : this.#live.total,
       freshnessS: newest === null ? null : Math.max(0, nowS - newest),
       nowS,
       filter: this.#filter,
-      query: this.#query,
-      results: this.#results,
-      matches: this.#highlight?.size ?? 0,
-      selected: sel
-        ? {
-          icao24: sel,
-          flight: t?.flight ?? null,
-          session: this.#session,
-          contactAgeS: t ? Math.max(0, nowS - t.flight.last_contact_unix) : null,
-          positionAgeS: t ? Math.max(0, nowS - t.flight.time_position_unix) : null,
-          trailPoints: this.#trail?.length ?? 0,
-          trailNote: this.#trailNote,
-        }
-        : null,
-      cockpit: this.#cockpit,
+      query: this.search.query,
+      results: this.search.results,
+      matches: this.search.highlight?.size ?? 0,
+      selected: this.selection.view(store, nowS),
+      cockpit: this.camera.cockpit,
       anomalies: this.feed.list(),
-      replay: r
-        ? {
-          atS: r.clock.now(),
-          playing: r.clock.playing,
-          speed: r.clock.speed,
-          minS: range.minS,
-          maxS: range.maxS,
-          loading: r.inFlight,
-          error: r.error,
-        }
-        : null,
-      range,
-      fps: this.#scene?.fps ?? 0,
-      resyncs: this.connection.protocol.stats.resyncs,
+      replay,
+      range: sliderRange(this.liveNowS()),
+      fps: this.camera.scene?.fps ?? 0,
+      resyncs: this.connection.protocolStats.resyncs,
     };
   }
 
   /** The URL state of the current view. */
   urlState(): UrlState {
     const u: UrlState = {};
-    if (this.#selected) u.sel = this.#selected;
-    if (this.#cockpit) u.view = "cockpit";
-    if (this.#pov && !this.#cockpit) {
-      u.lat = this.#pov.lat;
-      u.lng = this.#pov.lng;
-      u.alt = this.#pov.altitude;
+    const sel = this.selection.id;
+    if (sel) u.sel = sel;
+    if (this.camera.cockpit) u.view = "cockpit";
+    const pov = this.camera.pov;
+    if (pov && !this.camera.cockpit) {
+      u.lat = pov.lat;
+      u.lng = pov.lng;
+      u.alt = pov.altitude;
     }
-    if (this.#replay) {
-      u.t = new Date(Math.round(this.#replay.clock.now()) * 1000).toISOString();
-      if (this.#replay.clock.speed !== 1) u.speed = this.#replay.clock.speed;
+    const r = this.timeTravel.session;
+    if (r) {
+      u.t = new Date(Math.round(r.clock.now()) * 1000).toISOString();
+      if (r.clock.speed !== 1) u.speed = r.clock.speed;
     }
-    if (this.#query) u.q = this.#query;
+    if (this.search.query) u.q = this.search.query;
     return u;
   }
 

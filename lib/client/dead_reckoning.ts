@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { moveMetres, offsetMetres } from "./geo.ts";
+import { moveMetres, offsetMetres } from "../geo/mod.ts";
 
 /** The measured state dead reckoning starts from. */
 export interface Kinematics {

@@ -9,6 +9,7 @@
  * @module
  */
 import { decode as msgpackDecode } from "@msgpack/msgpack";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { HelloMessage, ServerMessage } from "../../contracts/ws.ts";
@@ -48,6 +49,7 @@ export function toServerMessage(raw: unknown): ServerMessage | null {
         seq: raw.seq,
         server_time_ms: num(raw.server_time_ms),
         flights: raw.flights.filter(isFlight),
+        ...total(raw.total),
       };
     case "delta":
       if (!isSeq(raw.seq) || !Array.isArray(raw.upserts) || !Array.isArray(raw.removes)) {
@@ -59,9 +61,12 @@ export function toServerMessage(raw: unknown): ServerMessage | null {
         server_time_ms: num(raw.server_time_ms),
         upserts: raw.upserts.filter(isFlight),
         removes: raw.removes.filter((r): r is string => typeof r === "string"),
+        ...total(raw.total),
       };
     case "anomaly":
       return isAnomaly(raw.event) ? { type: "anomaly", event: raw.event } : null;
+    case "alert":
+      return isAlert(raw.event) ? { type: "alert", event: raw.event } : null;
     case "pong":
       return { type: "pong", server_time_ms: num(raw.server_time_ms), id: pongId(raw.id) };
     case "error":
@@ -97,6 +102,20 @@ function num(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) ? v : Date.now();
 }
 
+/** The optional world count as a spreadable field. */
+function total(v: unknown): { total?: number } {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? { total: v } : {};
+}
+
 function pongId(v: unknown): string | number | undefined {
   return typeof v === "string" || typeof v === "number" ? v : undefined;
+}
+
+/** True when `e` has what a toast needs: ids, the aircraft and a finite position. */
+export function isAlert(e: unknown): e is AlertEvent {
+  if (!isObject(e) || typeof e.id !== "string" || typeof e.rule_name !== "string") return false;
+  if (typeof e.icao24 !== "string" || !isObject(e.position)) return false;
+  const { lat, lon } = e.position;
+  return typeof lat === "number" && typeof lon === "number" && Number.isFinite(lat) &&
+    Number.isFinite(lon) && typeof e.at === "string";
 }

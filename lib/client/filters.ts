@@ -2,15 +2,16 @@
  * What the viewer filters on (altitude band, ground/airborne) and searches
  * for (callsign or icao24). Filters become the hub `subscribe` filter, so
  * the server does the filtering; the same predicate runs locally for time
- * travel snapshots, which the hub does not filter. Pure.
+ * travel snapshots, which the hub does not filter: it is the hub's own rule
+ * (lib/hub/filter.ts) applied to the same subscription, so the two cannot
+ * drift. Pure.
  *
  * @module
  */
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
-
-/** Feet to metres. */
-export const FT = 0.3048;
+import { FT } from "../geo/mod.ts";
+import { compileFilter, type FlightPredicate } from "../hub/filter.ts";
 
 /** The viewer's filter. Altitudes in feet: the unit of the UI. */
 export interface FilterState {
@@ -50,20 +51,17 @@ export function toSubscription(f: FilterState): Subscription {
 }
 
 /**
- * The hub's matching rule (lib/hub/filter.ts) for `toSubscription(f)`:
- * altitude bounds on the barometric altitude; an aircraft without one
- * passes the bounds only when it is on the ground and ground traffic is shown.
+ * The hub's predicate for `toSubscription(f)` (lib/hub/filter.ts), for
+ * data the hub did not filter (time-travel snapshots). Compile once per
+ * filter change, not per aircraft.
  */
+export function filterPredicate(f: FilterState): FlightPredicate {
+  return compileFilter(toSubscription(f));
+}
+
+/** True when `flight` passes `f` (the hub's rule; prefer {@link filterPredicate} in loops). */
 export function matchesFilter(flight: Flight, f: FilterState): boolean {
-  // Neither ticked falls back to airborne only, as in toSubscription.
-  const airborneShown = f.airborne || !f.ground;
-  if (flight.on_ground ? !f.ground : !airborneShown) return false;
-  if (f.minAltFt === null && f.maxAltFt === null) return true;
-  const alt = flight.altitude_m;
-  if (alt === null) return flight.on_ground && f.ground;
-  if (f.minAltFt !== null && alt < Math.round(f.minAltFt * FT)) return false;
-  if (f.maxAltFt !== null && alt > Math.round(f.maxAltFt * FT)) return false;
-  return true;
+  return filterPredicate(f)(flight);
 }
 
 /** Normalises a search query: trimmed, upper-case letters and digits only, at most 8. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { distanceM, EARTH_RADIUS_M } from "./geo.ts";
+import { EARTH_RADIUS_M, haversineM } from "../geo/mod.ts";
 
 export function framingPov(
   positions: readonly { lat: number; lon: number }[],
@@ -22,7 +22,8 @@ export function framingPov(
   if (n < 1e-9) return { lat: 0, lng: 0, altitude: 2.5 };
   const lat = Math.asin(z / n) / r;
   const lng = Math.atan2(y, x) / r;
-  const d = positions.map((p) => distanceM(lat, lng, p.lat, p.lon)).sort((a, b) => a - b);
+  const d = positions.map((p) => haversineM({ lat: lat, lon: lng }, { lat: p.lat, lon: p.lon }))
+    .sort((a, b) => a - b);
   const spread = d[Math.min(d.length - 1, Math.floor(d.length * 0.95))]!;
   // globe.gl's 50 degree field of view shows about 0.9 x altitude radii of
   // ground across the half-height; keep some margin around the aircraft.

@@ -19,7 +19,13 @@ import { type DrawnAircraft, type FrameState, writeFrame } from "./aircraft_fram
 import { type Airport, type AirportIndex, AIRPORTS_MAX_ALTITUDE } from "./airports.ts";
 import { parseBorders, segmentPositions } from "./borders.ts";
 import type { FlightStore } from "./flight_store.ts";
-import { chaseCamera, GLOBE_RADIUS, localFrame, relativeAltitude, type Vec3 } from "./geo.ts";
+import {
+  chaseCamera,
+  GLOBE_RADIUS,
+  localFrame,
+  relativeAltitude,
+  type Vec3,
+} from "./globe_coords.ts";
 
 /** What the scene asks its owner every frame. */
 export interface SceneHost {
@@ -77,6 +83,12 @@ export class GlobeScene {
   fps = 0;
   /** Where the selected aircraft was drawn in the last frame. */
   selectedDrawn: DrawnAircraft | null = null;
+
+  /** Canvas width / height (the viewport subscription's shape). */
+  get aspect(): number {
+    const h = this.#container.clientHeight;
+    return h > 0 ? this.#container.clientWidth / h : 16 / 9;
+  }
 
   constructor(
     globe: GlobeInstance,

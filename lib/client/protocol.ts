@@ -1,87 +1,70 @@
 /**
  * The client side of the `/ws` protocol as a state machine, without
  * sockets: feed it decoded server messages, it answers with what to apply
- * and what to send.
- *
- * - Deltas apply only on top of a snapshot, in order: `seq` must be the
- *   previous seq + 1. An older or repeated seq is stale and dropped; a jump
- *   is a gap: the client asks for `resync` and drops deltas until the
- *   snapshot comes (asking again if it does not come within
- *   `resyncTimeoutMs`).
- * - A snapshot replaces everything. While one is awaited (start, after a
- *   gap, after a `subscribe`) any snapshot is taken; otherwise one older
- *   than the current seq is stale and dropped (the server may also send a
- *   snapshot on its own, e.g. to a client that was too slow).
+ * and what to send. The seq rule itself is lib/hub/seq.ts, shared with the
+ * relay (lib/hub/view.ts).
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { ClientMessage, HelloMessage, ServerMessage } from "../../contracts/ws.ts";
+import { type SeqOptions, SeqState, type SeqStats } from "../hub/seq.ts";
 
 /** What the client should do after a message. */
 export type ProtocolAction =
   | { kind: "hello"; hello: HelloMessage }
-  | { kind: "snapshot"; seq: number; serverTimeMs: number; flights: Flight[] }
+  | { kind: "snapshot"; seq: number; serverTimeMs: number; flights: Flight[]; total?: number }
   | {
     kind: "delta";
     seq: number;
     serverTimeMs: number;
     upserts: Flight[];
     removes: string[];
+    total?: number;
   }
   | { kind: "anomaly"; event: AnomalyEvent }
+  | { kind: "alert"; event: AlertEvent }
   | { kind: "pong"; serverTimeMs: number; id?: string | number }
   | { kind: "error"; code: string; message: string }
   | { kind: "send"; message: ClientMessage }
   | { kind: "dropped"; reason: "stale" | "before_snapshot" | "gap"; seq: number };
 
-export interface ProtocolOptions {
-  /** Ask for resync again when the snapshot has not come after this long, ms. Default 5,000. */
-  resyncTimeoutMs?: number;
-}
+export type ProtocolOptions = SeqOptions;
 
 /** Counters for the status bar and tests. */
-export interface ProtocolStats {
-  snapshots: number;
-  deltas: number;
-  stale: number;
-  gaps: number;
-  resyncs: number;
-}
+export type ProtocolStats = SeqStats;
 
 export class ProtocolState {
-  #seq: number | null = null;
-  #awaiting = true;
-  #resyncAt: number | null = null;
-  readonly #timeoutMs: number;
-  readonly stats: ProtocolStats = { snapshots: 0, deltas: 0, stale: 0, gaps: 0, resyncs: 0 };
+  readonly #seq: SeqState;
 
   constructor(options: ProtocolOptions = {}) {
-    this.#timeoutMs = options.resyncTimeoutMs ?? 5_000;
+    this.#seq = new SeqState(options);
+  }
+
+  get stats(): ProtocolStats {
+    return this.#seq.stats;
   }
 
   /** Seq of the state the client holds; null before the first snapshot. */
   get seq(): number | null {
-    return this.#seq;
+    return this.#seq.seq;
   }
 
   /** True while deltas are being dropped until a snapshot arrives. */
   get awaitingSnapshot(): boolean {
-    return this.#awaiting;
+    return this.#seq.awaitingSnapshot;
   }
 
   /** Forgets everything (a new connection). */
   reset(): void {
-    this.#seq = null;
-    this.#awaiting = true;
-    this.#resyncAt = null;
+    this.#seq.reset();
   }
 
   /** Call after sending `subscribe`: the server answers with a snapshot of the new filter. */
   subscribed(): void {
-    this.#awaiting = true;
-    this.#resyncAt = null;
+    this.#seq.subscribed();
   }
 
   /** Handles one server message; `nowMs` is the client clock. */
@@ -90,25 +73,22 @@ export class ProtocolState {
       case "hello":
         return [{ kind: "hello", hello: message }];
       case "snapshot": {
-        if (!this.#awaiting && this.#seq !== null && message.seq < this.#seq) {
-          this.stats.stale++;
-          return [{ kind: "dropped", reason: "stale", seq: message.seq }];
-        }
-        this.#seq = message.seq;
-        this.#awaiting = false;
-        this.#resyncAt = null;
-        this.stats.snapshots++;
+        const admitted = this.admit("snapshot", message.seq, nowMs);
+        if (!admitted.apply) return admitted.actions;
         return [{
           kind: "snapshot",
           seq: message.seq,
           serverTimeMs: message.server_time_ms,
           flights: message.flights,
+          ...(message.total === undefined ? {} : { total: message.total }),
         }];
       }
       case "delta":
         return this.#delta(message, nowMs);
       case "anomaly":
         return [{ kind: "anomaly", event: message.event }];
+      case "alert":
+        return [{ kind: "alert", event: message.event }];
       case "pong":
         return [{
           kind: "pong",
@@ -122,45 +102,56 @@ export class ProtocolState {
 
   /** Re-asks for the snapshot when a resync went unanswered; call now and then. */
   poll(nowMs: number): ProtocolAction[] {
-    if (this.#resyncAt !== null && nowMs - this.#resyncAt >= this.#timeoutMs) {
-      return [this.#resync(nowMs)];
+    return this.#seq.resyncDue(nowMs) ? [RESYNC] : [];
+  }
+
+  /**
+   * The seq rule for a snapshot or delta known only by its header (the
+   * binary decoder asks before it reads the body): whether to apply it, and
+   * what to do otherwise (dropped, and `resync` on a gap).
+   */
+  admit(
+    kind: "snapshot" | "delta",
+    seq: number,
+    nowMs: number,
+  ): { apply: boolean; actions: ProtocolAction[] } {
+    const verdict = kind === "snapshot" ? this.#seq.snapshot(seq) : this.#seq.delta(seq, nowMs);
+    switch (verdict) {
+      case "apply":
+        return { apply: true, actions: [] };
+      case "before_snapshot":
+        return {
+          apply: false,
+          actions: [{ kind: "dropped", reason: verdict, seq }, ...this.poll(nowMs)],
+        };
+      case "stale":
+        return { apply: false, actions: [{ kind: "dropped", reason: verdict, seq }] };
+      case "gap":
+        return { apply: false, actions: [{ kind: "dropped", reason: verdict, seq }, RESYNC] };
     }
-    return [];
+  }
+
+  /** The state can no longer be trusted (a bad binary frame): wait for a snapshot, ask for it. */
+  lost(nowMs: number): ProtocolAction[] {
+    this.#seq.lost(nowMs);
+    return [RESYNC];
   }
 
   #delta(
     message: Extract<ServerMessage, { type: "delta" }>,
     nowMs: number,
   ): ProtocolAction[] {
-    if (this.#seq === null || this.#awaiting) {
-      return [
-        { kind: "dropped", reason: "before_snapshot", seq: message.seq },
-        ...this.poll(nowMs),
-      ];
-    }
-    if (message.seq <= this.#seq) {
-      this.stats.stale++;
-      return [{ kind: "dropped", reason: "stale", seq: message.seq }];
-    }
-    if (message.seq !== this.#seq + 1) {
-      this.stats.gaps++;
-      this.#awaiting = true;
-      return [{ kind: "dropped", reason: "gap", seq: message.seq }, this.#resync(nowMs)];
-    }
-    this.#seq = message.seq;
-    this.stats.deltas++;
+    const admitted = this.admit("delta", message.seq, nowMs);
+    if (!admitted.apply) return admitted.actions;
     return [{
       kind: "delta",
       seq: message.seq,
       serverTimeMs: message.server_time_ms,
       upserts: message.upserts,
       removes: message.removes,
+      ...(message.total === undefined ? {} : { total: message.total }),
     }];
   }
-
-  #resync(nowMs: number): ProtocolAction {
-    this.#resyncAt = nowMs;
-    this.stats.resyncs++;
-    return { kind: "send", message: { type: "resync" } };
-  }
 }
+
+const RESYNC: ProtocolAction = { kind: "send", message: { type: "resync" } };

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { BBox } from "../../contracts/common.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import { type ApiOptions, fetchSnapshot } from "./api.ts";
 import { FlightStore } from "./flight_store.ts";
@@ -43,10 +44,11 @@ export class ReplaySession {
   /**
    * Fetches the snapshot at the clock's time and puts the aircraft that
    * `keep` accepts into the store (blending them in when `blend`, else
-   * snapping: a seek must not glide). Returns true when the store changed.
+   * snapping: a seek must not glide). `bbox` asks the server for the
+   * viewport only. Returns true when the store changed.
    */
   async fetch(
-    options: { blend: boolean; api: ApiOptions; keep: (f: Flight) => boolean },
+    options: { blend: boolean; api: ApiOptions; keep: (f: Flight) => boolean; bbox?: BBox },
   ): Promise<boolean> {
     const gen = options.blend ? this.#generation : ++this.#generation;
     const atS = this.clock.now();
@@ -54,7 +56,10 @@ export class ReplaySession {
     this.lastFetchS = atS;
     this.lastFetchWallMs = this.#wall();
     try {
-      const res = await fetchSnapshot(new Date(atS * 1000).toISOString(), options.api);
+      const res = await fetchSnapshot(
+        new Date(atS * 1000).toISOString(),
+        options.bbox ? { ...options.api, bbox: options.bbox } : options.api,
+      );
       if (gen !== this.#generation) return false;
       this.store.replace(res.flights.filter(options.keep), this.clock.now(), {
         blend: options.blend,

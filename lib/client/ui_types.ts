@@ -8,10 +8,10 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Session } from "../../contracts/api.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { ApiOptions } from "./api.ts";
-import type { ConnectionStatus, SocketFactory } from "./connection.ts";
+import type { ConnectionStatus, Encoding, SocketFactory } from "./connection.ts";
 import type { FilterState } from "./filters.ts";
 import type { FlightStore } from "./flight_store.ts";
-import type { Vec3 } from "./geo.ts";
+import type { Vec3 } from "./globe_coords.ts";
 
 /** What the controller needs from the globe. */
 export interface SceneLike {
@@ -24,6 +24,8 @@ export interface SceneLike {
   cameraPosition(): Vec3;
   pointOfView(): { lat: number; lng: number; altitude: number };
   readonly fps: number;
+  /** Canvas width / height, for the viewport; absent: 16/9. */
+  readonly aspect?: number;
   readonly selectedDrawn: { lat: number; lng: number; altM: number } | null;
 }
 
@@ -31,12 +33,17 @@ export interface ControllerOptions {
   /** ws:// or wss:// URL of `/ws`. */
   wsUrl: string;
   api?: ApiOptions;
-  encoding?: "msgpack" | "json";
+  /** `bin` (skysentinel.v2.bin, default), `msgpack` or `json`. */
+  encoding?: Encoding;
   socket?: SocketFactory;
   /** Client wall clock, unix ms. */
   now?: () => number;
   /** Monotonic ms for the replay clock. */
   monotonic?: () => number;
+  /** How far back the anomaly feed starts, hours (the server's ANOMALY_WINDOW_HOURS). Default 24. */
+  anomalyWindowHours?: number;
+  /** Most anomaly events loaded at start. Default 200. */
+  anomalyLimit?: number;
 }
 
 /** The selected aircraft as the details panel shows it. */
@@ -70,8 +77,12 @@ export interface UiSnapshot {
   mode: "live" | "replay";
   connection: ConnectionStatus;
   retryInMs: number | null;
-  /** Aircraft drawn. */
+  /** Aircraft drawn (the subscribed viewport, margin included). */
   count: number;
+  /** Aircraft inside what the camera shows. */
+  inView: number;
+  /** Aircraft the hub tracks in the whole world; null when unknown (or in time travel). */
+  total: number | null;
   /** Seconds between the newest contact and now (live). */
   freshnessS: number | null;
   nowS: number;

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Flight } from "../../contracts/flight.ts";
+import { type Flight, FlightSourceKind } from "../../contracts/flight.ts";
 
 /** Kalman-smoothed values of one position; SI units, degrees. */
 export interface SmoothedValues {
@@ -130,7 +130,9 @@ export function flightFromRow(r: FlightRow): Flight {
     time_position_unix: r.ts_unix,
     last_contact_unix: r.last_contact_unix,
   };
-  if (r.source !== null) flight.source = r.source;
+  // Only the contract's source names go back out; an unknown stored value is left off.
+  const source = FlightSourceKind.safeParse(r.source);
+  if (source.success) flight.source = source.data;
   return flight;
 }
 

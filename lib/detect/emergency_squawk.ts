@@ -20,6 +20,11 @@
  * Evidence: `squawk`, `meaning`, `observations` (updates with the code),
  * `last_seen_at`, `duration_s`, `closed_by`.
  *
+ * Receivers also report the transponder's declared emergency state (readsb's
+ * `emergency`, the flight's optional `emergency` field): a declared state
+ * without a 7x00 squawk is handled like a code of its own (`emergency:nordo`
+ * ...), with `emergency` in the evidence and `squawk` the code squawked.
+ *
  * @module
  */
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
@@ -32,6 +37,29 @@ export const EMERGENCY_SQUAWKS: Readonly<Record<string, string>> = Object.freeze
   "7600": "radio failure",
   "7700": "general emergency",
 });
+/** Declared emergency states (flight `emergency`) and what they mean. */
+export const EMERGENCY_STATES: Readonly<Record<string, string>> = Object.freeze({
+  general: "general emergency",
+  lifeguard: "lifeguard / medical emergency",
+  minfuel: "minimum fuel",
+  nordo: "no communications",
+  unlawful: "unlawful interference",
+  downed: "downed aircraft",
+});
+
+/** The code an update shows: a 7x00 squawk first, else the declared state, else the squawk. */
+function shownCode(flight: Observation["flight"]): string | null {
+  if (flight.squawk !== null && flight.squawk in EMERGENCY_SQUAWKS) return flight.squawk;
+  if (flight.emergency !== undefined) return `emergency:${flight.emergency}`;
+  return flight.squawk;
+}
+
+function meaningOf(code: string): string | undefined {
+  return code.startsWith("emergency:")
+    ? EMERGENCY_STATES[code.slice("emergency:".length)]
+    : EMERGENCY_SQUAWKS[code];
+}
+
 /** Another code for this long clears the emergency, s. */
 export const CLEAR_AFTER_S = 30;
 /** Longer without the code splits it into two events, s. */
@@ -39,6 +67,8 @@ export const SPLIT_GAP_S = 600;
 
 interface Segment {
   squawk: string;
+  /** The squawk shown at onset (differs from `squawk` for declared states). */
+  transponderSquawk: string | null;
   startedAt: number;
   lastSeenAt: number;
   observations: number;
@@ -58,14 +88,14 @@ export class EmergencySquawkDetector implements AircraftDetector {
   }
 
   update(obs: Observation, out: AnomalyEvent[]): void {
-    const squawk = obs.flight.squawk;
+    const squawk = shownCode(obs.flight);
     const open = this.#open;
     if (open !== null && obs.t - open.lastSeenAt > SPLIT_GAP_S) {
       this.#end(open.lastSeenAt, "gap", out);
     }
     if (squawk === null) return;
     const current = this.#open;
-    if (squawk in EMERGENCY_SQUAWKS) {
+    if (meaningOf(squawk) !== undefined) {
       if (current !== null && current.squawk === squawk) {
         current.lastSeenAt = obs.t;
         current.observations++;
@@ -76,6 +106,7 @@ export class EmergencySquawkDetector implements AircraftDetector {
       if (current !== null) this.#end(obs.t, "code_changed", out);
       this.#open = {
         squawk,
+        transponderSquawk: obs.flight.squawk,
         startedAt: obs.t,
         lastSeenAt: obs.t,
         observations: 1,
@@ -117,8 +148,10 @@ export class EmergencySquawkDetector implements AircraftDetector {
       endedAtUnix: endedAt,
       position: seg.position,
       evidence: {
-        squawk: seg.squawk,
-        meaning: EMERGENCY_SQUAWKS[seg.squawk],
+        ...(seg.squawk.startsWith("emergency:")
+          ? { squawk: seg.transponderSquawk, emergency: seg.squawk.slice("emergency:".length) }
+          : { squawk: seg.squawk }),
+        meaning: meaningOf(seg.squawk),
         observations: seg.observations,
         last_seen_at: isoTime(seg.lastSeenAt),
         duration_s: (endedAt ?? seg.lastSeenAt) - seg.startedAt,

@@ -7,3 +7,4 @@ export * from "./units.ts";
 export * from "./angles.ts";
 export * from "./sphere.ts";
 export * from "./enu.ts";
+export * from "./tangent.ts";

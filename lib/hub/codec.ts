@@ -45,6 +45,94 @@ export function frameBytes(frame: Frame): number {
 }
 
 /**
+ * Builders that make a message's frame from parts encoded elsewhere (the
+ * segments of a tick) instead of encoding the whole message.
+ */
+export interface FrameBuilders {
+  json?: () => string;
+  msgpack?: () => Uint8Array<ArrayBuffer>;
+  binary?: () => Uint8Array<ArrayBuffer>;
+}
+
+/** Parts of a delta whose upserts were encoded per segment: one fragment per segment. */
+export interface DeltaParts {
+  seq: number;
+  serverTimeMs: number;
+  /** Each segment's upserts as JSON objects joined by commas (empty string for none). */
+  json: () => string[];
+  /** Each segment's upserts as concatenated MessagePack maps, with their count. */
+  msgpack: () => { count: number; bytes: Uint8Array }[];
+  removes: string[];
+  /** Aircraft in the whole world (for "in view / in total"); omitted when undefined. */
+  total?: number;
+}
+
+/**
+ * A delta's JSON text from per-segment fragments: the same text as
+ * `JSON.stringify` of the message (same key order), without encoding a
+ * flight more than once per tick.
+ */
+export function composeJsonDelta(p: DeltaParts): string {
+  const upserts = p.json().filter((s) => s.length > 0).join(",");
+  return `{"type":"delta","seq":${p.seq},"server_time_ms":${
+    JSON.stringify(p.serverTimeMs)
+  },"upserts":[${upserts}],"removes":${JSON.stringify(p.removes)}${
+    p.total === undefined ? "" : `,"total":${p.total}`
+  }}`;
+}
+
+/** A delta's MessagePack bytes from per-segment element bytes (a map of the same keys). */
+export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
+  const parts = p.msgpack();
+  let count = 0;
+  for (const x of parts) count += x.count;
+  const pieces: Uint8Array[] = [
+    Uint8Array.of(p.total === undefined ? 0x85 : 0x86),
+    msgpackEncoder.encode("type"),
+    msgpackEncoder.encode("delta"),
+    msgpackEncoder.encode("seq"),
+    msgpackEncoder.encode(p.seq),
+    msgpackEncoder.encode("server_time_ms"),
+    msgpackEncoder.encode(p.serverTimeMs),
+    msgpackEncoder.encode("upserts"),
+    count < 16
+      ? Uint8Array.of(0x90 | count)
+      : count < 0x10000
+      ? Uint8Array.of(0xdc, count >> 8, count & 0xff)
+      : Uint8Array.of(0xdd, count >>> 24, (count >> 16) & 0xff, (count >> 8) & 0xff, count & 0xff),
+    ...parts.map((x) => x.bytes),
+    msgpackEncoder.encode("removes"),
+    msgpackEncoder.encode(p.removes),
+    ...(p.total === undefined
+      ? []
+      : [msgpackEncoder.encode("total"), msgpackEncoder.encode(p.total)]),
+  ];
+  let size = 0;
+  for (const x of pieces) size += x.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const x of pieces) {
+    out.set(x, at);
+    at += x.length;
+  }
+  return out;
+}
+
+/** Flights as concatenated MessagePack maps (array elements without the array header). */
+export function msgpackElements(flights: readonly unknown[]): Uint8Array<ArrayBuffer> {
+  const encoded = flights.map((f) => msgpackEncoder.encode(f));
+  let size = 0;
+  for (const e of encoded) size += e.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const e of encoded) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
+/**
  * One server message and its frames, encoded lazily and at most once per
  * encoding: the tick builds one per bucket and every client of the bucket
  * gets the same string or byte array. Snapshots and deltas carry a `binary`
@@ -53,7 +141,7 @@ export function frameBytes(frame: Frame): number {
 export class EncodedMessage {
   readonly message: ServerMessage;
   readonly #encode: EncodeFn;
-  readonly #binary: (() => Uint8Array<ArrayBuffer>) | undefined;
+  readonly #builders: FrameBuilders;
   #json: string | undefined;
   #msgpack: Uint8Array<ArrayBuffer> | undefined;
   #bin: Uint8Array<ArrayBuffer> | undefined;
@@ -62,26 +150,29 @@ export class EncodedMessage {
   constructor(
     message: ServerMessage,
     encodeFn: EncodeFn = encode,
-    options: { binary?: () => Uint8Array<ArrayBuffer> } = {},
+    options: FrameBuilders = {},
   ) {
     this.message = message;
     this.#encode = encodeFn;
-    this.#binary = options.binary;
+    this.#builders = options;
   }
 
   /** The frame for `encoding`, encoding it on first use. */
   frame(encoding: Encoding): Frame {
+    const b = this.#builders;
     if (encoding === "json") {
-      this.#json ??= this.#encode(this.message, "json") as string;
+      this.#json ??= b.json ? b.json() : this.#encode(this.message, "json") as string;
       return this.#json;
     }
     if (encoding === "bin") {
-      this.#bin ??= this.#binary
-        ? this.#binary()
+      this.#bin ??= b.binary
+        ? b.binary()
         : this.#encode(this.message, "bin") as Uint8Array<ArrayBuffer>;
       return this.#bin;
     }
-    this.#msgpack ??= this.#encode(this.message, "msgpack") as Uint8Array<ArrayBuffer>;
+    this.#msgpack ??= b.msgpack
+      ? b.msgpack()
+      : this.#encode(this.message, "msgpack") as Uint8Array<ArrayBuffer>;
     return this.#msgpack;
   }
 

@@ -24,9 +24,15 @@ import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyLog } from "./anomalies.ts";
 import { Bucket, viewSpec } from "./buckets.ts";
 import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } from "./cache.ts";
-import { encode as defaultEncode, EncodedMessage, type EncodeFn } from "./codec.ts";
+import {
+  composeJsonDelta,
+  composeMsgpackDelta,
+  encode as defaultEncode,
+  EncodedMessage,
+  type EncodeFn,
+} from "./codec.ts";
 import { compileFilter, subscriptionKey } from "./filter.ts";
-import { type CommittedState, FilterGroup } from "./segments.ts";
+import { type CommittedState, FilterGroup, type Segment } from "./segments.ts";
 import { tileOf } from "./tiles.ts";
 import { composeFrame, FRAME_DELTA, FRAME_SNAPSHOT, timeBase } from "./v2/frame.ts";
 
@@ -185,6 +191,8 @@ export class HubCore<M> {
       g.world?.encodeBinary(base);
       for (const s of g.tiles.values()) s.encodeBinary(base);
     }
+    // The whole world's count, for "in view / in total" (v1 encodings only so far).
+    const total = this.#cache.committedSize;
     let empty: EncodedMessage | undefined;
     const pending = this.#pendingAnomalies;
     this.#pendingAnomalies = [];
@@ -198,7 +206,7 @@ export class HubCore<M> {
         : pending.filter((a) => inView(bucket, a.event)).map((a) => a.message);
       if (count === 0) {
         empty ??= this.#message(
-          { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [] },
+          { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [], total },
           () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, []),
         );
         deltas.push({ bucket, message: empty, changes: 0, anomalies });
@@ -206,9 +214,21 @@ export class HubCore<M> {
       }
       const parts: Uint8Array[] = [];
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
-      const message = this.#message(
-        { type: "delta", seq, server_time_ms: nowMs, upserts, removes },
-        () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts),
+      const binary = () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts);
+      const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
+      // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
+      // encoded once per tick for every view that has them.
+      const segments = bucket.segments;
+      const message = new EncodedMessage(
+        body,
+        this.#encode,
+        segments.length === 1 ? { binary } : {
+          binary,
+          json: () =>
+            composeJsonDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+          msgpack: () =>
+            composeMsgpackDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+        },
       );
       deltas.push({ bucket, message, changes: count, anomalies });
     }
@@ -228,7 +248,14 @@ export class HubCore<M> {
       // The binary snapshot is timed at its tick, so segments built for other buckets fit.
       const at = this.#lastTickMs ?? nowMs;
       return this.#message(
-        { type: "snapshot", seq, server_time_ms: nowMs, flights: bucket.flights(this.#state) },
+        {
+          type: "snapshot",
+          seq,
+          server_time_ms: nowMs,
+          flights: bucket.flights(this.#state),
+          // The whole world's count, for "in view / in total" (v1 encodings only so far).
+          total: this.#cache.committedSize,
+        },
         () =>
           composeFrame(
             FRAME_SNAPSHOT,
@@ -303,4 +330,12 @@ function inView<M>(
 ): boolean {
   const p = event.position;
   return !p || typeof p.lat !== "number" || bucket.covers(p.lat, p.lon);
+}
+
+/** The per-segment upsert fragments of a view. */
+function partsOf(segments: readonly Segment[]) {
+  return {
+    json: () => segments.map((s) => s.jsonUpserts()),
+    msgpack: () => segments.map((s) => ({ count: s.upserts.length, bytes: s.msgpackUpserts() })),
+  };
 }

@@ -8,6 +8,7 @@
  */
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
+import { msgpackElements } from "./codec.ts";
 import { compileFilter, type FlightPredicate, isUnfiltered } from "./filter.ts";
 import { BinaryTracker } from "./v2/tracker.ts";
 
@@ -33,6 +34,8 @@ export class Segment {
   removes: string[] = [];
   /** This tick's binary segment, or null when nothing changed for it (or no tracker). */
   binary: Uint8Array<ArrayBuffer> | null = null;
+  #json: string | undefined;
+  #msgpack: Uint8Array<ArrayBuffer> | undefined;
   /** Aircraft seen here; unused for the unfiltered world (every committed aircraft). */
   readonly #visible = new Set<string>();
   readonly #all: boolean;
@@ -75,7 +78,19 @@ export class Segment {
     if (this.upserts.length > 0) this.upserts = [];
     if (this.removes.length > 0) this.removes = [];
     this.binary = null;
+    this.#json = undefined;
+    this.#msgpack = undefined;
     this.#snapshot = undefined;
+  }
+
+  /** This tick's upserts as JSON objects joined by commas, encoded once for every view. */
+  jsonUpserts(): string {
+    return this.#json ??= this.upserts.map((f) => JSON.stringify(f)).join(",");
+  }
+
+  /** This tick's upserts as concatenated MessagePack maps, encoded once for every view. */
+  msgpackUpserts(): Uint8Array<ArrayBuffer> {
+    return this.#msgpack ??= msgpackElements(this.upserts);
   }
 
   /** Encodes this tick's binary segment when a tracker exists (after the changes are in). */

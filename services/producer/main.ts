@@ -32,7 +32,8 @@ function withArgs(env: Env, args: readonly string[]): Env {
   const out: Record<string, string | undefined> = { ...env };
   if (files.length > 0) out.REPLAY_FILES = files.join(",");
   if (files.length > 0 || args.includes("--replay")) out.OPENSKY_MODE = "replay";
-  out.REPLAY_FILES ??= DEMO_SCENARIO;
+  // SOURCES says what to run instead of the demo.
+  if (!out.SOURCES) out.REPLAY_FILES ??= DEMO_SCENARIO;
   return out;
 }
 

@@ -27,6 +27,8 @@ import { type BackoffOptions, runPoller } from "./poller.ts";
 import { Publisher } from "./publisher.ts";
 import { RecordingWriter } from "./recorder.ts";
 import { resolveReplaySources, runReplay } from "./replay.ts";
+import { isReceiverSpec } from "../../lib/sources/url.ts";
+import { type ReceiverSources, startReceiverSources } from "./sources/mod.ts";
 
 export { ProducerMetrics } from "./metrics.ts";
 export type { ProducerTopics } from "../../lib/opensky/envelope.ts";
@@ -89,6 +91,7 @@ export interface ProducerHandle {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 2_000, capMs: 300_000 };
+const DEFAULT_RECEIVER_BACKOFF = { baseMs: 1_000, capMs: 60_000 };
 
 /** Starts the configured mode. Rejects when the setup is wrong (bad files, unreachable bus). */
 export async function startProducer(options: StartProducerOptions): Promise<ProducerHandle> {
@@ -112,8 +115,19 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   };
   let recorder: RecordingWriter | null = null;
   let run: () => Promise<unknown>;
+  // SOURCES with only receivers: no OpenSky poll and no demo replay.
+  const receiverSpecs = config.SOURCES.filter(isReceiverSpec);
+  const legacy = config.SOURCES.length === 0 || config.SOURCES.some((s) => !isReceiverSpec(s));
 
-  if (config.mode === "replay") {
+  if (!legacy) {
+    run = () => Promise.resolve();
+    staleAfterMs = Infinity;
+    if (config.mode === "record") {
+      const dir = config.RECORD_DIR ?? join(config.DATA_DIR, "recordings");
+      recorder = await RecordingWriter.open(dir, { startMs: startedMs });
+      log.info("recording receiver flights", { file: recorder.path });
+    }
+  } else if (config.mode === "replay") {
     const sources = await resolveReplaySources(config.REPLAY_FILES);
     log.info("replaying", {
       recordings: sources.map((s) => s.label),
@@ -181,13 +195,34 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       });
   }
 
+  let receivers: ReceiverSources | null = null;
+  if (receiverSpecs.length > 0) {
+    const rec = recorder;
+    receivers = startReceiverSources(controller.signal, {
+      specs: receiverSpecs,
+      bus,
+      topics,
+      registry: metrics.registry,
+      log,
+      receiver: config.RECEIVER_LAT !== undefined && config.RECEIVER_LON !== undefined
+        ? { lat: config.RECEIVER_LAT, lon: config.RECEIVER_LON }
+        : null,
+      record: rec ? (reply) => rec.write(reply) : undefined,
+      backoff: options.backoff ? { ...DEFAULT_RECEIVER_BACKOFF, ...options.backoff } : undefined,
+      fetch: options.fetch,
+      now,
+    });
+    log.info("receiver sources", { sources: receiverSpecs.map((s) => s.label) });
+  }
+
   const done = (async () => {
     try {
       await run();
-      if (!controller.signal.aborted) {
-        finished = true;
+      if (!controller.signal.aborted && legacy) {
+        finished = receivers === null;
         log.info("replay reached its end");
       }
+      await receivers?.done;
     } catch (error) {
       // Runners handle upstream trouble themselves; reaching here is a bug or a file error.
       log.error("producer stopped on an error", {
@@ -228,6 +263,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       if (!bus.healthy()) return { ok: false, reason: `${bus.kind} bus unhealthy` };
       if (controller.signal.aborted) return { ok: false, reason: "stopping" };
       if (finished) return { ok: true, reason: "replay finished" };
+      const fromReceivers = receivers?.health();
+      if (fromReceivers && !fromReceivers.ok) return fromReceivers;
+      if (!legacy) return fromReceivers!;
       const ageMs = now() - lastStepMs;
       if (ageMs > staleAfterMs) {
         return {

@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import type { OpenSkyReply } from "../../contracts/opensky.ts";
+import { SkySentinelError } from "../../lib/errors.ts";
 
 /** Options for {@link RecordingWriter.open}. */
 export interface RecordingWriterOptions {
@@ -56,7 +57,19 @@ export class RecordingWriter {
 
   /** Creates RECORD_DIR if needed and a new file `opensky_states_<UTC start>.jsonl.gz` in it. */
   static async open(dir: string, options: RecordingWriterOptions = {}): Promise<RecordingWriter> {
-    await Deno.mkdir(dir, { recursive: true });
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)
+      ) throw error;
+      throw new SkySentinelError(
+        "config_invalid",
+        `Cannot record into ${dir}: no permission to write there (\`deno task producer\` may ` +
+          "write only `.data/recordings`: leave DATA_DIR at `.data`, or set RECORD_DIR inside it)",
+        { cause: error },
+      );
+    }
     const stamp = fileStamp(options.startMs ?? Date.now());
     for (let n = 0;; n++) {
       const path = join(dir, `opensky_states_${stamp}${n ? `_${n}` : ""}.jsonl.gz`);

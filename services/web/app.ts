@@ -69,18 +69,36 @@ export interface AppState {
   http: HttpMetrics;
   /** Seconds a position counts as current: the time-travel window of `/api/snapshot`. */
   staleSeconds: number;
+  /** ADMIN_TOKEN: bearer token of the alert-rule writes; null disables them (403). */
+  adminToken: string | null;
+  /** What the globe page passes to its island. */
+  globe: GlobePageConfig;
+}
+
+/** Settings of the globe page, passed to the Globe island as props. */
+export interface GlobePageConfig {
+  /** How far back the anomaly feed starts, hours (ANOMALY_WINDOW_HOURS). */
+  anomalyWindowHours: number;
+  /** Expose `globalThis.__skysentinel` for browser tests and benchmarks (dev and tests only). */
+  testHook: boolean;
 }
 
 /** Options for {@link createWebApp}. */
 export interface WebAppOptions {
-  config: Pick<WebConfig, "WS_STALE_THRESHOLD_SECONDS">;
+  config:
+    & Pick<WebConfig, "WS_STALE_THRESHOLD_SECONDS">
+    & Partial<Pick<WebConfig, "ANOMALY_WINDOW_HOURS">>;
   hub: HubPort;
   db: Sql | null;
   registry: Registry;
+  /** ADMIN_TOKEN for `/api/alerts` writes. Default none: writes answer 403. */
+  adminToken?: string | null;
   /** Extra health checks (the bus, ...), merged into `/healthz`. */
   health?: () => Record<string, HealthCheck> | Promise<Record<string, HealthCheck>>;
-  /** Development: build islands at start, show error messages. Default false. */
+  /** Development: build islands at start, show error messages, expose the globe's test hook. Default false. */
   dev?: boolean;
+  /** Expose the globe's test hook without dev mode (browser tests). Default: `dev`. */
+  testHook?: boolean;
   /** See `AppOptions.build` in lib/framework. Default: `always` in dev, else `auto`. */
   build?: "always" | "auto" | "never";
   /** Timeout of the database check in `/healthz`, ms. Default 2,000. */
@@ -117,6 +135,11 @@ export async function createWebApp(options: WebAppOptions): Promise<ServeHandler
     health,
     http: new HttpMetrics(registry),
     staleSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
+    adminToken: options.adminToken ?? null,
+    globe: {
+      anomalyWindowHours: options.config.ANOMALY_WINDOW_HOURS ?? 24,
+      testHook: options.testHook ?? options.dev ?? false,
+    },
   };
   const app = new App<AppState>({
     manifest: options.manifest ?? routes,

@@ -11,7 +11,7 @@
  * recent anomalies in its view, then a `delta` every tick (empty when nothing
  * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
  * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
- * out to the hub's 5° tiles (docs/protocol.md); after it, the new view's
+ * out to the hub's 3° tiles (docs/protocol.md); after it, the new view's
  * snapshot and the recent anomalies the old view did not show.
  *
  * Policies:
@@ -44,6 +44,7 @@
  * @module
  */
 import { Registry } from "prom-client";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import {
@@ -211,6 +212,22 @@ export class Hub {
     return this.#core.ingestAnomaly(event, this.#now());
   }
 
+  /**
+   * Sends an alert event to every open client now (alerts are rare and not
+   * tied to a viewport, so no bucket or tick is involved; a slow client
+   * misses it). Returns how many clients got it.
+   */
+  broadcastAlert(event: AlertEvent): number {
+    const message = new EncodedMessage({ type: "alert", event });
+    let sent = 0;
+    for (const client of this.#clients) {
+      if (!client.open || client.overBuffer(this.#config.WS_MAX_BUFFERED_BYTES)) continue;
+      client.send(message);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Sources report readiness and kind here. */
   setSourceStatus(status: HubSourceStatus): void {
     this.#source = { ...status };
@@ -252,7 +269,10 @@ export class Hub {
    */
   handleUpgrade(request: Request): Response {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return plain(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
+      return plain(426, "/ws speaks WebSocket: send Upgrade: websocket", {
+        Upgrade: "websocket",
+        Connection: "Upgrade",
+      });
     }
     if (this.#stopping) return plain(503, "server shutting down");
     if (!originAllowed(request, this.#config.WS_ALLOWED_ORIGINS)) {

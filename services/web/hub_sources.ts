@@ -5,6 +5,7 @@
  * @module
  */
 import { Decoder } from "@msgpack/msgpack";
+import { AlertEvent } from "../../contracts/alerts.ts";
 import { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightStateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS } from "../../contracts/topics.ts";
@@ -14,6 +15,7 @@ import {
   ServerMessage,
   type Subscription,
 } from "../../contracts/ws.ts";
+import { Backoff } from "../../lib/backoff.ts";
 import type { Bus, BusSubscription } from "../../lib/bus/types.ts";
 import { subscribeValidated } from "../../lib/bus/deadletter.ts";
 import { FlightView } from "../../lib/hub/view.ts";
@@ -38,12 +40,18 @@ export interface HubTopics {
   state: string;
   anomalies: string;
   deadletter: string;
+  /** Alert events, pushed to every client as they arrive (default flights.alerts). */
+  alerts?: string;
 }
+
+/** Alerts published this long before the hub started are still pushed, ms. */
+const ALERT_REPLAY_MS = 60_000;
 
 export const DEFAULT_HUB_TOPICS: Readonly<HubTopics> = Object.freeze({
   state: TOPICS.state.name,
   anomalies: TOPICS.anomalies.name,
   deadletter: TOPICS.deadletter.name,
+  alerts: TOPICS.alerts.name,
 });
 
 export interface BusSourceOptions {
@@ -77,6 +85,7 @@ export async function startBusSource(
   const log = options.logger ?? console;
   const kind = bus.kind;
   const windowMs = options.anomalyWindowHours * 3_600_000;
+  const seenAlerts = new Set<string>();
   hub.setSourceStatus({ kind, ready: false, detail: `reading ${topics.state} from the beginning` });
   let ready = false;
   const onError = (error: unknown) =>
@@ -114,6 +123,31 @@ export async function startBusSource(
     await state.stop();
     throw error;
   }
+  // Alerts are live news: those published since shortly before the start, not 30 days of them.
+  const startedAt = Date.now();
+  let alerts: BusSubscription | null = null;
+  try {
+    const name = topics.alerts ?? TOPICS.alerts.name;
+    await bus.ensureTopics([{ ...TOPICS.alerts, name }]);
+    alerts = await subscribeValidated(bus, {
+      topics: [name],
+      ephemeral: true,
+      schema: AlertEvent,
+      deadletterTopic: topics.deadletter,
+      source: "hub",
+      onError,
+      onMessage: (event, message) => {
+        if (message.timestamp < startedAt - ALERT_REPLAY_MS) return;
+        // Republished versions (at-least-once) within the last minute are shown once.
+        if (seenAlerts.has(event.id)) return;
+        seenAlerts.add(event.id);
+        if (seenAlerts.size > 1000) seenAlerts.delete(seenAlerts.values().next().value!);
+        hub.broadcastAlert(event);
+      },
+    });
+  } catch (error) {
+    log.warn(`hub: not forwarding alerts: ${(error as Error).message ?? error}`);
+  }
   log.info(
     `hub: reading ${topics.state} and ${topics.anomalies} (last ${options.anomalyWindowHours} h) from ${kind}`,
   );
@@ -143,7 +177,7 @@ export async function startBusSource(
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      await Promise.all([state.stop(), anomalies.stop()]);
+      await Promise.all([state.stop(), anomalies.stop(), alerts?.stop()]);
     },
   };
 }
@@ -183,8 +217,6 @@ class Relay implements HubSource {
   readonly #hub: Hub;
   readonly #url: string;
   readonly #filter: Subscription | undefined;
-  readonly #minBackoff: number;
-  readonly #maxBackoff: number;
   readonly #silenceMs: number;
   readonly #log: HubLogger;
   readonly #decoder = new Decoder();
@@ -193,7 +225,7 @@ class Relay implements HubSource {
   /** The upstream's state as we know it; its seq is null while waiting for a snapshot. */
   readonly #view = new FlightView();
   #socket: WebSocket | null = null;
-  #backoff: number;
+  readonly #backoff: Backoff;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #silenceTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -202,11 +234,13 @@ class Relay implements HubSource {
     this.#hub = hub;
     this.#url = options.upstreamUrl;
     this.#filter = options.filter;
-    this.#minBackoff = options.minBackoffMs ?? 500;
-    this.#maxBackoff = options.maxBackoffMs ?? 30_000;
     this.#silenceMs = options.silenceTimeoutMs ?? 15_000;
     this.#log = options.logger ?? console;
-    this.#backoff = this.#minBackoff;
+    this.#backoff = new Backoff({
+      initialMs: options.minBackoffMs ?? 500,
+      maxMs: options.maxBackoffMs ?? 30_000,
+      jitter: 0.2,
+    });
     this.#status("connecting");
   }
 
@@ -307,7 +341,7 @@ class Relay implements HubSource {
       case "delta": {
         const change = this.#view.apply(message);
         if (!change.ok) {
-          if (change.reason === "no_snapshot") return; // waiting for the snapshot we asked for
+          if (change.reason !== "gap") return; // stale, or waiting for the snapshot we asked for
           this.#log.warn(
             `hub relay: seq gap (expected ${change.expected}, got ${change.got}); resync`,
           );
@@ -317,13 +351,16 @@ class Relay implements HubSource {
         for (const f of change.upserts) this.#hub.ingest(f);
         for (const icao24 of change.removes) this.#hub.remove(icao24);
         if (message.type === "snapshot") {
-          this.#backoff = this.#minBackoff;
+          this.#backoff.reset();
           this.#status();
         }
         return;
       }
       case "anomaly":
         this.#hub.ingestAnomaly(message.event);
+        return;
+      case "alert":
+        this.#hub.broadcastAlert(message.event);
         return;
       case "error":
         this.#log.warn(`hub relay: upstream error ${message.code}: ${message.message}`);
@@ -349,9 +386,8 @@ class Relay implements HubSource {
 
   #scheduleReconnect(): void {
     if (this.#stopped) return;
-    this.#status(`disconnected; retrying in ${Math.round(this.#backoff)} ms`);
-    const delay = this.#backoff * (0.8 + Math.random() * 0.4);
-    this.#backoff = Math.min(this.#maxBackoff, this.#backoff * 2);
+    const delay = this.#backoff.next();
+    this.#status(`disconnected; retrying in ${delay} ms`);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => this.connect(), delay);
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import { BINARY_SUBPROTOCOL, JSON_SUBPROTOCOL } from "../../contracts/ws.ts";
+import { errorResponse } from "../../lib/framework/http_error.ts";
 import type { Encoding } from "../../lib/hub/codec.ts";
 
 /**
@@ -61,14 +62,11 @@ function sameOrigin(allowed: string, origin: URL): boolean {
   }
 }
 
-/** A JSON error answer for a refused upgrade. */
+/** A refused upgrade, in the API's error body (`{"error": {"code", "message"}}`). */
 export function plain(
   status: number,
   text: string,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify({ error: text }), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+  return errorResponse(status, text, { headers });
 }

@@ -63,7 +63,7 @@
  */
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
-import { partitionForKey } from "../../lib/bus/memory.ts";
+import { partitionForKey } from "../../lib/bus/partitioner.ts";
 import {
   createDetectionEngine,
   type DetectionEngine,

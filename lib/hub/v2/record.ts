@@ -104,7 +104,7 @@ export function quantise(f: Flight): QFlight {
     country: f.origin_country,
     squawk: f.squawk === null ? null : parseInt(f.squawk, 8),
     category: f.category,
-    source: (f as Flight & { source?: string }).source ?? null,
+    source: f.source ?? null,
     psrc: f.position_source,
     flags: (f.on_ground ? FLAG_ON_GROUND : 0) | (f.spi ? FLAG_SPI : 0),
   };
@@ -135,7 +135,8 @@ export function dequantise(q: QFlight): Flight {
     time_position_unix: round1(q.tpos * TIME_UNIT_S),
     last_contact_unix: round1(q.lc * TIME_UNIT_S),
   };
-  if (q.source !== null) (flight as Flight & { source?: string }).source = q.source;
+  // The wire carries any string; the contract names the known sources.
+  if (q.source !== null) flight.source = q.source as Flight["source"];
   return flight;
 }
 

@@ -1,14 +1,14 @@
 /**
- * Spherical geometry for the globe, in the same frame as globe.gl: a sphere
- * of radius {@link GLOBE_RADIUS} scene units centred on the origin, +Y to
- * the north pole, lat/lng mapped exactly as three-globe's `getCoords`.
- * Pure: no DOM, no three.js.
+ * The globe's scene frame, as globe.gl draws it: a sphere of radius
+ * {@link GLOBE_RADIUS} scene units centred on the origin, +Y to the north
+ * pole, lat/lng mapped exactly as three-globe's `getCoords`. Geodesy on the
+ * Earth itself (distances, tangent-plane steps) is lib/geo's; this file only
+ * maps it into the scene. Pure: no DOM, no three.js.
  *
  * @module
  */
+import { EARTH_RADIUS_M, moveMetres } from "../geo/mod.ts";
 
-/** Mean Earth radius, metres. */
-export const EARTH_RADIUS_M = 6_371_008.8;
 /** three-globe's globe radius, scene units. */
 export const GLOBE_RADIUS = 100;
 /** Metres per scene unit: altitudes and offsets on the globe are at true scale. */
@@ -71,44 +71,6 @@ export function headingVector(lat: number, lng: number, trackDeg: number): Vec3 
   const { north, east } = localFrame(lat, lng);
   const c = Math.cos(trackDeg * RAD), s = Math.sin(trackDeg * RAD);
   return [c * north[0] + s * east[0], c * north[1] + s * east[1], c * north[2] + s * east[2]];
-}
-
-/** Great-circle distance, metres. */
-export function distanceM(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const dLat = (lat2 - lat1) * RAD;
-  const dLon = (lon2 - lon1) * RAD;
-  const a = Math.sin(dLat / 2) ** 2 +
-    Math.cos(lat1 * RAD) * Math.cos(lat2 * RAD) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
-}
-
-/** Longitude wrapped into [-180, 180). */
-export function wrapLon(lon: number): number {
-  return ((((lon + 180) % 360) + 360) % 360) - 180;
-}
-
-/**
- * Offsets in metres (north, east) from `(lat0, lon0)` to `(lat, lon)` on the
- * local tangent plane. Accurate to well under a metre for the tens of
- * kilometres that dead reckoning and blending deal with.
- */
-export function offsetMetres(
-  lat0: number,
-  lon0: number,
-  lat: number,
-  lon: number,
-): [number, number] {
-  const dn = (lat - lat0) * RAD * EARTH_RADIUS_M;
-  const de = wrapLon(lon - lon0) * RAD * EARTH_RADIUS_M * Math.max(1e-6, Math.cos(lat0 * RAD));
-  return [dn, de];
-}
-
-/** Moves `(lat, lon)` by `dn` metres north and `de` metres east (tangent-plane step). */
-export function moveMetres(lat: number, lon: number, dn: number, de: number): [number, number] {
-  const lat2 = lat + dn / EARTH_RADIUS_M / RAD;
-  const cos = Math.max(1e-6, Math.cos(lat * RAD));
-  const lon2 = wrapLon(lon + de / (EARTH_RADIUS_M * cos) / RAD);
-  return [Math.max(-90, Math.min(90, lat2)), lon2];
 }
 
 /**

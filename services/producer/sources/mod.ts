@@ -1,0 +1,340 @@
+/**
+ * Receiver and aggregator sources of the producer (SOURCES): runs every
+ * `sbs://`, `beast://`, aircraft.json and v2 source at once, feeds their
+ * updates into one {@link FlightMerger}, and every `flushIntervalMs`
+ * (default 200 ms, so a receiver's message reaches the hub within a tick)
+ * publishes the aircraft that changed to flights.state and flights.updates.
+ * What cannot be parsed goes to flights.deadletter with the source and the
+ * reason. Record mode writes each flush as one OpenSky-format reply line, so
+ * `deno task replay` plays receiver recordings like any other.
+ *
+ * @module
+ */
+import { Flight } from "../../../contracts/flight.ts";
+import type { OpenSkyReply } from "../../../contracts/opensky.ts";
+import { buildDeadLetter } from "../../../lib/bus/deadletter.ts";
+import type { Bus, OutgoingMessage, TopicMessages } from "../../../lib/bus/types.ts";
+import type { Logger } from "../../../lib/log.ts";
+import { BeastReader, decodeModeS, modeACode } from "../../../lib/modes/mod.ts";
+import type { LatLon } from "../../../lib/modes/cpr.ts";
+import type { ProducerTopics } from "../../../lib/opensky/envelope.ts";
+import {
+  DocumentError,
+  parseAdsbxV2,
+  parseAircraftJson,
+} from "../../../lib/sources/aircraft_json.ts";
+import { FlightMerger } from "../../../lib/sources/merge.ts";
+import { ModeSTracker } from "../../../lib/sources/modes_tracker.ts";
+import { LineSplitter, parseSbsLine, SBS_IGNORED } from "../../../lib/sources/sbs.ts";
+import type { AircraftUpdate } from "../../../lib/sources/types.ts";
+import type { ReceiverSpec } from "../../../lib/sources/url.ts";
+import { bytesToHex } from "../../../lib/modes/bits.ts";
+import type { Registry } from "prom-client";
+import { runHttpSource } from "./http.ts";
+import { SourceMetrics } from "./metrics.ts";
+import { type Backoff, runTcpSource, sleep } from "./tcp.ts";
+
+export { SourceMetrics } from "./metrics.ts";
+
+/** Dead-letter `source` of the records written here. */
+export const RECEIVER_DEADLETTER_SOURCE = "producer";
+
+export interface ReceiverSourcesOptions {
+  specs: readonly ReceiverSpec[];
+  bus: Bus;
+  topics: ProducerTopics;
+  /** Registry for the per-source metrics (the producer's). */
+  registry: Registry;
+  log: Logger;
+  /** RECEIVER_LAT/RECEIVER_LON, or null. */
+  receiver: LatLon | null;
+  /** Default 200 ms. */
+  flushIntervalMs?: number;
+  /** Reconnect / retry delays. Default 1 s doubling to 60 s. */
+  backoff?: Backoff;
+  /** Record mode: every flush as an OpenSky-format reply. */
+  record?: (reply: OpenSkyReply) => Promise<void>;
+  /** Called after each successful publish. */
+  onPublished?: (flights: number) => void;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export interface ReceiverSources {
+  readonly metrics: SourceMetrics;
+  readonly merger: FlightMerger;
+  /** Settles after the signal aborted and the last flush went out. */
+  readonly done: Promise<void>;
+  /** Healthy while some source delivered within the last 60 s (or the first 60 s after start). */
+  health(): { ok: boolean; reason: string };
+}
+
+interface Rejected {
+  reason: string;
+  raw: string;
+  key: string | null;
+}
+
+const MAX_PENDING_REJECTS = 1_000;
+
+export function startReceiverSources(
+  signal: AbortSignal,
+  options: ReceiverSourcesOptions,
+): ReceiverSources {
+  const { log, bus, topics } = options;
+  const now = options.now ?? Date.now;
+  const metrics = new SourceMetrics(options.registry, { now });
+  const merger = new FlightMerger();
+  const backoff = options.backoff ?? { baseMs: 1_000, capMs: 60_000 };
+  const startedMs = now();
+  let rejects: Rejected[] = [];
+  let droppedRejects = 0;
+
+  const accept = (label: string, u: AircraftUpdate) => {
+    merger.apply(u);
+    metrics.aircraftSeen(label, u.icao24);
+  };
+  const reject = (label: string, reason: string, raw: string, key: string | null = null) => {
+    metrics.decodeError(label);
+    // A garbage stream must not grow memory while the bus is slow.
+    if (rejects.length >= MAX_PENDING_REJECTS) droppedRejects++;
+    else rejects.push({ reason: `${label}: ${reason}`, raw, key });
+  };
+
+  const runners: Promise<void>[] = [];
+  for (const spec of options.specs) {
+    metrics.register(spec.label);
+    if (spec.kind === "beast") {
+      const tracker = new ModeSTracker({ receiver: options.receiver, source: "beast" });
+      runners.push(runTcpSource(signal, {
+        label: spec.label,
+        host: spec.host,
+        port: spec.port,
+        log,
+        metrics,
+        backoff,
+        now,
+        connection: () => {
+          const reader = new BeastReader();
+          return (chunk, atMs) => {
+            const { frames, garbage } = reader.push(chunk);
+            for (const g of garbage) {
+              reject(spec.label, `Beast ${g.reason} (${g.bytes} bytes)`, bytesToHex(g.sample));
+            }
+            if (frames.length > 0) metrics.message(spec.label, frames.length);
+            for (const frame of frames) {
+              if (frame.type === "mode_ac") {
+                // Mode A/C carries no address: nothing to merge; a bad code is noise worth counting.
+                if (modeACode(frame.payload) === null) {
+                  reject(spec.label, "Mode A/C code is not octal", bytesToHex(frame.payload));
+                }
+                continue;
+              }
+              const decoded = decodeModeS(frame.payload);
+              if (!decoded.ok) {
+                // CRC failures are normal radio noise: counted, not dead-lettered one by one.
+                if (decoded.reason === "crc") metrics.decodeError(spec.label);
+                else if (decoded.reason === "bad_length") {
+                  reject(
+                    spec.label,
+                    `DF${decoded.df} with ${frame.payload.length} bytes`,
+                    bytesToHex(frame.payload),
+                  );
+                }
+                continue;
+              }
+              const update = tracker.ingest(decoded.message, atMs);
+              if (update) accept(spec.label, update);
+            }
+            tracker.prune(atMs);
+          };
+        },
+      }));
+    } else if (spec.kind === "sbs") {
+      runners.push(runTcpSource(signal, {
+        label: spec.label,
+        host: spec.host,
+        port: spec.port,
+        log,
+        metrics,
+        backoff,
+        now,
+        connection: () => {
+          const lines = new LineSplitter();
+          return (chunk, atMs) => {
+            for (const line of lines.push(chunk)) {
+              const parsed = parseSbsLine(line, atMs);
+              if (parsed === SBS_IGNORED) continue;
+              metrics.message(spec.label);
+              if ("reason" in parsed) reject(spec.label, parsed.reason, line.slice(0, 1024));
+              else accept(spec.label, parsed);
+            }
+          };
+        },
+      }));
+    } else if (spec.kind === "aircraft_json" || spec.kind === "adsbx_v2") {
+      const parse = spec.kind === "adsbx_v2" ? parseAdsbxV2 : parseAircraftJson;
+      runners.push(runHttpSource(signal, {
+        label: spec.label,
+        url: spec.url,
+        intervalMs: spec.intervalMs,
+        log,
+        metrics,
+        backoff,
+        fetch: options.fetch,
+        now,
+        handle: (body) => {
+          let doc;
+          try {
+            doc = parse(body);
+          } catch (error) {
+            if (error instanceof DocumentError) throw error;
+            throw new DocumentError(String(error));
+          }
+          for (const u of doc.updates) accept(spec.label, u);
+          for (const r of doc.rejected) reject(spec.label, `row ${r.index}: ${r.reason}`, r.raw);
+        },
+        reject: (reason, raw) => {
+          if (rejects.length < MAX_PENDING_REJECTS) rejects.push({ reason, raw, key: null });
+        },
+      }));
+    }
+  }
+
+  const flushEvery = options.flushIntervalMs ?? 200;
+  const flush = async () => {
+    const t = now();
+    const flights = merger.flush(t);
+    const bad = rejects;
+    rejects = [];
+    if (droppedRejects > 0) {
+      log.warn("dead letters dropped while the bus was behind", { count: droppedRejects });
+      droppedRejects = 0;
+    }
+    if (flights.length === 0 && bad.length === 0) return;
+    const batch = buildBatch(flights, bad, { topics, producedAt: new Date(t).toISOString() });
+    try {
+      await bus.send(batch);
+      options.onPublished?.(flights.length);
+    } catch (error) {
+      // TODO(#12): go through the producer's buffering publisher once it takes flight objects.
+      log.warn("publishing receiver flights failed", {
+        error: String(error),
+        flights: flights.length,
+      });
+    }
+    if (options.record && flights.length > 0) {
+      await options.record({ time: Math.floor(t / 1000), states: flights.map(flightToRow) })
+        .catch((error) => log.error("recording failed", { error: String(error) }));
+    }
+  };
+  const flusher = (async () => {
+    while (!signal.aborted) {
+      await sleep(flushEvery, signal);
+      await flush();
+    }
+  })();
+
+  const done = (async () => {
+    await Promise.all(runners);
+    await flusher;
+  })();
+
+  return {
+    metrics,
+    merger,
+    done,
+    health() {
+      const t = now();
+      const ages = metrics.labels().map((l) => [l, metrics.ageSeconds(l)] as const);
+      const fresh = ages.some(([, age]) => age <= 60);
+      if (fresh || t - startedMs < 60_000) return { ok: true, reason: metrics.summary() };
+      return {
+        ok: false,
+        reason: `no receiver source delivered for 60 s (${metrics.summary()})`,
+      };
+    },
+  };
+}
+
+function buildBatch(
+  flights: Flight[],
+  bad: Rejected[],
+  options: { topics: ProducerTopics; producedAt: string },
+): TopicMessages[] {
+  const state: OutgoingMessage[] = [];
+  const updates: OutgoingMessage[] = [];
+  for (const flight of flights) {
+    const checked = Flight.safeParse(flight);
+    if (!checked.success) {
+      bad.push({
+        reason: `merged flight failed validation: ${checked.error.issues[0]?.message}`,
+        raw: JSON.stringify(flight),
+        key: flight.icao24,
+      });
+      continue;
+    }
+    const source = JSON.stringify({
+      provider: flight.source ?? "receiver",
+      mode: "live",
+      bbox: null,
+      poll_interval_s: 0,
+    });
+    const head = `,"produced_at":"${options.producedAt}","source":${source},"payload":`;
+    const payload = JSON.stringify(flight);
+    state.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_state"${head}${payload}}`,
+    });
+    updates.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_update"${head}${payload}}`,
+    });
+  }
+  const batch: TopicMessages[] = [];
+  if (state.length > 0) {
+    batch.push({ topic: options.topics.state, messages: state });
+    batch.push({ topic: options.topics.updates, messages: updates });
+  }
+  if (bad.length > 0) {
+    batch.push({
+      topic: options.topics.deadletter,
+      messages: bad.map((r) => {
+        const record = buildDeadLetter({
+          source: RECEIVER_DEADLETTER_SOURCE,
+          topic: null,
+          key: r.key,
+          reason: r.reason,
+          raw: r.raw,
+          at: new Date(options.producedAt),
+        });
+        return { key: record.source, value: JSON.stringify(record) };
+      }),
+    });
+  }
+  return batch;
+}
+
+/** A flight as an OpenSky state vector row (extended, 18 fields): record mode's format. */
+export function flightToRow(f: Flight): unknown[] {
+  return [
+    f.icao24,
+    f.callsign === null ? null : f.callsign.padEnd(8, " "),
+    f.origin_country ?? "",
+    Math.floor(f.time_position_unix),
+    Math.floor(f.last_contact_unix),
+    f.position.lon,
+    f.position.lat,
+    f.altitude_m,
+    f.on_ground,
+    f.velocity_mps,
+    f.heading_deg,
+    f.vertical_rate_mps,
+    null,
+    f.geo_altitude_m,
+    f.squawk,
+    f.spi,
+    f.position_source,
+    f.category,
+  ];
+}
