@@ -124,7 +124,8 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
     probes: num("probes", "20"),
     seconds: num("seconds", "20"),
     warmup: num("warmup", "5"),
-    profiles: get("profiles", "1,10").split(",").map(Number),
+    // `none`: only the relay phase (with --relay).
+    profiles: get("profiles", "1,10").split(",").map(Number).filter((n) => n > 0),
     worldShare: num("world-share", "0.1"),
     mix,
     worldEncodings: get("world-encodings", "bin").split(",") as LoadEncoding[],
@@ -249,7 +250,7 @@ async function phase(
   });
   await sleep(o.warmup * 1000);
   await server.send({ cmd: "stats" });
-  const before = (await server.next()) as { slow_total: number };
+  const before = (await server.next()) as { slow_total: number; feed_skipped: number };
   const cpu0 = procFigures(server.pid);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
@@ -260,7 +261,11 @@ async function phase(
   const reports: ProcessReport[] = [];
   for (const c of load) reports.push((await c.next()).report as ProcessReport);
   await server.send({ cmd: "stats" });
-  const after = (await server.next()) as { slow_total: number; stats: { clients: number } };
+  const after = (await server.next()) as {
+    slow_total: number;
+    feed_skipped: number;
+    stats: { clients: number; flights: number };
+  };
   await server.send({ cmd: "ingests" });
   const ingests = new Map((await server.next()).ingests as [number, number][]);
   for (const c of load) await stopChild(c, { cmd: "stop" });
@@ -279,6 +284,8 @@ async function phase(
       rssMb: cpu1.rssMb,
       rssPeakMb: cpu1.peakMb,
       slowEvents: after.slow_total - before.slow_total,
+      feedSkipped: after.feed_skipped - before.feed_skipped,
+      flights: after.stats.flights,
       clients: after.stats.clients,
     },
   };
@@ -297,7 +304,16 @@ async function relayPhase(o: LoadOptions, figures: LoadResult["relay"]): Promise
     await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
     await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
   ];
-  await sleep(3000); // relays sync
+  // Relays take a while to sync a big upstream snapshot: wait until each says it is ready.
+  for (const r of relays) {
+    const until = performance.now() + 90_000;
+    while (performance.now() < until) {
+      await r.send({ cmd: "stats" });
+      const { stats } = (await r.next()) as { stats: { ready: boolean } };
+      if (stats.ready) break;
+      await sleep(1000);
+    }
+  }
   const targets = [upstream, ...relays];
   const perTarget = Math.max(1, Math.round(o.probes / 3));
   const plans = planClients(
@@ -484,7 +500,7 @@ if (import.meta.main) {
     console.error("load: still running after the time bound; stopping");
     killAll();
     Deno.exit(2);
-  }, (options.profiles.length * 3 + 2) * (options.seconds + options.warmup + 60) * 1000);
+  }, (options.profiles.length * 2 + 3) * (options.seconds + options.warmup + 120) * 1000);
   await runLoad(options, (line) => console.error(line), (text) => console.log(text));
   clearTimeout(deadline);
 }

@@ -36,6 +36,10 @@ export interface ServerFigures {
   slowEvents: number;
   /** Clients the server had at the end. */
   clients: number;
+  /** Feed parts (a fifth of a second of reports each) skipped in the window: the server was behind. */
+  feedSkipped: number;
+  /** Aircraft in the hub at the end. */
+  flights: number;
 }
 
 export interface Row {
@@ -158,7 +162,8 @@ export function table(title: string, list: Row[], server: ServerFigures): string
     "",
     `server: CPU ${f0(server.cpuPercent)}% of one core, RSS ${f0(server.rssMb)} MB ` +
     `(peak ${f0(server.rssPeakMb)} MB), slow-client events ${server.slowEvents}, ` +
-    `${server.clients} clients connected at the end`,
+    `${server.clients} clients connected and ${server.flights} aircraft in the hub at the end, ` +
+    `feed parts skipped (server behind) ${server.feedSkipped}`,
     "",
     "| encoding | clients (world) | probes | ingest→receive p50 ms | p99 ms | probe updates | " +
     "tick→receive p50 ms | p99 ms | B/upsert | KB/s per client | KB/s needed per client | " +

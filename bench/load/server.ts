@@ -57,6 +57,8 @@ const quiet = {
 const hub = new Hub({ config, registry, logger: quiet });
 let stopFeed = () => {};
 const ingests: [number, number][] = [];
+/** Feed parts skipped because the server fell more than a second behind. */
+let skipped = 0;
 let baseline: ((req: Request) => Response) | null = null;
 let relay: { stop(): Promise<void> } | null = null;
 
@@ -77,7 +79,16 @@ if (a.role === "relay") {
   let slice = 0;
   const step = () => {
     if (stopped) return;
-    const due = second * 1000 + (slice * 1000) / slices;
+    let due = second * 1000 + (slice * 1000) / slices;
+    if (Date.now() - due > 1000) {
+      // A live feed does not wait for the server: parts it could not take in time are skipped
+      // (counted), instead of the feed falling ever further behind into stale data.
+      const now = Date.now();
+      const next = Math.floor(now / 1000) * slices + Math.floor((now % 1000) / (1000 / slices));
+      skipped += next - (second * slices + slice);
+      [second, slice] = [Math.floor(next / slices), next % slices];
+      due = second * 1000 + (slice * 1000) / slices;
+    }
     const wait = due - Date.now();
     if (wait > 1) {
       timer = setTimeout(step, wait);
@@ -118,7 +129,7 @@ async function slowTotal(): Promise<number> {
 for await (const line of jsonLines(Deno.stdin.readable)) {
   const cmd = (line as { cmd: string }).cmd;
   if (cmd === "stats") {
-    emit({ stats: hub.stats(), slow_total: await slowTotal() });
+    emit({ stats: hub.stats(), slow_total: await slowTotal(), feed_skipped: skipped });
   } else if (cmd === "ingests") {
     emit({ ingests: ingests.splice(0) });
   } else if (cmd === "stop") {
