@@ -109,9 +109,12 @@ export function DetailsPanel(
                 )}
               </dd>
             </div>
-            {
-              /* TODO(#10): the receiver `source` (flight.source) once contracts/flight.ts has it. */
-            }
+            {f.source && (
+              <div>
+                <dt>Source</dt>
+                <dd id="details-source">{f.source}</dd>
+              </div>
+            )}
           </dl>
         )}
         <p class="trail-note" title={POSITION_NOTE}>

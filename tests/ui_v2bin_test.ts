@@ -50,32 +50,35 @@ Deno.test({
         await page.waitForSelector(".sky[data-globe=ready]", { timeout: 120_000 });
         let last: PageState | null = null;
         let hub: Flight[] = [];
+        let near = 0;
         const end = Date.now() + 60_000;
-        // Wait until the page holds the hub's current state (both move every tick).
+        // Both move every tick (the hub ingests a recorded snapshot every 10 s): wait until the
+        // page holds the hub's current state.
         while (Date.now() < end) {
           last = await read();
           hub = app.hub.snapshot();
           const ids = last ? Object.keys(last.flights).sort() : [];
+          near = 0;
+          for (const f of hub) {
+            const p = last?.flights[f.icao24];
+            // To the encoding's quantum, 1e-5 degree.
+            if (
+              p && Math.abs(p[0] - f.position.lat) <= 1e-5 &&
+              Math.abs(p[1] - f.position.lon) <= 1e-5
+            ) near++;
+          }
           if (
-            last && last.deltas > 0 && ids.length > 20 &&
+            last && last.deltas > 0 && ids.length > 20 && near === hub.length &&
             JSON.stringify(ids) === JSON.stringify(hub.map((f) => f.icao24).sort())
           ) break;
-          await page.waitForTimeout(500);
+          await page.waitForTimeout(300);
         }
         assert.ok(last, "no test hook");
         assert.equal(last.subprotocol, "skysentinel.v2.bin");
         assert.equal(last.decoding, "worker");
         assert.ok(last.frames > 5 && last.deltas > 0, JSON.stringify(last).slice(0, 200));
         assert.deepEqual(Object.keys(last.flights).sort(), hub.map((f) => f.icao24).sort());
-        let near = 0;
-        for (const f of hub) {
-          const [lat, lon] = last.flights[f.icao24]!;
-          // Same tick or one behind: within the quantum, or a few hundred metres of flight.
-          if (Math.abs(lat - f.position.lat) <= 1e-5 && Math.abs(lon - f.position.lon) <= 1e-5) {
-            near++;
-          }
-        }
-        assert.ok(near > hub.length / 2, `${near} of ${hub.length} at the hub's position`);
+        assert.equal(near, hub.length, `${near} of ${hub.length} at the hub's position`);
         const count = Number(await page.locator("#aircraft-count").getAttribute("data-count"));
         assert.equal(count, hub.length);
       });
