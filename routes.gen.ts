@@ -4,16 +4,19 @@
 import * as $0 from "./routes/_404.tsx";
 import * as $1 from "./routes/_app.tsx";
 import * as $2 from "./routes/_error.tsx";
-import * as $3 from "./routes/api/anomalies.ts";
-import * as $4 from "./routes/api/flights.ts";
-import * as $5 from "./routes/api/flights/[icao24].ts";
-import * as $6 from "./routes/api/flights/[icao24]/track.ts";
-import * as $7 from "./routes/api/openapi.json.ts";
-import * as $8 from "./routes/api/snapshot.ts";
-import * as $9 from "./routes/healthz.ts";
-import * as $10 from "./routes/index.tsx";
-import * as $11 from "./routes/metrics.ts";
-import * as $12 from "./routes/ws.ts";
+import * as $3 from "./routes/api/alerts/[id].ts";
+import * as $4 from "./routes/api/alerts/events.ts";
+import * as $5 from "./routes/api/alerts/index.ts";
+import * as $6 from "./routes/api/anomalies.ts";
+import * as $7 from "./routes/api/flights.ts";
+import * as $8 from "./routes/api/flights/[icao24].ts";
+import * as $9 from "./routes/api/flights/[icao24]/track.ts";
+import * as $10 from "./routes/api/openapi.json.ts";
+import * as $11 from "./routes/api/snapshot.ts";
+import * as $12 from "./routes/healthz.ts";
+import * as $13 from "./routes/index.tsx";
+import * as $14 from "./routes/metrics.ts";
+import * as $15 from "./routes/ws.ts";
 import * as $$0 from "./islands/Globe.tsx";
 import type { Manifest } from "./lib/framework/mod.ts";
 
@@ -22,16 +25,19 @@ const manifest = {
     "./routes/_404.tsx": $0,
     "./routes/_app.tsx": $1,
     "./routes/_error.tsx": $2,
-    "./routes/api/anomalies.ts": $3,
-    "./routes/api/flights.ts": $4,
-    "./routes/api/flights/[icao24].ts": $5,
-    "./routes/api/flights/[icao24]/track.ts": $6,
-    "./routes/api/openapi.json.ts": $7,
-    "./routes/api/snapshot.ts": $8,
-    "./routes/healthz.ts": $9,
-    "./routes/index.tsx": $10,
-    "./routes/metrics.ts": $11,
-    "./routes/ws.ts": $12,
+    "./routes/api/alerts/[id].ts": $3,
+    "./routes/api/alerts/events.ts": $4,
+    "./routes/api/alerts/index.ts": $5,
+    "./routes/api/anomalies.ts": $6,
+    "./routes/api/flights.ts": $7,
+    "./routes/api/flights/[icao24].ts": $8,
+    "./routes/api/flights/[icao24]/track.ts": $9,
+    "./routes/api/openapi.json.ts": $10,
+    "./routes/api/snapshot.ts": $11,
+    "./routes/healthz.ts": $12,
+    "./routes/index.tsx": $13,
+    "./routes/metrics.ts": $14,
+    "./routes/ws.ts": $15,
   },
   islands: {
     "./islands/Globe.tsx": $$0,

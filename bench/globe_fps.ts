@@ -15,13 +15,25 @@
  * Plus, in Deno: the CPU cost of one interpolation frame (`writeFrame`) and
  * of decoding a MessagePack snapshot, to judge whether a Worker would help.
  *
- * Run: `deno run -A bench/globe_fps.ts [seconds per mode]`
+ * and of decoding the same snapshot as `skysentinel.v2.bin` the way the
+ * page's Worker does (typed arrays, lib/client/v2_feed.ts).
+ *
+ * Run: `deno task bench:globe [seconds per mode] [--cpu-only]`
  *
  * @module
  */
 import { encode as msgpackEncode } from "@msgpack/msgpack";
 import type { Page } from "playwright-core";
 import { writeFrame } from "../lib/client/aircraft_frame.ts";
+import { BinaryFeed } from "../lib/client/v2_feed.ts";
+import {
+  composeFrame,
+  encodeSegment,
+  FRAME_SNAPSHOT,
+  icaoToInt,
+  quantise,
+  timeBase,
+} from "../lib/hub/v2/mod.ts";
 import { decodeServerFrame } from "../lib/client/decode.ts";
 import { FlightStore } from "../lib/client/flight_store.ts";
 import {
@@ -32,7 +44,8 @@ import {
   startUiApp,
 } from "../tests/_ui_harness.ts";
 
-const SECONDS = Number(Deno.args[0] ?? 6);
+const SECONDS = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 6);
+const CPU_ONLY = Deno.args.includes("--cpu-only");
 /** Aircraft counts measured (the world scale of issue #10 is 20,000). */
 const SIZES = [1_000, 10_000, 20_000];
 
@@ -144,7 +157,9 @@ async function browserRuns(): Promise<Row[]> {
 }
 
 /** CPU per interpolation frame in Deno (same code as the page): ms for `n` aircraft. */
-function cpuFrame(n: number): { frameMs: number; decodeMs: number; bytes: number } {
+function cpuFrame(
+  n: number,
+): { frameMs: number; decodeMs: number; bytes: number; binMs: number; binBytes: number } {
   const perSnapshot = snapshotFlights(LIVE_INDEX, 0).length;
   const flights = snapshotFlights(LIVE_INDEX, 0, Math.min(4095, Math.ceil(n / perSnapshot))).slice(
     0,
@@ -173,12 +188,29 @@ function cpuFrame(n: number): { frameMs: number; decodeMs: number; bytes: number
   const bytes = msgpackEncode({ type: "snapshot", seq: 1, server_time_ms: 0, flights });
   const t1 = performance.now();
   for (let i = 0; i < 10; i++) decodeServerFrame(bytes);
-  return { frameMs, decodeMs: (performance.now() - t1) / 10, bytes: bytes.byteLength };
+  const decodeMs = (performance.now() - t1) / 10;
+  // The same aircraft as one v2.bin snapshot (one segment, icao24 ascending).
+  // (A derived copy may share its icao24 with another aircraft: one record per address.)
+  const unique = new Map(flights.map((f) => [icaoToInt(f.icao24), f]));
+  const q = [...unique.values()].map(quantise).sort((a, b) => a.icao - b.icao);
+  const serverTimeMs = flights[0]!.last_contact_unix * 1000;
+  const bin = composeFrame(FRAME_SNAPSHOT, { seq: 1, serverTimeMs }, [
+    encodeSegment([], q, { base: timeBase(serverTimeMs) }),
+  ]);
+  const feeds = Array.from({ length: 11 }, () => new BinaryFeed());
+  feeds[0]!.receive(bin, 0);
+  const t2 = performance.now();
+  for (let i = 1; i <= 10; i++) feeds[i]!.receive(bin, 0);
+  const binMs = (performance.now() - t2) / 10;
+  if (feeds[1]!.table.size !== unique.size) {
+    throw new Error("v2.bin snapshot did not decode every aircraft");
+  }
+  return { frameMs, decodeMs, bytes: bytes.byteLength, binMs, binBytes: bin.byteLength };
 }
 
 if (import.meta.main) {
   console.error(`globe_fps: ${SECONDS} s per mode, 1280x720, software WebGL (SwiftShader)`);
-  const rows = await browserRuns();
+  const rows = CPU_ONLY ? [] : await browserRuns();
   console.log("\n| aircraft | renderer | fps | vs instanced |");
   console.log("|---:|---|---:|---:|");
   for (const r of rows) {
@@ -189,14 +221,18 @@ if (import.meta.main) {
       }x |`,
     );
   }
-  console.log("\n| aircraft | interpolation frame (CPU, Deno) | MessagePack snapshot | decode |");
-  console.log("|---:|---:|---:|---:|");
+  console.log(
+    "\n| aircraft | interpolation frame (CPU, Deno) | MessagePack snapshot | decode | v2.bin snapshot | decode (Worker's code) |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|");
   for (const n of SIZES) {
     const c = cpuFrame(n);
     console.log(
       `| ${n.toLocaleString("en-US")} | ${c.frameMs.toFixed(2)} ms | ${
         (c.bytes / 1024).toFixed(0)
-      } KiB | ${c.decodeMs.toFixed(1)} ms |`,
+      } KiB | ${c.decodeMs.toFixed(1)} ms | ${(c.binBytes / 1024).toFixed(0)} KiB | ${
+        c.binMs.toFixed(1)
+      } ms |`,
     );
   }
   console.log(

@@ -8,6 +8,7 @@ export * from "./common.ts";
 export * from "./opensky.ts";
 export * from "./flight.ts";
 export * from "./anomaly.ts";
+export * from "./alerts.ts";
 export * from "./deadletter.ts";
 export * from "./topics.ts";
 export * from "./ws.ts";

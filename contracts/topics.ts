@@ -38,6 +38,12 @@ export const TOPICS = Object.freeze(
       partitions: 3,
       config: { "cleanup.policy": "delete", "retention.ms": String(30 * DAY_MS) },
     },
+    alerts: {
+      name: "flights.alerts",
+      key: "icao24",
+      partitions: 3,
+      config: { "cleanup.policy": "delete", "retention.ms": String(30 * DAY_MS) },
+    },
     deadletter: {
       name: "flights.deadletter",
       key: "source",

@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { BBox } from "./common.ts";
 import { Flight } from "./flight.ts";
+import { AlertEvent } from "./alerts.ts";
 import { AnomalyEvent } from "./anomaly.ts";
 
 /** Protocol version sent in `hello` on the v1 encodings (JSON, MessagePack). */
@@ -93,6 +94,11 @@ export const AnomalyMessage = z.object({
   type: z.literal("anomaly"),
   event: AnomalyEvent,
 });
+/** An alert fired (issue #13); sent to every client, not kept for clients that join later. */
+export const AlertMessage = z.object({
+  type: z.literal("alert"),
+  event: AlertEvent,
+});
 export const PongMessage = z.object({
   type: z.literal("pong"),
   /** Echo of the ping's `id`, if any. */
@@ -118,6 +124,7 @@ export const ServerMessage = z.discriminatedUnion("type", [
   SnapshotMessage,
   DeltaMessage,
   AnomalyMessage,
+  AlertMessage,
   PongMessage,
   ErrorMessage,
 ]);

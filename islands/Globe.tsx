@@ -14,6 +14,9 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { AnomalyEvent } from "../contracts/anomaly.ts";
 import { AnomalyFeed } from "../components/AnomalyFeed.tsx";
+import { AlertToast } from "../components/AlertToast.tsx";
+import { AlertsPanel } from "../components/AlertsPanel.tsx";
+import type { AlertEvent } from "../contracts/alerts.ts";
 import { DetailsPanel } from "../components/DetailsPanel.tsx";
 import { FilterPanel } from "../components/FilterPanel.tsx";
 import { Legend } from "../components/Legend.tsx";
@@ -80,6 +83,9 @@ export default function Globe(props: GlobeProps) {
   const [help, setHelp] = useState(false);
   const [airports, setAirports] = useState<AirportIndex | null>(null);
   const [lowPower, setLowPower] = useState(false);
+  const [alerts, setAlerts] = useState<AlertEvent[]>([]);
+  const [alertsOpen, setAlertsOpen] = useState(false);
+  const [alertSound, setAlertSound] = useState(false);
   const ctrl = useRef<SkyController | null>(null);
   const globeEl = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -94,6 +100,7 @@ export default function Globe(props: GlobeProps) {
     });
     ctrl.current = c;
     const offUi = c.onChange(setUi);
+    const offAlert = c.onAlert((e) => setAlerts((a) => [e, ...a.filter((x) => x.id !== e.id)]));
     let urlTimer: ReturnType<typeof setTimeout> | undefined;
     const offUrl = c.onUrl((u) => {
       clearTimeout(urlTimer);
@@ -138,6 +145,7 @@ export default function Globe(props: GlobeProps) {
     return () => {
       cancelled = true;
       offUi();
+      offAlert();
       offUrl();
       c.stop();
       destroy?.();
@@ -244,6 +252,11 @@ export default function Globe(props: GlobeProps) {
             onLocate={() => ui.selected && c()?.select(ui.selected.icao24, { fly: true })}
           />
         )}
+        <AlertsPanel
+          open={alertsOpen}
+          onToggle={() => setAlertsOpen((o) => !o)}
+          centre={ui.selected?.flight?.position ?? null}
+        />
         <AnomalyFeed
           events={ui.anomalies}
           nowS={ui.nowS}
@@ -255,6 +268,13 @@ export default function Globe(props: GlobeProps) {
           onFocus={(id) => c()?.focusAnomaly(id)}
         />
       </div>
+      <AlertToast
+        alerts={alerts}
+        sound={alertSound}
+        onSound={setAlertSound}
+        onFocus={(e) => c()?.focusAlert(e)}
+        onDismiss={(id) => setAlerts((a) => a.filter((x) => x.id !== id))}
+      />
       {ui.cockpit && (
         <button
           type="button"

@@ -15,7 +15,7 @@ import { parseSourceUrl, type SourceSpec } from "./sources/url.ts";
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ServiceName = "producer" | "worker" | "web" | "stack";
 
-const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL"]);
+const SECRET_NAMES = new Set(["OPENSKY_CLIENT_SECRET", "DATABASE_URL", "ADMIN_TOKEN"]);
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -122,6 +122,10 @@ const worker = {
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
   /** Days the 5-minute sampled tier, sessions and anomalies are kept; 0 keeps all. */
   HISTORY_SAMPLED_RETENTION_DAYS: z.coerce.number().int().min(0).default(365),
+  /** Let alert webhooks and ntfy URLs reach loopback and private networks (tests, a LAN ntfy). */
+  ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
+  /** Public URL of the globe, for the click link of ntfy notifications. */
+  ALERTS_PUBLIC_URL: z.string().url().default("http://localhost:8000"),
 };
 
 const web = {
@@ -143,6 +147,8 @@ const web = {
   HUB_UPSTREAM_URL: z.string().url().optional(),
   /** How far back the hub reads flights.anomalies at start, hours. */
   ANOMALY_WINDOW_HOURS: positive(24),
+  /** Bearer token for writing alert rules (`/api/alerts`); unset: writes answer 403. */
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 const schemas = {

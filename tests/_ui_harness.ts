@@ -55,6 +55,8 @@ export interface UiAppOptions {
    * load, offset in position so they spread out). Default 1 (the recording).
    */
   copies?: number;
+  /** ADMIN_TOKEN of the app (alert-rule writes). Default none. */
+  adminToken?: string;
 }
 
 /** The recording's snapshot `k` as flights, shifted, with `copies` derived copies per aircraft. */
@@ -175,6 +177,7 @@ export async function startUiApp(options: UiAppOptions = {}): Promise<UiApp> {
     hub,
     db: sql,
     registry,
+    adminToken: options.adminToken ?? null,
     manifest,
     build: "always",
     testHook: true,

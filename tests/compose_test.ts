@@ -12,8 +12,8 @@
  *   connect to, ports that agree with the health checks, the published ports
  *   and Prometheus' scrape targets;
  * - Grafana: every metric the dashboard queries is registered by the
- *   services' metric classes (ProducerMetrics, WorkerMetrics, HubMetrics,
- *   HttpMetrics) on a registry, names read back from it (catches drift).
+ *   services' metric classes (ProducerMetrics, WorkerMetrics, Freshness,
+ *   HubMetrics, HttpMetrics) on a registry, names read back from it.
  *
  * Where `docker compose` works, `docker compose config` must accept the file;
  * elsewhere that test is ignored, with the reason in its name (and in the log
@@ -27,6 +27,7 @@ import { parse } from "yaml";
 import { HubMetrics } from "../lib/hub/metrics.ts";
 import { ProducerMetrics } from "../services/producer/metrics.ts";
 import { HttpMetrics } from "../services/web/app.ts";
+import { Freshness } from "../services/worker/freshness.ts";
 import { WorkerMetrics } from "../services/worker/metrics.ts";
 import { envNames, type ServiceName } from "../lib/config.ts";
 import {
@@ -535,6 +536,7 @@ function registeredMetrics(): Set<string> {
   const registry = new Registry();
   new ProducerMetrics({ registry });
   new WorkerMetrics({ registry });
+  new Freshness({ registry });
   new HubMetrics(registry, { clients: () => 0, flights: () => 0 });
   new HttpMetrics(registry);
   return new Set(registry.getMetricsAsArray().map((m) => m.name));
@@ -558,7 +560,12 @@ Deno.test("compose: every metric on the Grafana dashboard is registered by a ser
   const wanted = await dashboardMetrics();
   assert.ok(wanted.length >= 10, `the dashboard queries ${wanted.length} metrics`);
   const missing = wanted.filter((name) => !registered.has(name));
-  assert.deepEqual(missing, [], `dashboard queries metrics no service registers: ${missing}`);
+  assert.deepEqual(
+    missing,
+    [],
+    `dashboard queries metrics no service registers: ${missing} ` +
+      "(a new metric class? add it to registeredMetrics())",
+  );
 });
 
 Deno.test("compose: the image has what the services read, and runs as a non-root user", async () => {

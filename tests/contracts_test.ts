@@ -233,8 +233,16 @@ Deno.test("topic table follows the design", () => {
   assert.equal(TOPICS.state.config["cleanup.policy"], "compact");
   assert.equal(TOPICS.updates.config["retention.ms"], String(7 * 86_400_000));
   assert.equal(TOPICS.anomalies.config["retention.ms"], String(30 * 86_400_000));
+  assert.equal(TOPICS.alerts.config["retention.ms"], String(30 * 86_400_000));
+  assert.equal(TOPICS.alerts.key, "icao24");
   assert.deepEqual(
     TOPIC_LIST.map((t) => t.name).sort(),
-    ["flights.anomalies", "flights.deadletter", "flights.state", "flights.updates"],
+    [
+      "flights.alerts",
+      "flights.anomalies",
+      "flights.deadletter",
+      "flights.state",
+      "flights.updates",
+    ],
   );
 });

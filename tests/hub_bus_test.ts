@@ -134,7 +134,7 @@ async function conformance(bus: Bus): Promise<void> {
     assert.equal(deadLetters[0]!.key, "garbage");
     assert.match(deadLetters[0]!.reason, /JSON/);
 
-    const bbox: Subscription = { bbox: [46.0, 6.5, 47.2, 9.0] };
+    const bbox: Subscription = { bbox: [46.0, 6.5, 47.2, 8.9] };
     const filters: [string[] | undefined, Subscription][] = [
       [undefined, {}],
       [[JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL], {}],

@@ -209,8 +209,8 @@ Deno.test("tick: a client applying snapshot + deltas holds exactly the filtered 
   // Replay 40 snapshots (400 s of the recording) into the core; a filtered
   // client joins late; aircraft leave its box and go stale along the way.
   const core = newCore();
-  const box: [number, number, number, number] = [46.0, 6.5, 47.2, 9.0];
-  // The last box spans two tiles (5-10° and 10-15° east): aircraft cross between them.
+  const box: [number, number, number, number] = [46.0, 6.5, 47.2, 8.9];
+  // The last box spans two tiles (6-9° and 9-12° east): aircraft cross between them.
   const filters = [{}, { bbox: box }, { bbox: box, min_altitude_m: 11_000 }, {
     bbox: [46.0, 8.0, 47.5, 11.0] as [number, number, number, number],
   }];

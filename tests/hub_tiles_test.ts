@@ -1,7 +1,7 @@
 /**
  * Viewport tiles against a real `Deno.serve` hub fed from the real
  * Switzerland recording: clients subscribed to a bbox hold exactly the
- * aircraft of the 5° tiles covering it, in every encoding; aircraft moving
+ * aircraft of the 3° tiles covering it, in every encoding; aircraft moving
  * between two tiles of a view stay in it; clients with the same view share
  * one bucket and views share segments (the per-tick work counts segments,
  * not clients); panning re-subscribes with continuous seqs; anomalies and
@@ -36,15 +36,19 @@ import {
 type BBox = [number, number, number, number];
 
 Deno.test("tiles: grid, covering sets, edges and the antimeridian", () => {
-  assert.equal(tileOf(46.5, 7.5), tileOf(45, 5));
-  assert.notEqual(tileOf(46.5, 9.99), tileOf(46.5, 10));
-  assert.deepEqual(tileBounds(tileOf(46.5, 7.5)), [45, 5, 50, 10]);
-  assert.equal(tileOf(90, 180), tileOf(85, -180), "the pole row and 180° (= -180°) are in range");
+  assert.equal(tileOf(46.5, 7.5), tileOf(45, 6));
+  assert.notEqual(tileOf(46.5, 8.99), tileOf(46.5, 9));
+  assert.deepEqual(tileBounds(tileOf(46.5, 7.5)), [45, 6, 48, 9]);
+  assert.equal(tileOf(90, 180), tileOf(88, -180), "the pole row and 180° (= -180°) are in range");
   // A box inside one tile, across a tile edge, across the antimeridian, ending on it.
-  assert.deepEqual(tilesCovering([46, 6, 47, 9]), [tileOf(46, 6)]);
+  assert.deepEqual(tilesCovering([46, 6.5, 47, 8.5]), [tileOf(46, 6.5)]);
   assert.deepEqual(tilesCovering([46, 8, 47.5, 11]), [tileOf(46, 8), tileOf(46, 11)]);
-  assert.deepEqual(tilesCovering([10, 178, 12, -178]), [tileOf(10, -178), tileOf(10, 178)]);
-  assert.deepEqual(tilesCovering([10, 176, 12, 180]), [tileOf(10, -180), tileOf(10, 176)]);
+  assert.deepEqual(tilesCovering([10, 178, 11, -178]), [tileOf(10, -178), tileOf(10, 178)]);
+  assert.deepEqual(tilesCovering([10, 176, 11, 180]), [
+    tileOf(10, -180),
+    tileOf(10, 176),
+    tileOf(10, 179),
+  ]);
   assert.equal(tilesCovering([-80, -170, 80, 170]), null, "a huge box is the whole world");
   const many = tilesCovering([-40, -90, 40, 90])!;
   assert.ok(many.length <= MAX_VIEW_TILES);
@@ -57,7 +61,7 @@ Deno.test("tiles: grid, covering sets, edges and the antimeridian", () => {
 Deno.test("a view of several tiles: JSON and MessagePack made of per-segment parts equal whole-message encoding", () => {
   const core = new HubCore<string>({ staleAfterSeconds: 1e9, anomalyWindowMs: 3_600_000 });
   // Different boxes over the same two tiles: one bucket, next to the whole world's.
-  const boxes: BBox[] = [[46.0, 8.0, 47.5, 11.0], [46.5, 9.5, 47.0, 10.5], [45.5, 5.5, 48, 11]];
+  const boxes: BBox[] = [[46.0, 8.0, 47.5, 11.0], [45.2, 6.5, 47.9, 11.9], [46.5, 7, 47, 10]];
   boxes.forEach((bbox, i) => core.join(`c${i}`, { bbox }));
   core.join("w");
   assert.equal(core.bucketCount, 2);
@@ -86,7 +90,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
   const served = serveHub({ now: clock.now });
   const { hub } = served;
   const replay = new Replayer(hub, clock);
-  // Two tiles, 5-10° and 10-15° east: aircraft over eastern Switzerland cross from one to the other.
+  // Two tiles, 6-9° and 9-12° east: aircraft over Switzerland cross from one to the other.
   const box: BBox = [46.0, 8.0, 47.5, 11.0];
   const clients: TestClient[] = [];
   try {
@@ -98,7 +102,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
       [[MSGPACK_SUBPROTOCOL], { bbox: box }],
       [[BINARY_SUBPROTOCOL], {}],
       [[JSON_SUBPROTOCOL], {}],
-      [[BINARY_SUBPROTOCOL], { bbox: [46.0, 10.2, 47.0, 12.0] }],
+      [[BINARY_SUBPROTOCOL], { bbox: [46.0, 9.2, 47.0, 11.5] }],
     ];
     for (const [protocols] of specs) clients.push(await connect(served.url, protocols));
     const [binBox, jsonBox, , binWorld, jsonWorld, eastBin] = clients as [
@@ -123,7 +127,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
       }
     };
     await converge("after subscribing");
-    const west = tileOf(46.5, 9), east = tileOf(46.5, 10.5);
+    const west = tileOf(46.5, 7.5), east = tileOf(46.5, 10.5);
     const tileOfHeld = new Map<string, number>();
     let crossings = 0;
     for (let k = 1; k <= 12; k++) {
@@ -140,7 +144,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
     assert.ok(crossings > 0, "aircraft moved between the two tiles of the view");
     const inBox = [...binBox.view.flights.values()];
     assert.ok(inBox.every((f) => [west, east].includes(tileOf(f.position.lat, f.position.lon))));
-    // One tile only (east of 10° E): a strict part of the recording.
+    // One tile only (9-12° E): a strict part of the recording.
     const eastOnly = [...eastBin.view.flights.values()];
     assert.ok(eastOnly.length > 0 && eastOnly.length < binWorld.view.flights.size);
     assert.ok(eastOnly.every((f) => tileOf(f.position.lat, f.position.lon) === east));
@@ -157,20 +161,20 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
       const c = await connect(served.url, i % 2 ? [JSON_SUBPROTOCOL] : [BINARY_SUBPROTOCOL]);
       clients.push(c);
       // A different bbox over the same two tiles is the same view.
-      c.send({ type: "subscribe", filter: { bbox: i < 3 ? box : [45.5, 9, 49, 14] } });
+      c.send({ type: "subscribe", filter: { bbox: i < 3 ? box : [45.2, 6.5, 47.9, 11.9] } });
       await c.next("snapshot");
       await c.next("snapshot");
     }
     assert.deepEqual([hub.stats().buckets, hub.stats().segments], [3, 3]);
     const wide = await connect(served.url, [BINARY_SUBPROTOCOL]);
     clients.push(wide);
-    const wideBox: BBox = [40, 9, 47.5, 16];
+    const wideBox: BBox = [42, 9, 47.5, 14];
     wide.skipReceived();
     wide.send({ type: "subscribe", filter: { bbox: wideBox } });
     await wide.next("snapshot");
     await waitFor(() => wide.sees(hub.snapshot().filter(viewPredicate({ bbox: wideBox }))), "wide");
-    // 6 tiles, two shared with the first view: 6 tile segments and the world's.
-    assert.deepEqual([hub.stats().buckets, hub.stats().segments], [4, 7]);
+    // 4 tiles, one shared with the first view: 5 tile segments and the world's.
+    assert.deepEqual([hub.stats().buckets, hub.stats().segments], [4, 6]);
     // A filter on top of the tiles is its own group of segments.
     const high = await connect(served.url, [BINARY_SUBPROTOCOL]);
     clients.push(high);
@@ -179,7 +183,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
     await high.next("snapshot");
     const highView = viewPredicate({ bbox: box, min_altitude_m: 11_000 });
     await waitFor(() => high.sees(hub.snapshot().filter(highView)), "the high view");
-    assert.deepEqual([hub.stats().buckets, hub.stats().segments], [5, 9]);
+    assert.deepEqual([hub.stats().buckets, hub.stats().segments], [5, 8]);
 
     // Panning: the view moves away (a snapshot of nothing) and back, seqs stay continuous.
     binBox.skipReceived();
@@ -196,7 +200,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
     );
     // Clients that left release their segments.
     await high.close();
-    await waitFor(() => hub.stats().segments === 7, "the high view's segments to go");
+    await waitFor(() => hub.stats().segments === 6, "the high view's segments to go");
     for (const c of clients) assert.deepEqual(c.violations, [], "seqs and frames are valid");
   } finally {
     await Promise.all(clients.map((c) => c.close()));

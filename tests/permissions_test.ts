@@ -257,6 +257,9 @@ const UNLISTED: Record<string, { kind: string; readme: RegExp }> = {
   // detect exists to run on the user's own recordings, wherever they are: it may read any file,
   // and has no network, no environment and no write permission at all.
   detect: { kind: "read", readme: /`deno task detect`[^`]{0,80}bare `--allow-read`/ },
+  // alerts POSTs webhooks to the hosts users put in their rules; it refuses private networks in
+  // code instead (services/alerts/webhook.ts).
+  alerts: { kind: "net", readme: /`deno task alerts`[^`]{0,80}bare\s+`--allow-net`/ },
 };
 
 Deno.test("permissions: only the tasks listed here have a flag without a list, and README says why", async () => {

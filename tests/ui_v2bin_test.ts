@@ -3,7 +3,7 @@
  * `skysentinel.v2.bin` (the page's default): headless Chromium negotiates
  * the binary subprotocol, decodes in its Web Worker, and shows exactly the
  * hub's aircraft at the hub's positions (to the encoding's 1e-5 degree).
- * `?encoding=json` still works.
+ * `?encoding=json` still works, with the hub's world count in the top bar.
  */
 import assert from "node:assert/strict";
 import type { Flight } from "../contracts/flight.ts";
@@ -93,6 +93,9 @@ Deno.test({
         assert.equal(last?.subprotocol, "skysentinel.v1.json");
         assert.equal(last?.decoding, "main");
         assert.ok(Object.keys(last!.flights).length > 20);
+        // The v1 encodings carry the hub's world count: the top bar shows it.
+        const total = Number(await page.locator("#aircraft-count").getAttribute("data-total"));
+        assert.ok(Math.abs(total - app.hub.snapshot().length) <= 5, `total ${total}`);
       });
       assert.deepEqual(blocked, [], "no request left localhost");
       // Without a history database the anomaly and history API answer 503, as they should.

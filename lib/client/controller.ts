@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyFeed, EMERGENCY_SQUAWKS, isActiveEmergency } from "./anomalies.ts";
 import { type ApiOptions, fetchAnomalies } from "./api.ts";
@@ -47,6 +48,7 @@ export class SkyController {
   readonly #anomalyLimit: number;
   #listeners = new Set<(s: UiSnapshot) => void>();
   #urlListeners = new Set<(u: UrlState) => void>();
+  #alertListeners = new Set<(e: AlertEvent) => void>();
   #filter: FilterState = { ...DEFAULT_FILTER };
   #emergencies = new Set<string>();
   #timer: number | null = null;
@@ -71,6 +73,7 @@ export class SkyController {
       {
         onData: () => this.#onLiveData(),
         onAnomaly: (e) => this.feed.add([e]),
+        onAlert: (e) => this.#alertListeners.forEach((listener) => listener(e)),
         onStatus: () => this.#emit(),
       },
     );
@@ -118,6 +121,19 @@ export class SkyController {
   onChange(listener: (s: UiSnapshot) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Alert events pushed by the hub (`alert` messages), as they arrive. */
+  onAlert(listener: (e: AlertEvent) => void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
+  }
+
+  /** Selects an alert's aircraft and flies there (to the alert's place when it is gone). */
+  focusAlert(e: AlertEvent): void {
+    if (this.activeStore.flights.has(e.icao24)) return this.select(e.icao24, { fly: true });
+    this.select(e.icao24);
+    this.camera.flyToPlace(e.position.lat, e.position.lon);
   }
 
   onUrl(listener: (u: UrlState) => void): () => void {

@@ -9,6 +9,7 @@
  * @module
  */
 import { decode as msgpackDecode } from "@msgpack/msgpack";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { HelloMessage, ServerMessage } from "../../contracts/ws.ts";
@@ -64,6 +65,8 @@ export function toServerMessage(raw: unknown): ServerMessage | null {
       };
     case "anomaly":
       return isAnomaly(raw.event) ? { type: "anomaly", event: raw.event } : null;
+    case "alert":
+      return isAlert(raw.event) ? { type: "alert", event: raw.event } : null;
     case "pong":
       return { type: "pong", server_time_ms: num(raw.server_time_ms), id: pongId(raw.id) };
     case "error":
@@ -106,4 +109,13 @@ function total(v: unknown): { total?: number } {
 
 function pongId(v: unknown): string | number | undefined {
   return typeof v === "string" || typeof v === "number" ? v : undefined;
+}
+
+/** True when `e` has what a toast needs: ids, the aircraft and a finite position. */
+export function isAlert(e: unknown): e is AlertEvent {
+  if (!isObject(e) || typeof e.id !== "string" || typeof e.rule_name !== "string") return false;
+  if (typeof e.icao24 !== "string" || !isObject(e.position)) return false;
+  const { lat, lon } = e.position;
+  return typeof lat === "number" && typeof lon === "number" && Number.isFinite(lat) &&
+    Number.isFinite(lon) && typeof e.at === "string";
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import {
@@ -28,6 +29,8 @@ export interface LiveFeedHandlers {
   /** A snapshot or delta was applied to the store. */
   onData(kind: "snapshot" | "delta"): void;
   onAnomaly(event: AnomalyEvent): void;
+  /** An alert pushed by the hub. */
+  onAlert?(event: AlertEvent): void;
   /** Connection status changed. */
   onStatus(): void;
 }
@@ -117,6 +120,9 @@ export class LiveFeed {
       }
       case "anomaly":
         this.#handlers.onAnomaly(a.event);
+        return;
+      case "alert":
+        this.#handlers.onAlert?.(a.event);
         return;
       case "hello":
         this.#syncClock(a.hello.server_time_ms);

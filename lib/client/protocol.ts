@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { ClientMessage, HelloMessage, ServerMessage } from "../../contracts/ws.ts";
@@ -24,6 +25,7 @@ export type ProtocolAction =
     total?: number;
   }
   | { kind: "anomaly"; event: AnomalyEvent }
+  | { kind: "alert"; event: AlertEvent }
   | { kind: "pong"; serverTimeMs: number; id?: string | number }
   | { kind: "error"; code: string; message: string }
   | { kind: "send"; message: ClientMessage }
@@ -85,6 +87,8 @@ export class ProtocolState {
         return this.#delta(message, nowMs);
       case "anomaly":
         return [{ kind: "anomaly", event: message.event }];
+      case "alert":
+        return [{ kind: "alert", event: message.event }];
       case "pong":
         return [{
           kind: "pong",

@@ -117,7 +117,7 @@ export function materialise(batch: Batch): Flight[] {
       time_position_unix: n[o + 8]!,
       last_contact_unix: n[o + 9]!,
     };
-    // The wire carries the string; the contract names the known sources.
+    // The server only encodes sources its contract accepts (contracts/flight.ts).
     if (source) f.source = source as Flight["source"];
     out[k] = f;
   }

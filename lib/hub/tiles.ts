@@ -1,6 +1,6 @@
 /**
- * The hub's fixed tile grid (docs/protocol.md, "Viewport tiles"): 5° × 5°
- * cells, 36 rows from the south pole and 72 columns from the antimeridian.
+ * The hub's fixed tile grid (docs/protocol.md, "Viewport tiles"): 3° × 3°
+ * cells, 60 rows from the south pole and 120 columns from the antimeridian.
  * A subscription's bbox is rounded out to the tiles that cover it; the hub
  * builds each tile's delta once per tick and a client receives the segments
  * of its tiles.
@@ -9,7 +9,7 @@
  */
 
 /** Tile edge, degrees. */
-export const TILE_DEG = 5;
+export const TILE_DEG = 3;
 export const TILE_ROWS = 180 / TILE_DEG;
 export const TILE_COLS = 360 / TILE_DEG;
 export const TILE_COUNT = TILE_ROWS * TILE_COLS;

@@ -25,6 +25,8 @@ import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { ProducerMetrics, startProducer } from "../producer/mod.ts";
 import { startWorker } from "../worker/worker.ts";
+import { startAlertDelivery } from "../alerts/delivery.ts";
+import { createLogger } from "../../lib/log.ts";
 import { startWeb } from "../web/mod.ts";
 import { onShutdown } from "../shutdown.ts";
 
@@ -86,6 +88,16 @@ async function main(): Promise<number> {
     degradeOnStaleData: true,
   });
   const web = await startWeb({ config, bus: await bus("web"), db: db.sql, registry, dev: true });
+  // Webhooks reach only the hosts of this task's --allow-net; `deno task alerts` reaches any.
+  const alerts = await startAlertDelivery({
+    bus: await bus("alerts"),
+    sql: db.sql,
+    log: createLogger({ level: config.LOG_LEVEL, name: "alerts" }),
+    delivery: {
+      allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
+      publicUrl: config.ALERTS_PUBLIC_URL,
+    },
+  });
   const producer = await startProducer({
     config,
     bus: await bus("producer"),
@@ -102,6 +114,7 @@ async function main(): Promise<number> {
     await producer.stop();
     await web.stop();
     await worker.stop();
+    await alerts.stop();
     await Promise.all(buses.map((b) => b.close()));
     await memory?.close();
     await db.close();

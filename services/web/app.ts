@@ -69,6 +69,8 @@ export interface AppState {
   http: HttpMetrics;
   /** Seconds a position counts as current: the time-travel window of `/api/snapshot`. */
   staleSeconds: number;
+  /** ADMIN_TOKEN: bearer token of the alert-rule writes; null disables them (403). */
+  adminToken: string | null;
   /** What the globe page passes to its island. */
   globe: GlobePageConfig;
 }
@@ -89,6 +91,8 @@ export interface WebAppOptions {
   hub: HubPort;
   db: Sql | null;
   registry: Registry;
+  /** ADMIN_TOKEN for `/api/alerts` writes. Default none: writes answer 403. */
+  adminToken?: string | null;
   /** Extra health checks (the bus, ...), merged into `/healthz`. */
   health?: () => Record<string, HealthCheck> | Promise<Record<string, HealthCheck>>;
   /** Development: build islands at start, show error messages, expose the globe's test hook. Default false. */
@@ -131,6 +135,7 @@ export async function createWebApp(options: WebAppOptions): Promise<ServeHandler
     health,
     http: new HttpMetrics(registry),
     staleSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
+    adminToken: options.adminToken ?? null,
     globe: {
       anomalyWindowHours: options.config.ANOMALY_WINDOW_HOURS ?? 24,
       testHook: options.testHook ?? options.dev ?? false,

@@ -11,7 +11,7 @@
  * recent anomalies in its view, then a `delta` every tick (empty when nothing
  * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
  * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
- * out to the hub's 5° tiles (docs/protocol.md); after it, the new view's
+ * out to the hub's 3° tiles (docs/protocol.md); after it, the new view's
  * snapshot and the recent anomalies the old view did not show.
  *
  * Policies:
@@ -44,6 +44,7 @@
  * @module
  */
 import { Registry } from "prom-client";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import {
@@ -209,6 +210,22 @@ export class Hub {
   /** Offers an anomaly event: broadcast with the next tick when new or changed, kept for new clients. */
   ingestAnomaly(event: AnomalyEvent): boolean {
     return this.#core.ingestAnomaly(event, this.#now());
+  }
+
+  /**
+   * Sends an alert event to every open client now (alerts are rare and not
+   * tied to a viewport, so no bucket or tick is involved; a slow client
+   * misses it). Returns how many clients got it.
+   */
+  broadcastAlert(event: AlertEvent): number {
+    const message = new EncodedMessage({ type: "alert", event });
+    let sent = 0;
+    for (const client of this.#clients) {
+      if (!client.open || client.overBuffer(this.#config.WS_MAX_BUFFERED_BYTES)) continue;
+      client.send(message);
+      sent++;
+    }
+    return sent;
   }
 
   /** Sources report readiness and kind here. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { Decoder } from "@msgpack/msgpack";
+import { AlertEvent } from "../../contracts/alerts.ts";
 import { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightStateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS } from "../../contracts/topics.ts";
@@ -39,12 +40,18 @@ export interface HubTopics {
   state: string;
   anomalies: string;
   deadletter: string;
+  /** Alert events, pushed to every client as they arrive (default flights.alerts). */
+  alerts?: string;
 }
+
+/** Alerts published this long before the hub started are still pushed, ms. */
+const ALERT_REPLAY_MS = 60_000;
 
 export const DEFAULT_HUB_TOPICS: Readonly<HubTopics> = Object.freeze({
   state: TOPICS.state.name,
   anomalies: TOPICS.anomalies.name,
   deadletter: TOPICS.deadletter.name,
+  alerts: TOPICS.alerts.name,
 });
 
 export interface BusSourceOptions {
@@ -78,6 +85,7 @@ export async function startBusSource(
   const log = options.logger ?? console;
   const kind = bus.kind;
   const windowMs = options.anomalyWindowHours * 3_600_000;
+  const seenAlerts = new Set<string>();
   hub.setSourceStatus({ kind, ready: false, detail: `reading ${topics.state} from the beginning` });
   let ready = false;
   const onError = (error: unknown) =>
@@ -115,6 +123,31 @@ export async function startBusSource(
     await state.stop();
     throw error;
   }
+  // Alerts are live news: those published since shortly before the start, not 30 days of them.
+  const startedAt = Date.now();
+  let alerts: BusSubscription | null = null;
+  try {
+    const name = topics.alerts ?? TOPICS.alerts.name;
+    await bus.ensureTopics([{ ...TOPICS.alerts, name }]);
+    alerts = await subscribeValidated(bus, {
+      topics: [name],
+      ephemeral: true,
+      schema: AlertEvent,
+      deadletterTopic: topics.deadletter,
+      source: "hub",
+      onError,
+      onMessage: (event, message) => {
+        if (message.timestamp < startedAt - ALERT_REPLAY_MS) return;
+        // Republished versions (at-least-once) within the last minute are shown once.
+        if (seenAlerts.has(event.id)) return;
+        seenAlerts.add(event.id);
+        if (seenAlerts.size > 1000) seenAlerts.delete(seenAlerts.values().next().value!);
+        hub.broadcastAlert(event);
+      },
+    });
+  } catch (error) {
+    log.warn(`hub: not forwarding alerts: ${(error as Error).message ?? error}`);
+  }
   log.info(
     `hub: reading ${topics.state} and ${topics.anomalies} (last ${options.anomalyWindowHours} h) from ${kind}`,
   );
@@ -144,7 +177,7 @@ export async function startBusSource(
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      await Promise.all([state.stop(), anomalies.stop()]);
+      await Promise.all([state.stop(), anomalies.stop(), alerts?.stop()]);
     },
   };
 }
@@ -325,6 +358,9 @@ class Relay implements HubSource {
       }
       case "anomaly":
         this.#hub.ingestAnomaly(message.event);
+        return;
+      case "alert":
+        this.#hub.broadcastAlert(message.event);
         return;
       case "error":
         this.#log.warn(`hub relay: upstream error ${message.code}: ${message.message}`);

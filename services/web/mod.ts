@@ -76,6 +76,7 @@ export async function startWeb(options: StartWebOptions): Promise<WebHandle> {
     hub,
     db: options.db,
     registry,
+    adminToken: config.ADMIN_TOKEN ?? null,
     dev,
     // Asked-for development rebuilds the islands at every start even where it is not granted.
     build: options.build ?? (options.dev ? "always" : undefined),

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ANOMALY_KINDS } from "../../contracts/anomaly.ts";
+import { ALERT_SCHEMAS, ALERT_SECURITY_SCHEMES, alertPaths } from "./alerts_openapi.ts";
 import {
   AnomaliesResponse,
   ApiError,
@@ -31,6 +32,7 @@ const SCHEMAS = {
   SnapshotResponse,
   AnomaliesResponse,
   ApiError,
+  ...ALERT_SCHEMAS,
 };
 
 function jsonSchema(schema: z.ZodType): Json {
@@ -241,6 +243,7 @@ function build(): Json {
           },
         },
       },
+      ...alertPaths(),
       "/api/openapi.json": {
         get: {
           operationId: "getOpenApi",
@@ -279,6 +282,6 @@ function build(): Json {
         },
       },
     },
-    components: { schemas },
+    components: { schemas, securitySchemes: ALERT_SECURITY_SCHEMES },
   };
 }

@@ -25,6 +25,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
+import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
@@ -41,6 +42,7 @@ import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type FailureReason, WorkerMetrics } from "./metrics.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
+import { type AlertStage, startAlertStage } from "./alerts.ts";
 import { BatchWriter, type WriteBatch, type WriteResult } from "./writer.ts";
 
 export { WorkerMetrics } from "./metrics.ts";
@@ -50,12 +52,15 @@ export interface WorkerTopics {
   updates: string;
   anomalies: string;
   deadletter: string;
+  /** Alert events (default flights.alerts). */
+  alerts?: string;
 }
 
 export const DEFAULT_WORKER_TOPICS: Readonly<WorkerTopics> = Object.freeze({
   updates: TOPICS.updates.name,
   anomalies: TOPICS.anomalies.name,
   deadletter: TOPICS.deadletter.name,
+  alerts: TOPICS.alerts.name,
 });
 
 /** Retry delays after a failed batch. */
@@ -105,6 +110,8 @@ export interface StartWorkerOptions {
   backoff?: BackoffOptions;
   /** How often the database is probed during an outage, ms. Default 5,000. */
   probeIntervalMs?: number;
+  /** Evaluate alert rules (services/worker/alerts.ts). Default true. */
+  alerts?: boolean;
   /**
    * `health()` reports `degraded` while the newest position written is older
    * than 60 s or the lag exceeds 10,000 messages (freshness.ts). Default
@@ -268,6 +275,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       flight: i.value.payload,
     }));
     let result: WriteResult;
+    let alerted: AlertEvent[] = [];
     try {
       if (stopping.signal.aborted) {
         throw new SkySentinelError("shutting_down", "worker stopping: batch left uncommitted");
@@ -294,6 +302,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       const started = performance.now();
       result = await writer.write(toWriteBatch(processed.outputs));
       metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
+      alerted = (await alerts?.store(batch, input, processed.outputs)) ?? [];
       markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {
@@ -307,6 +316,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     }
     try {
       await publish(bus, topics.anomalies, result.anomalies);
+      await alerts?.publish(alerted);
     } catch (error) {
       await failed("publish", error, batch);
       return rethrow(error);
@@ -314,6 +324,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     failures = 0;
     freshness.written(result.newest);
     processor.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
+    alerts?.committed({ topic: batch.topic, partition: batch.partition, lastOffset: last });
     metrics.processed.inc(items.length);
     metrics.batchSize.observe(items.length);
     metrics.published.inc(result.anomalies.length);
@@ -321,6 +332,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   };
 
   if (options.ensureTopics ?? true) await bus.ensureTopics(topicSpecs(topics));
+  const alerts: AlertStage | null = options.alerts === false ? null : await startAlertStage({
+    sql,
+    bus,
+    topic: topics.alerts ?? TOPICS.alerts.name,
+    log,
+  });
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
     schema: FlightUpdateEnvelope,
@@ -370,6 +387,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopped ??= (async () => {
         stopping.abort();
         clearTimeout(probeTimer);
+        alerts?.stop();
         await retention?.stop();
         await consumer.subscription?.stop();
         log.info("stopped consuming", { group: options.config.WORKER_GROUP_ID });
@@ -389,6 +407,7 @@ function topicSpecs(topics: WorkerTopics): TopicSpec[] {
     { ...TOPICS.updates, name: topics.updates },
     { ...TOPICS.anomalies, name: topics.anomalies },
     { ...TOPICS.deadletter, name: topics.deadletter },
+    { ...TOPICS.alerts, name: topics.alerts ?? TOPICS.alerts.name },
   ];
 }
 
