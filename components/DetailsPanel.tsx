@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Flight } from "../contracts/flight.ts";
 import type { SelectedView } from "../lib/client/controller.ts";
 import { EMERGENCY_SQUAWKS } from "../lib/client/anomalies.ts";
 import {
@@ -28,6 +29,16 @@ import { CameraIcon, CloseIcon, PlaneIcon } from "./Icons.tsx";
 export const POSITION_NOTE =
   "The marker is the raw reported position, dead-reckoned between reports; the trail is the " +
   "smoothed track recorded by the worker (Kalman filter), so the two can differ by a few metres.";
+
+/** Display names of the flight's `source` (contracts/flight.ts). */
+const SOURCE_NAMES: Record<NonNullable<Flight["source"]>, string> = {
+  opensky: "OpenSky",
+  replay: "replay",
+  sbs: "receiver (SBS)",
+  beast: "receiver (Beast)",
+  aircraft_json: "receiver (aircraft.json)",
+  adsbx_v2: "aggregator (v2 API)",
+};
 
 export interface DetailsPanelProps {
   selected: SelectedView;
@@ -64,6 +75,7 @@ export function DetailsPanel(
         </div>
         {!f && <p class="note">Not in view right now (gone, filtered out, or not yet received).</p>}
         {emergency && <p class="alert">Squawk {f!.squawk}: {emergency}</p>}
+        {f?.emergency && !emergency && <p class="alert">Declared emergency: {f.emergency}</p>}
         {f && (
           <dl class="grid">
             <div>
@@ -109,12 +121,12 @@ export function DetailsPanel(
                 )}
               </dd>
             </div>
-            {f.source && (
-              <div>
-                <dt>Source</dt>
-                <dd id="details-source">{f.source}</dd>
-              </div>
-            )}
+            <div>
+              <dt>Source</dt>
+              <dd id="details-source" title="Where the position came from">
+                {f.source ? SOURCE_NAMES[f.source] : "—"}
+              </dd>
+            </div>
           </dl>
         )}
         <p class="trail-note" title={POSITION_NOTE}>

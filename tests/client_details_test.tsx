@@ -29,9 +29,9 @@ Deno.test("details panel: source shown, raw marker and smoothed trail explained"
       />,
     );
   const withSource = panel({ ...real, source: "sbs" });
-  assert.match(withSource, /<dd id="details-source">sbs<\/dd>/);
+  assert.match(withSource, /id="details-source"[^>]*>receiver \(SBS\)</);
   assert.ok(withSource.includes("as reported"));
   assert.ok(withSource.includes("Kalman-smoothed"));
   assert.ok(withSource.includes(POSITION_NOTE.slice(0, 40)));
-  assert.ok(!panel(real).includes("details-source"), "no source, no row");
+  assert.match(panel(real), /id="details-source"[^>]*>—</, "no source: a dash, not a guess");
 });
