@@ -107,27 +107,23 @@ export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
       ? []
       : [msgpackEncoder.encode("total"), msgpackEncoder.encode(p.total)]),
   ];
-  let size = 0;
-  for (const x of pieces) size += x.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const x of pieces) {
-    out.set(x, at);
-    at += x.length;
-  }
-  return out;
+  return concatBytes(pieces);
 }
 
 /** Flights as concatenated MessagePack maps (array elements without the array header). */
 export function msgpackElements(flights: readonly unknown[]): Uint8Array<ArrayBuffer> {
-  const encoded = flights.map((f) => msgpackEncoder.encode(f));
+  return concatBytes(flights.map((f) => msgpackEncoder.encode(f)));
+}
+
+/** The byte arrays one after the other, in one new array. */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   let size = 0;
-  for (const e of encoded) size += e.length;
+  for (const x of parts) size += x.length;
   const out = new Uint8Array(size);
   let at = 0;
-  for (const e of encoded) {
-    out.set(e, at);
-    at += e.length;
+  for (const x of parts) {
+    out.set(x, at);
+    at += x.length;
   }
   return out;
 }
