@@ -197,21 +197,22 @@ export function buildGoldenV2(
     { name: "a delta of revision 3", hex: "32" + delta.slice(2), error: "layout revision 3" },
     { name: "truncated delta", hex: delta.slice(0, delta.length - 6), error: "truncated" },
     { name: "trailing byte", hex: delta + "00", error: "trailing bytes" },
-    // Delta seq 42, time 1, no total, 1 segment, which is missing.
-    { name: "header only, segment missing", hex: "222a010001", error: "truncated" },
+    // Delta seq 42, time 1, no total, last_contact reference T, 1 segment, which is missing.
+    { name: "header only, segment missing", hex: "222a01000001", error: "truncated" },
     { name: "generic, not MessagePack", hex: "00c1", error: "not MessagePack" },
     { name: "generic, not an object", hex: "0001", error: "not an object with a type" },
-    // A snapshot: seq 42, time 1, no total, 1 segment of 5 bytes holding full records (head 5 × 8
-    // + 4): 1 record, icao24 gap 1, whose mask has bit 16 set (a field this version does not know).
+    // A snapshot: seq 42, time 1, no total, last_contact reference T, 1 segment of 5 bytes holding
+    // full records (head 5 × 8 + 4): 1 record, icao24 gap 1, whose mask has bit 16 set (a field
+    // this version does not know).
     {
       name: "unknown field bit",
-      hex: "212a010001" + "2c" + "01" + "01" + "818004",
+      hex: "212a01000001" + "2c" + "01" + "01" + "818004",
       error: "unknown field bits",
     },
     // A snapshot whose segment says it has removes (head 1 × 8 + 2), and one remove count.
     {
       name: "removes in a snapshot",
-      hex: "212a010001" + "0a" + "00",
+      hex: "212a01000001" + "0a" + "00",
       error: "a snapshot segment has removes",
     },
   ];

@@ -102,7 +102,12 @@ const byIcao = (a: { icao: number }, b: { icao: number }) => a.icao - b.icao;
 export function encodeSegment(
   removes: readonly number[],
   full: readonly QFlight[],
-  options: { changes?: readonly Change[]; base: number },
+  options: {
+    changes?: readonly Change[];
+    base: number;
+    /** The frame's last_contact reference ({@link FrameHeader.lc0}); default `base`. */
+    lc0?: number;
+  },
 ): Uint8Array<ArrayBuffer> {
   const base = options.base;
   const table = new Map<string, number>();
@@ -111,7 +116,7 @@ export function encodeSegment(
     if (i === undefined) table.set(s, i = table.size);
     return i;
   };
-  const ctx: WriteContext = { base, lc: base, intern };
+  const ctx: WriteContext = { base, lc: options.lc0 ?? base, intern };
   const body = new ByteWriter(64 + full.length * 24 + (options.changes?.length ?? 0) * 8);
   let contents = 0;
   if (removes.length > 0) {
@@ -162,7 +167,7 @@ export function encodeSegment(
 
 interface WriteContext {
   base: number;
-  /** last_contact of the previous record in the segment (the first record's prediction: base). */
+  /** last_contact of the previous record in the segment (the first record's: the frame's lc0). */
   lc: number;
   intern: (s: string) => number;
 }
@@ -305,6 +310,12 @@ export interface FrameHeader {
    * the same as in the frame of seq - 1, and when unknown.
    */
   total?: number;
+  /**
+   * The last_contact (unix tenths of a second) that each segment's first
+   * record is predicted to have: the segments must have been encoded with
+   * it. Default: the time base T.
+   */
+  lc0?: number;
 }
 
 /** A snapshot or delta frame: the header, then the segments as they are. */
@@ -320,6 +331,7 @@ export function composeFrame(
   w.uvarint(header.seq);
   w.uvarint(header.serverTimeMs);
   w.uvarint(header.total === undefined ? 0 : header.total + 1);
+  w.svarint(timeBase(header.serverTimeMs) - (header.lc0 ?? timeBase(header.serverTimeMs)));
   w.uvarint(segments.length);
   for (const s of segments) w.bytes(s);
   return w.finish();

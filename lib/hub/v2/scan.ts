@@ -154,6 +154,7 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   const serverTimeMs = r.uvarint();
   const totalCode = r.uvarint();
   const total = totalCode === 0 ? null : totalCode - 1;
+  const lc0Offset = r.svarint();
   const nSegments = r.count("segment");
   // Per segment: where its contents start and end, and its contents bits.
   const segs: number[] = [];
@@ -201,7 +202,7 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   // Pass 2: full records, then change records (to the segment's end), segment by segment.
   for (let i = 0; i < nSegments; i++) {
     const seg = new ByteReader(bytes, bodies[i]!, segs[3 * i + 1]!);
-    const c: RecordContext = { icao: 0, base, lc: base, table: tables[i]! };
+    const c: RecordContext = { icao: 0, base, lc: base - lc0Offset, table: tables[i]! };
     if (segs[3 * i + 2]! & SEG_FULL) {
       const nFull = seg.count("full record", 4);
       for (let k = 0; k < nFull; k++) {
@@ -243,7 +244,7 @@ function readMask(r: ByteReader): number {
 interface RecordContext {
   icao: number;
   base: number;
-  /** last_contact of the previous record in the segment (the first: the frame's time base). */
+  /** last_contact of the previous record in the segment (the first: the frame's lc0). */
   lc: number;
   table: string[];
 }

@@ -27,13 +27,14 @@ export class BinaryTracker {
 
   /**
    * Takes one tick's changes for this segment and returns the encoded
-   * segment (relative to `base`, the frame's time base), or null when no
-   * client-visible value changed.
+   * segment (relative to `base`, the frame's time base, and `lc0`, its
+   * last_contact reference), or null when no client-visible value changed.
    */
   advance(
     upserts: readonly Flight[],
     removes: readonly string[],
     base: number,
+    lc0: number = base,
   ): Uint8Array<ArrayBuffer> | null {
     const full: QFlight[] = [];
     const changes: Change[] = [];
@@ -49,7 +50,7 @@ export class BinaryTracker {
       if (this.#held.delete(icao24)) gone.push(icaoToInt(icao24));
     }
     if (full.length === 0 && changes.length === 0 && gone.length === 0) return null;
-    return encodeSegment(gone, full, { changes, base });
+    return encodeSegment(gone, full, { changes, base, lc0 });
   }
 
   /** Every held aircraft as one snapshot segment relative to `base`. */
