@@ -201,11 +201,15 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "skysentinel-receivers-record-" });
     const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 1000 });
+    // A second kind of source in the same recording, with a declared emergency (derived).
+    const json = startJsonServer(() =>
+      aircraftJsonFor(edw, Date.now(), () => ({ emergency: "lifeguard" }))
+    );
     const live = new CapturingBus(new MemoryBus());
     try {
       const producer = await startProducer({
         config: parseProducerConfig({
-          SOURCES: `sbs://127.0.0.1:${sbs.port}`,
+          SOURCES: `sbs://127.0.0.1:${sbs.port},${json.url}/data/aircraft.json`,
           OPENSKY_MODE: "record",
           RECORD_DIR: dir,
         }),
@@ -213,7 +217,12 @@ Deno.test({
         log: silentLogger,
       });
       assert.equal(producer.mode, "record");
-      await waitFor(() => live.messages("flights.state").length >= 6, { timeoutMs: 30_000 });
+      await waitFor(
+        () =>
+          live.messages("flights.state").filter((m) => m.key === ryr[0]!.icao24).length >= 6 &&
+          live.messages("flights.state").some((m) => m.key === edw[0]!.icao24),
+        { timeoutMs: 30_000 },
+      );
       await producer.stop();
       const path = producer.recordingPath!;
       // Play the recording back like any OpenSky recording.
@@ -232,13 +241,24 @@ Deno.test({
       });
       await replay.done;
       await replay.stop();
-      const pos = (bus: CapturingBus) =>
+      const payloads = (bus: CapturingBus) =>
         bus.messages("flights.state").map((m) =>
-          FlightStateEnvelope.parse(JSON.parse(m.value)).payload.position
+          FlightStateEnvelope.parse(JSON.parse(m.value)).payload
         );
-      assert.deepEqual(pos(replayed), pos(live));
+      assert.deepEqual(
+        payloads(replayed).map((f) => f.position),
+        payloads(live).map((f) => f.position),
+      );
+      // Both sources' aircraft, and the emergency a state vector has no column for.
+      const back = payloads(replayed);
+      assert.ok(back.some((f) => f.icao24 === ryr[0]!.icao24));
+      const edwBack = back.filter((f) => f.icao24 === edw[0]!.icao24);
+      assert.ok(edwBack.length > 0);
+      assert.ok(edwBack.every((f) => f.emergency === "lifeguard" && f.source === "replay"));
+      assert.ok(payloads(live).every((f) => f.source === "sbs" || f.source === "aircraft_json"));
       await replayed.close();
     } finally {
+      await json.close();
       await sbs.close();
       await live.close();
       await Deno.remove(dir, { recursive: true });

@@ -100,6 +100,8 @@ export function buildPollMessages(reply: OpenSkyReply, options: PollMessagesOpti
     // The row's own fresh object: set in place rather than copied (one per row per poll).
     const flight = result.flight;
     flight.source = flightSource;
+    const emergency = reply.emergency?.[flight.icao24];
+    if (emergency !== undefined) flight.emergency = emergency;
     const payload = JSON.stringify(flight);
     flights.push(flight);
     state.push({ key: flight.icao24, value: `${statePrefix}${payload}}` });
@@ -111,6 +113,51 @@ export function buildPollMessages(reply: OpenSkyReply, options: PollMessagesOpti
     batch.push({ topic: topics.updates, messages: updates });
   }
   return { batch, flights, rejected };
+}
+
+/**
+ * Both envelopes of flight objects made elsewhere (the receiver sources' merged flights),
+ * already valid, in the same byte layout as {@link buildPollMessages}; empty when `flights` is.
+ * `source` may depend on the flight (each receiver kind is its own provider); the envelope
+ * head is serialised once per distinct `Source` object.
+ */
+export function buildFlightMessages(
+  flights: readonly Flight[],
+  options: {
+    source: Source | ((flight: Flight) => Source);
+    producedAt: string;
+    topics?: Pick<ProducerTopics, "state" | "updates">;
+  },
+): TopicMessages[] {
+  if (flights.length === 0) return [];
+  const topics = options.topics ?? DEFAULT_PRODUCER_TOPICS;
+  const sourceOf = options.source;
+  const heads = new Map<Source, string>();
+  const headOf = (source: Source) => {
+    let head = heads.get(source);
+    if (head === undefined) {
+      head = `,"produced_at":${JSON.stringify(options.producedAt)},"source":${
+        JSON.stringify(sourceFields(source))
+      },"payload":`;
+      heads.set(source, head);
+    }
+    return head;
+  };
+  const state: OutgoingMessage[] = [];
+  const updates: OutgoingMessage[] = [];
+  for (const flight of flights) {
+    const head = headOf(typeof sourceOf === "function" ? sourceOf(flight) : sourceOf);
+    const payload = JSON.stringify(flight);
+    state.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_state"${head}${payload}}`,
+    });
+    updates.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_update"${head}${payload}}`,
+    });
+  }
+  return [{ topic: topics.state, messages: state }, { topic: topics.updates, messages: updates }];
 }
 
 // Fixed key order, so the same input gives byte-identical messages (replay determinism).

@@ -109,8 +109,11 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     log,
     now,
     holdMaxMessages: config.PRODUCER_HOLD_MAX_MESSAGES,
-    // A replay can pause for the broker; live positions cannot wait, the oldest go first.
-    whenFull: config.mode === "replay" ? "wait" : "drop_oldest",
+    // A replay can pause for the broker; live positions (OpenSky or receivers, which share this
+    // outbox) cannot wait, the oldest go first.
+    whenFull: config.mode === "replay" && !config.SOURCES.some(isReceiverSpec)
+      ? "wait"
+      : "drop_oldest",
   });
 
   const controller = new AbortController();
@@ -208,8 +211,7 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     const rec = recorder;
     receivers = startReceiverSources(controller.signal, {
       specs: receiverSpecs,
-      bus,
-      topics,
+      publisher,
       registry: metrics.registry,
       log,
       receiver: config.RECEIVER_LAT !== undefined && config.RECEIVER_LON !== undefined
@@ -250,6 +252,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   const stop = () => {
     stopping ??= (async () => {
       controller.abort();
+      // The receivers' last flush goes into the outbox before it closes (bounded: its send may
+      // wait for a broker that is gone).
+      if (receivers) await Promise.race([receivers.done, delay(5_000)]);
       // One last try for what is held, bounded (the broker may be gone for good); close()
       // also wakes a replay waiting for room in the outbox.
       if (publisher.held > 0) await Promise.race([publisher.flush(), delay(5_000)]);
