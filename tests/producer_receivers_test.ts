@@ -16,7 +16,7 @@ import { parseProducerConfig } from "../lib/config.ts";
 import { haversineM } from "../lib/geo/sphere.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
-import { CapturingBus, waitFor } from "./_fake_opensky.ts";
+import { CapturingBus, FakeOpenSky, waitFor } from "./_fake_opensky.ts";
 import {
   aircraftJsonFor,
   beastChunks,
@@ -342,6 +342,47 @@ Deno.test({
     } finally {
       await producer.stop();
       await beast.close();
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "producer: SOURCES=opensky:,replay:,sbs:// runs all three at once, each flight saying its source",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const fake = await FakeOpenSky.start();
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 500 });
+    const bus = new CapturingBus(new MemoryBus());
+    try {
+      const config = parseProducerConfig({
+        SOURCES: `opensky:,replay:fixtures/states_switzerland_2018-08-01T1130Z_30min_10s.jsonl,` +
+          `sbs://127.0.0.1:${sbs.port}`,
+        OPENSKY_API_URL: fake.apiUrl,
+        OPENSKY_AUTH_URL: fake.authUrl,
+        POLL_INTERVAL_SECONDS: "0.2",
+        REPLAY_SPEED: "20",
+      });
+      assert.equal(config.mode, "replay");
+      const producer = await startProducer({ config, bus, log: silentLogger, progress: false });
+      const envelopes = () =>
+        bus.messages("flights.state").map((m) => FlightStateEnvelope.parse(JSON.parse(m.value)));
+      const sources = () => new Set(envelopes().map((e) => e.payload.source));
+      await waitFor(() => sources().size === 3, { timeoutMs: 30_000, what: "three sources" });
+      await producer.stop();
+      assert.deepEqual([...sources()].sort(), ["opensky", "replay", "sbs"]);
+      // The polls beside a replay are live ones; the replay says it is one.
+      const modes = new Map(envelopes().map((e) => [e.payload.source, e.source.mode]));
+      assert.deepEqual(Object.fromEntries(modes), {
+        opensky: "live",
+        replay: "replay",
+        sbs: "live",
+      });
+    } finally {
+      await sbs.close();
+      await fake.close();
       await bus.close();
     }
   },
