@@ -101,7 +101,11 @@ export class Segment {
   encodeBinary(base: number, lc0: number): void {
     if (!this.#tracker) return;
     this.binary = this.upserts.length || this.removes.length
-      ? this.#tracker.advance(this.upserts, this.removes, base, lc0)
+      ? this.#tracker.advance(this.upserts, this.removes, base, {
+        lc0,
+        // A whole-world segment is its views' only one.
+        alone: this.tile === WORLD,
+      })
       : null;
   }
 

@@ -29,10 +29,17 @@ export const FRAME_DELTA = 0x22;
 /** Layout revision of the snapshot and delta frames this code writes and reads. */
 export const LAYOUT_REVISION = 2;
 
-/** Contents bits of a segment's head (`byte length × 8 + contents`). */
+/** Contents bits of a segment's head (`byte length × 16 + contents`). */
 export const SEG_STRINGS = 1;
 export const SEG_REMOVES = 2;
 export const SEG_FULL = 4;
+/**
+ * Change records are indexed by a bitmap over the aircraft held before the
+ * frame instead of icao24 gaps; only in a frame's only segment.
+ */
+export const SEG_INDEXED = 8;
+/** Segment head multiplier: the contents take the low 4 bits. */
+export const SEG_HEAD_SCALE = 16;
 
 /** Field bits of a record's mask, in the order their values follow. */
 export const F_POS = 1 << 0;
@@ -107,6 +114,13 @@ export function encodeSegment(
     base: number;
     /** The frame's last_contact reference ({@link FrameHeader.lc0}); default `base`. */
     lc0?: number;
+    /**
+     * icao24 of every aircraft the segment's clients hold before this tick,
+     * ascending. Only for a segment that is alone in every frame it goes in
+     * (a whole-world view's): change records are then indexed by a bitmap
+     * over them when that is smaller than icao24 gaps.
+     */
+    held?: readonly number[];
   },
 ): Uint8Array<ArrayBuffer> {
   const base = options.base;
@@ -142,9 +156,16 @@ export function encodeSegment(
   }
   const changeList = (options.changes ?? []).filter((c) => differs(c.prev, c.next))
     .sort((a, b) => a.next.icao - b.next.icao);
+  const bitmap = options.held && changeList.length > 0
+    ? indexBitmap(options.held, changeList)
+    : null;
+  if (bitmap) {
+    contents |= SEG_INDEXED;
+    body.bytes(bitmap);
+  }
   let last = 0;
   for (const { prev, next } of changeList) {
-    body.uvarint(next.icao - last);
+    if (!bitmap) body.uvarint(next.icao - last);
     last = next.icao;
     writeChange(body, prev, next, ctx);
   }
@@ -159,10 +180,44 @@ export function encodeSegment(
   }
   const length = (tableBytes?.length ?? 0) + bodyBytes.length;
   const out = new ByteWriter(10 + length);
-  out.uvarint(length * 8 + contents);
+  out.uvarint(length * SEG_HEAD_SCALE + contents);
   if (tableBytes) out.bytes(tableBytes);
   out.bytes(bodyBytes);
   return out.finish();
+}
+
+/**
+ * The bitmap of `changes` (ascending) over `held` (ascending): bit i (byte
+ * i >> 3, bit i & 7) set when the i-th held aircraft has a change record.
+ * Null when icao24 gaps would take no more bytes (or a change is not held).
+ */
+function indexBitmap(held: readonly number[], changes: readonly Change[]): Uint8Array | null {
+  const bytes = Math.ceil(held.length / 8);
+  let gapBytes = 0;
+  let last = 0;
+  for (const { next } of changes) {
+    gapBytes += uvarintSize(next.icao - last);
+    last = next.icao;
+  }
+  if (bytes >= gapBytes) return null;
+  const map = new Uint8Array(bytes);
+  let i = 0;
+  for (const { next } of changes) {
+    while (i < held.length && held[i]! < next.icao) i++;
+    if (held[i] !== next.icao) return null;
+    map[i >> 3]! |= 1 << (i & 7);
+    i++;
+  }
+  return map;
+}
+
+function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
 }
 
 interface WriteContext {
