@@ -208,6 +208,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
         intervalS: config.POLL_INTERVAL_SECONDS,
         backoff: options.backoff ?? DEFAULT_BACKOFF,
         recorder: rec,
+        // Beside receivers, polls join their merger: one flight per aircraft, the freshest
+        // position wins. (A replay stays apart: its flights are a recording's, not live.)
+        intake: receiverSpecs.length > 0 ? (flights) => receivers?.ingest(flights) : undefined,
         onPublished,
         now,
         random: options.random,
