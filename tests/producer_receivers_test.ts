@@ -16,6 +16,8 @@ import { parseProducerConfig } from "../lib/config.ts";
 import { haversineM } from "../lib/geo/sphere.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
+import { serveMetrics } from "../services/metrics_http.ts";
+import { freePort } from "../scripts/private_services.ts";
 import { CapturingBus, FakeOpenSky, realReplies, waitFor } from "./_fake_opensky.ts";
 import {
   aircraftJsonFor,
@@ -466,6 +468,59 @@ Deno.test({
       await sbs.close();
       await fake.close();
       await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "producer /healthz: degraded (200) naming a silent receiver while another delivers, 503 when none does",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr, Date.now()), intervalMs: 300 });
+    let sbsOpen = true;
+    // A Beast receiver that is not there: nothing listens on the port.
+    const silent = `beast://127.0.0.1:${freePort()}`;
+    const producer = await startProducer({
+      config: parseProducerConfig({ SOURCES: `sbs://127.0.0.1:${sbs.port},${silent}` }),
+      bus: new MemoryBus(),
+      log: silentLogger,
+      backoff: { baseMs: 100, capMs: 400 },
+      now,
+    });
+    const server = serveMetrics({
+      port: 0,
+      hostname: "127.0.0.1",
+      registry: producer.metrics.registry,
+      health: () => producer.health(),
+      name: "producer",
+    });
+    const healthz = async () => {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/healthz`);
+      return { status: res.status, body: await res.json() };
+    };
+    try {
+      await waitFor(() => sbs.sent >= 2, { what: "the SBS receiver delivering" });
+      assert.equal((await healthz()).body.status, "ok", "the first minute counts as a start");
+      offsetMs = 61_000; // a minute later: the SBS receiver keeps delivering, the Beast one never did
+      await waitFor(() => producer.health().degraded === true, { what: "a degraded verdict" });
+      const degraded = await healthz();
+      assert.equal(degraded.status, 200);
+      assert.equal(degraded.body.status, "degraded");
+      assert.match(degraded.body.checks.producer.detail, new RegExp(`silent for 60 s: ${silent}`));
+      await sbs.close();
+      sbsOpen = false;
+      offsetMs = 122_000; // and then no receiver at all
+      const down = await healthz();
+      assert.equal(down.status, 503);
+      assert.match(down.body.checks.producer.detail, /no receiver source delivered for 60 s/);
+    } finally {
+      await producer.stop();
+      await server.shutdown();
+      if (sbsOpen) await sbs.close();
     }
   },
 });

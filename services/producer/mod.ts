@@ -65,6 +65,8 @@ export interface ProducerHealth {
   ok: boolean;
   /** Why not, or what state it is in. */
   reason: string;
+  /** Serving but impaired (some receiver sources silent): `/healthz` says `degraded`, 200. */
+  degraded?: boolean;
 }
 
 /** A running producer. */
@@ -308,7 +310,11 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
           } s)`,
         };
       }
-      return { ok: true, reason: "ok" };
+      // Beside OpenSky or a replay, the receivers' per-source line (and a degraded verdict) too.
+      return fromReceivers ? { ...fromReceivers, reason: `ok; ${fromReceivers.reason}` } : {
+        ok: true,
+        reason: "ok",
+      };
     },
   };
 }

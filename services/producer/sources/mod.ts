@@ -68,8 +68,11 @@ export interface ReceiverSources {
   ingest(flights: readonly Flight[]): void;
   /** Settles after the signal aborted and the last flush was sent (or held by the outbox). */
   readonly done: Promise<void>;
-  /** Healthy while some source delivered within the last 60 s (or the first 60 s after start). */
-  health(): { ok: boolean; reason: string };
+  /**
+   * Healthy while every source delivered within the last 60 s (or in the first 60 s after
+   * start); degraded (still ok) while only some did; unhealthy when none did.
+   */
+  health(): { ok: boolean; reason: string; degraded?: boolean };
 }
 
 const MAX_PENDING_REJECTS = 1_000;
@@ -245,8 +248,19 @@ export function startReceiverSources(
     health() {
       const t = now();
       const ages = metrics.labels().map((l) => [l, metrics.ageSeconds(l)] as const);
-      const fresh = ages.some(([, age]) => age <= 60);
-      if (fresh || t - startedMs < 60_000) return { ok: true, reason: metrics.summary() };
+      // NaN (nothing yet) is not fresh.
+      const stale = ages.filter(([, age]) => !(age <= 60)).map(([l]) => l);
+      if (t - startedMs < 60_000 || stale.length === 0) {
+        return { ok: true, reason: metrics.summary() };
+      }
+      if (stale.length < ages.length) {
+        // Serving, with fewer receivers than configured: 200 "degraded", naming the silent ones.
+        return {
+          ok: true,
+          degraded: true,
+          reason: `silent for 60 s: ${stale.join(", ")} (${metrics.summary()})`,
+        };
+      }
       return {
         ok: false,
         reason: `no receiver source delivered for 60 s (${metrics.summary()})`,
