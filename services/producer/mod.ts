@@ -266,10 +266,10 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       controller.abort();
       // The receivers' last flush goes into the outbox before it closes (bounded: its send may
       // wait for a broker that is gone).
-      if (receivers) await Promise.race([receivers.done, delay(5_000)]);
+      if (receivers) await within(receivers.done, 5_000);
       // One last try for what is held, bounded (the broker may be gone for good); close()
       // also wakes a replay waiting for room in the outbox.
-      if (publisher.held > 0) await Promise.race([publisher.flush(), delay(5_000)]);
+      if (publisher.held > 0) await within(publisher.flush(), 5_000);
       publisher.close();
       await done;
       log.info("stopped");
@@ -319,8 +319,14 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits for `promise`, at most `ms`; the timer is cleared either way (no timer outlives a stop). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
