@@ -3,7 +3,7 @@
  * the Switzerland recording (times shifted to now) into Kafka; the hub
  * reads flights.state, the worker consumes flights.updates. In Chromium a
  * geofence rule is drawn on the globe (draw mode: press on an aircraft,
- * drag 40 km east; the draft circle shows while dragging) and saved from
+ * drag 40 km east; the draft circle shows while dragging), given an altitude band and saved from
  * the panel with the ADMIN_TOKEN; the API stores it in PostgreSQL. The
  * worker loads it, evaluates the next updates, stores the alert and
  * publishes it on the alerts topic; the hub pushes it and the page shows
@@ -131,7 +131,8 @@ Deno.test({
       // An airborne aircraft with a callsign, as the hub has it now (from flights.state), the
       // one nearest the middle of the recorded box: it stays in the recording for a while.
       const middle = { lat: 46.8, lon: 8.2 };
-      const target = hub.snapshot().filter((f) => f.callsign && !f.on_ground)
+      const target = hub.snapshot()
+        .filter((f) => f.callsign && !f.on_ground && f.altitude_m !== null)
         .sort((a, b) => haversineM(a.position, middle) - haversineM(b.position, middle))[0]!;
       assert.ok(target, "the hub holds aircraft from Kafka");
       const centre = { lat: target.position.lat, lon: target.position.lon };
@@ -181,6 +182,9 @@ Deno.test({
       );
 
       await page.fill("section.alerts-panel input[name=name]", "Drawn around the test aircraft");
+      // An altitude band every airborne aircraft of the recording is in.
+      await page.fill("section.alerts-panel input[name=min_altitude_m]", "0");
+      await page.fill("section.alerts-panel input[name=max_altitude_m]", "20000");
       await page.fill("section.alerts-panel input[name=token]", TOKEN);
       await page.click("section.alerts-panel button[type=submit]");
       await page.waitForSelector("section.alerts-panel li[data-rule-id]", { timeout: 30_000 });
@@ -191,6 +195,9 @@ Deno.test({
       const rule = listed.rules[0]!;
       assert.equal(rule.name, "Drawn around the test aircraft");
       assert.equal(rule.kind, "geofence");
+      assert.equal(rule.min_altitude_m, 0);
+      assert.equal(rule.max_altitude_m, 20_000);
+      assert.deepEqual(rule.on, ["enter"]);
       assert.ok(rule.geofence && "center" in rule.geofence, "a circle");
       const [lat, lon] = rule.geofence.center;
       const off = haversineM(centre, { lat, lon });
