@@ -147,7 +147,7 @@ export async function startAlertStage(options: AlertStageOptions): Promise<Alert
       unpublishedSince: new Date(Date.now() - OUTBOX_MAX_AGE_MS),
       limit: 1000,
     });
-    await send(left);
+    await send(left.reverse()); // oldest first, as they were fired
     if (left.length > 0) log.info("published alerts left unpublished", { alerts: left.length });
   } catch (error) {
     log.warn(`publishing left alerts failed: ${error instanceof Error ? error.message : error}`);
