@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { AlertDeliveryMetrics, AlertStageMetrics } from "../services/alerts/metrics.ts";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { parse } from "yaml";
@@ -552,6 +553,8 @@ function registeredMetrics(): Set<string> {
   new Freshness({ registry });
   new HubMetrics(registry, { clients: () => 0, flights: () => 0 });
   new HttpMetrics(registry);
+  new AlertStageMetrics(registry);
+  new AlertDeliveryMetrics(registry);
   return new Set(registry.getMetricsAsArray().map((m) => m.name));
 }
 
