@@ -49,8 +49,9 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type postgres from "postgres";
 import type { Sql } from "../../lib/db/mod.ts";
+import { BinaryCopyBuffer } from "../../lib/db/copy_binary.ts";
 import {
-  copyLine,
+  encodeHistoryRow,
   flightSource,
   HISTORY_COLUMN_LIST,
   type SmoothedValues,
@@ -69,8 +70,8 @@ const INT2 = 21;
 /** Width of a sampled-tier bucket, s: one periodic point per aircraft per bucket. */
 export const SAMPLE_INTERVAL_S = 300;
 
-/** COPY text handed to the server per chunk, characters. */
-const COPY_CHUNK_CHARS = 1 << 20;
+/** COPY data handed to the server per chunk, bytes. */
+const COPY_CHUNK_BYTES = 1 << 20;
 
 /** A client or a transaction. */
 type Queryable = Sql | postgres.TransactionSql;
@@ -116,7 +117,24 @@ export interface BatchWriterOptions {
    * `copy` everywhere else.
    */
   stage?: "copy" | "unnest";
+  /**
+   * Told how long each step of a write took, seconds (the worker's
+   * `processing_stage_seconds_total`); `commit` is the COMMIT itself.
+   */
+  onStage?: (stage: WriterStage, seconds: number) => void;
 }
+
+/** The steps of a {@link BatchWriter.write}, in order. */
+export type WriterStage =
+  | "partitions"
+  | "stage"
+  | "merge"
+  | "sampled"
+  | "current"
+  | "sessions"
+  | "anomalies"
+  | "events"
+  | "commit";
 
 /** Writes batches in one transaction each; remembers which partitions exist. */
 export class BatchWriter {
@@ -124,10 +142,14 @@ export class BatchWriter {
   #stage: Promise<"copy" | "unnest"> | undefined;
   #days = new Set<string>();
   #months = new Set<string>();
+  #onStage: ((stage: WriterStage, seconds: number) => void) | undefined;
+  /** The last write met a stored row on the plain-insert path: merge all with ON CONFLICT. */
+  #conflicted = false;
 
   constructor(sql: Sql, options: BatchWriterOptions = {}) {
     this.#sql = sql;
     if (options.stage) this.#stage = Promise.resolve(options.stage);
+    this.#onStage = options.onStage;
   }
 
   /** How this writer stages rows (asks the server once unless told). */
@@ -149,19 +171,44 @@ export class BatchWriter {
     const sessions = mergeSessions(batch.sessions);
     const anomalies = lastVersions(batch.anomalies);
     const points = eventPoints(anomalies);
+    const onStage = this.#onStage;
+    let mark = performance.now();
+    /** Ends the step `stage` now. */
+    const lap = onStage
+      ? (stage: WriterStage) => {
+        const now = performance.now();
+        onStage(stage, (now - mark) / 1000);
+        mark = now;
+      }
+      : () => {};
     try {
       const how = await this.stageMethod();
       await this.#ensurePartitions(history, points);
-      return await this.#sql.begin(async (tx) => {
-        const historyInserted = await insertHistory(tx, history, how);
+      lap("partitions");
+      const result = await this.#sql.begin(async (tx) => {
+        const historyInserted = await insertHistory(tx, history, how, {
+          safe: this.#conflicted,
+          lap,
+        });
+        lap("merge");
         await samplePeriodic(tx, periodicCandidates(history));
+        lap("sampled");
         await upsertCurrent(tx, current);
+        lap("current");
         await upsertSessions(tx, sessions);
+        lap("sessions");
         const newAnomalies = await upsertAnomalies(tx, anomalies);
+        lap("anomalies");
         await sampleEvents(tx, points);
+        lap("events");
         return { historyInserted, newAnomalies, anomalies };
       });
+      lap("commit");
+      this.#conflicted = false;
+      return result;
     } catch (error) {
+      // unique_violation: a row thought new was stored already; see mergeStage.
+      if ((error as { code?: unknown })?.code === "23505") this.#conflicted = true;
       // A partition may have been dropped by retention meanwhile: ask again next time.
       this.#days.clear();
       this.#months.clear();
@@ -170,8 +217,11 @@ export class BatchWriter {
   }
 
   async #ensurePartitions(rows: readonly HistoryRow[], points: readonly EventPoint[]) {
+    // Day numbers first: formatting a date per row cost more than the rest of this.
+    const dayNumbers = new Set<number>();
+    for (const row of rows) dayNumbers.add(Math.floor(row.flight.time_position_unix / 86_400));
     const days = new Set<string>();
-    for (const row of rows) days.add(utcDay(row.flight.time_position_unix));
+    for (const n of dayNumbers) days.add(utcDay(n * 86_400));
     const months = new Set<string>();
     for (const day of days) months.add(day.slice(0, 7));
     for (const p of points) months.add(p.ts.slice(0, 7));
@@ -193,14 +243,28 @@ export function utcDay(unix: number): string {
   return new Date(unix * 1000).toISOString().slice(0, 10);
 }
 
-/** First row per (icao24, time_position), in input order. */
+/**
+ * First row per (icao24, time_position), in input order. Rows of an
+ * aircraft nearly always come newer than its last one, which a number per
+ * aircraft decides; a key set is built only once one does not.
+ */
 function dedupeHistory(rows: readonly HistoryRow[]): HistoryRow[] {
-  const seen = new Set<string>();
+  const newest = new Map<string, number>();
+  let seen: Set<string> | null = null;
+  const key = (r: HistoryRow) => `${r.flight.icao24}|${r.flight.time_position_unix}`;
   const out: HistoryRow[] = [];
   for (const row of rows) {
-    const key = `${row.flight.icao24}|${row.flight.time_position_unix}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const { icao24, time_position_unix: t } = row.flight;
+    const last = newest.get(icao24);
+    if (last === undefined || t > last) {
+      newest.set(icao24, t);
+      seen?.add(key(row));
+      out.push(row);
+      continue;
+    }
+    seen ??= new Set(out.map(key));
+    if (seen.has(key(row))) continue;
+    seen.add(key(row));
     out.push(row);
   }
   return out;
@@ -271,6 +335,7 @@ async function insertHistory(
   tx: postgres.TransactionSql,
   rows: readonly HistoryRow[],
   how: "copy" | "unnest",
+  options: { safe: boolean; lap: (stage: "stage") => void },
 ): Promise<number> {
   if (rows.length === 0) return 0;
   if (how === "unnest") return await insertUnnest(tx, rows);
@@ -278,7 +343,8 @@ async function insertHistory(
     CREATE TEMP TABLE IF NOT EXISTS history_stage ON COMMIT DELETE ROWS AS
     SELECT ${tx.unsafe(HISTORY_COLUMN_LIST)} FROM flights_history WITH NO DATA`;
   await copyInto(tx, "history_stage", rows);
-  return await mergeStage(tx);
+  options.lap("stage");
+  return await mergeStage(tx, options.safe);
 }
 
 async function copyInto(
@@ -286,22 +352,20 @@ async function copyInto(
   table: "history_stage",
   rows: readonly HistoryRow[],
 ): Promise<void> {
-  const writable = await sql.unsafe(`COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN`)
-    .writable();
+  const writable = await sql.unsafe(
+    `COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
+  ).writable();
   await pipeline(Readable.from(copyChunks(rows)), writable);
 }
 
-/** COPY text of `rows` in chunks of about {@link COPY_CHUNK_CHARS}. */
-function* copyChunks(rows: readonly HistoryRow[]): Generator<string> {
-  let chunk = "";
+/** Binary COPY data of `rows` in chunks of about {@link COPY_CHUNK_BYTES}. */
+function* copyChunks(rows: readonly HistoryRow[]): Generator<Uint8Array> {
+  const out = new BinaryCopyBuffer(Math.min(COPY_CHUNK_BYTES, 256 * rows.length + 64));
   for (const { flight, smoothed, sessionId } of rows) {
-    chunk += copyLine(flight, smoothed, sessionId);
-    if (chunk.length >= COPY_CHUNK_CHARS) {
-      yield chunk;
-      chunk = "";
-    }
+    encodeHistoryRow(out, flight, smoothed, sessionId);
+    if (out.length >= COPY_CHUNK_BYTES) yield out.take();
   }
-  if (chunk.length > 0) yield chunk;
+  yield out.finish();
 }
 
 async function insertUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRow[]) {
@@ -362,13 +426,51 @@ async function insertUnnest(tx: postgres.TransactionSql, rows: readonly HistoryR
   return result.count;
 }
 
-/** The staged rows into the fine tier; returns how many were new. */
-async function mergeStage(tx: postgres.TransactionSql): Promise<number> {
-  const result = await tx.unsafe(`
-    INSERT INTO flights_history (${HISTORY_COLUMN_LIST})
-    SELECT ${HISTORY_COLUMN_LIST} FROM history_stage
-    ON CONFLICT (icao24, ts) DO NOTHING`);
-  return result.count;
+/**
+ * A staged row that may be stored already: its aircraft's `flights_current`
+ * time is at or after it (1 ms of slack for the float8 seconds that
+ * flights_current is written from). `flights_current.ts` is the newest
+ * `ts` in flights_history of the aircraft (both written in one
+ * transaction, the current row only moving forward), so a row newer than it
+ * cannot conflict.
+ */
+const MAYBE_STORED = `EXISTS (SELECT 1 FROM flights_current c
+  WHERE c.icao24 = s.icao24 AND c.ts >= s.ts - interval '1 millisecond')`;
+
+/**
+ * The staged rows into the fine tier; returns how many were new.
+ *
+ * `ON CONFLICT DO NOTHING` costs the server several times a plain insert
+ * (a speculative insertion per row: an index probe, the heap insert, then
+ * the index insert checked again), and nearly every row is new: so only the
+ * rows that {@link MAYBE_STORED} (a repeated position, a redelivery) take
+ * it, the others go in by a plain INSERT, both in one statement. Should
+ * that ever meet a stored row all the same (a zombie member writing the same
+ * aircraft during a rebalance, a flights_current row deleted while its
+ * history stayed), the unique index refuses it, the transaction rolls back
+ * and `safe` retries take the `ON CONFLICT` path for every row.
+ */
+async function mergeStage(tx: postgres.TransactionSql, safe: boolean): Promise<number> {
+  const cols = HISTORY_COLUMN_LIST;
+  if (safe) {
+    const result = await tx.unsafe(`
+      INSERT INTO flights_history (${cols}) SELECT ${cols} FROM history_stage
+      ON CONFLICT (icao24, ts) DO NOTHING`);
+    return result.count;
+  }
+  const [row] = await tx.unsafe<{ n: string }[]>(`
+    WITH fresh AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM history_stage s WHERE NOT ${MAYBE_STORED}
+      RETURNING 1
+    ), seen AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM history_stage s WHERE ${MAYBE_STORED}
+      ON CONFLICT (icao24, ts) DO NOTHING
+      RETURNING 1
+    )
+    SELECT ((SELECT count(*) FROM fresh) + (SELECT count(*) FROM seen))::text AS n`);
+  return Number(row?.n ?? 0);
 }
 
 /** A row that may become its bucket's periodic point. */
