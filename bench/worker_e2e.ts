@@ -5,12 +5,19 @@
  * transaction), next to a raw COPY of the same history rows into the same
  * table in the same run, and the on-disk cost of a history row.
  *
- * Run: `deno task bench:worker` with DATABASE_URL and KAFKA_BROKERS set.
- * Knobs (environment): BENCH_MESSAGES (default 300,000) for the drain runs,
- * BENCH_RATE (updates/s, default 20,000) and BENCH_SUSTAIN_S (default 60;
- * 600 for the 10-minute run) for the sustained run, BENCH_PARTITIONS
- * (default 6), and the worker's WORKER_BATCH_SIZE and
- * WORKER_PARTITION_CONCURRENCY.
+ * Run: `deno task bench:worker [flags]` with DATABASE_URL and KAFKA_BROKERS
+ * set. Flags (each also an environment variable):
+ *
+ * - `--messages=N` (BENCH_MESSAGES, 300,000): updates of the drain runs;
+ * - `--workers=1,2` (BENCH_WORKERS): the drain runs, by group size (2: a
+ *   second worker process in the same group, sharing the partitions);
+ * - `--seconds=S` (BENCH_SUSTAIN_S, 60; 0 skips it) and `--rate=R`
+ *   (BENCH_RATE, 20,000 updates/s): the sustained run, with
+ *   `--sustain-workers=N` (BENCH_SUSTAIN_WORKERS, 1) workers;
+ * - `--partitions=P` (BENCH_PARTITIONS, 6), `--batch=B` (WORKER_BATCH_SIZE,
+ *   2,000), `--concurrency=C` (WORKER_PARTITION_CONCURRENCY, 3).
+ *
+ * The 10-minute run: `deno task bench:worker --workers=1 --seconds=600`.
  *
  * Input: `switzerland_day_copies_for_load`, derived from the real
  * Switzerland full-day recording (842 aircraft at 10 s): each poll is
@@ -19,13 +26,19 @@
  * times and everything else are the recording's.
  *
  * Runs:
- * 1. raw COPY of the distinct rows into flights_history (empty table);
- * 2. drain: all messages produced first, then one worker, then two (a
- *    second process in the same group: they share the partitions), timed
- *    until every update is committed;
- * 3. sustained: a producer process at BENCH_RATE for BENCH_SUSTAIN_S while
- *    one worker consumes; the group's lag (high watermarks minus committed
- *    offsets) sampled every second, in messages and in seconds of input.
+ * 1. raw COPY of the distinct rows into flights_history (empty table), text
+ *    and binary; the binary one (as the worker writes) is the baseline;
+ * 2. drain: all messages produced first, then the group of `--workers`,
+ *    timed until every update is committed;
+ * 3. sustained: a producer process at `--rate` for `--seconds` while the
+ *    workers consume; the group's lag (high watermarks minus committed
+ *    offsets) sampled every second, in messages and in seconds of input;
+ *    updates/s committed next to the raw COPY rate of run 1.
+ *
+ * Each run prints where this process's time went, per stage of a batch
+ * (`processing_stage_seconds_total`: decode, process, the transaction's
+ * statements, commit, alerts, publish); with several partitions in flight
+ * at once the shares overlap.
  *
  * Uses a database of its own (`bench_worker_<unix s>`, dropped at the end)
  * and topics of its own.
@@ -320,6 +333,23 @@ async function waitProcessed(
   }
 }
 
+/** What a fine row costs on disk, and a day of 20,000 aircraft at 10 s and at 1 s. */
+function costLines(what: string, cost: { bytes: number; rows: number }): string {
+  const perRow = cost.bytes / cost.rows;
+  const lines = [
+    `on disk, ${what}: ${cost.bytes} bytes for ${cost.rows} rows (pg_total_relation_size of ` +
+    `the partitions: heap, unique index, BRIN) = ${perRow.toFixed(1)} bytes/row`,
+  ];
+  for (const [label, perDay] of [["10 s", 20_000 * 8640], ["1 s", 20_000 * 86_400]] as const) {
+    lines.push(
+      `  a day of 20,000 aircraft at ${label}: ${perDay.toLocaleString("en")} rows = ` +
+        `${(perDay * perRow / 1e9).toFixed(1)} GB in the fine tier; the sampled tier ` +
+        `(one point per 5 min) ${((20_000 * 288 * perRow) / 1e6).toFixed(0)} MB/day`,
+    );
+  }
+  return lines.join("\n");
+}
+
 /** `stage share%` of this process's wall time, largest first. */
 async function stageBreakdown(worker: WorkerHandle, wallS: number): Promise<string> {
   const { values } = await worker.metrics.stageSeconds.get();
@@ -401,19 +431,7 @@ async function main(): Promise<void> {
         `${copyS.toFixed(2)} s, ${Math.round(copyRate)} rows/s; as text: ${textS.toFixed(2)} s, ` +
         `${Math.round(distinct.length / textS)} rows/s`,
     );
-    const cost = await rowCost(sql);
-    say(
-      `on disk: ${cost.bytes} bytes for ${cost.rows} rows (pg_total_relation_size of the ` +
-        `partitions, heap + indexes) = ${(cost.bytes / cost.rows).toFixed(1)} bytes/row`,
-    );
-    const perRow = cost.bytes / cost.rows;
-    for (const [label, perDay] of [["10 s", 20_000 * 8640], ["1 s", 20_000 * 86_400]] as const) {
-      say(
-        `  a day of 20,000 aircraft at ${label}: ${perDay.toLocaleString("en")} rows = ` +
-          `${(perDay * perRow / 1e9).toFixed(1)} GB (fine tier); sampled tier ` +
-          `${((20_000 * 288 * perRow) / 1e6).toFixed(0)} MB/day`,
-      );
-    }
+    say(costLines("the raw COPY's rows (no session id, smoothed = raw)", await rowCost(sql)));
     await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights, anomalies`;
 
     for (const members of DRAIN_WORKERS) {
@@ -446,6 +464,7 @@ async function main(): Promise<void> {
         SELECT (SELECT count(*) FROM flights_history)::text AS h,
                (SELECT count(*) FROM flights_history_sampled)::text AS s`;
       say(`  wrote ${n!.h} fine rows, ${n!.s} sampled rows`);
+      if (members === DRAIN_WORKERS[0]) say(costLines("the worker's rows", await rowCost(sql)));
       await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights,
         anomalies`;
     }

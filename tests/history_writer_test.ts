@@ -17,7 +17,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Sql } from "../lib/db/mod.ts";
+import { connect, type Sql } from "../lib/db/mod.ts";
 import { BinaryCopyBuffer } from "../lib/db/copy_binary.ts";
 import { createDetectionEngine } from "../lib/detect/engine.ts";
 import { BatchWriter, type HistoryRow } from "../services/worker/writer.ts";
@@ -82,42 +82,82 @@ Deno.test({
   },
 });
 
+for (const stage of ["copy", "unnest"] as const) {
+  Deno.test({
+    name: `history writer/postgres (${stage}): redelivered rows are skipped, a stored row taken ` +
+      "for new fails the write once and its retry merges with ON CONFLICT",
+    ignore: skipWithoutPostgres(),
+    async fn() {
+      const rows = historyRows();
+      const half = Math.floor(rows.length / 2);
+      const db = await freshPostgres({ migrate: true });
+      try {
+        const writer = new BatchWriter(db.sql, { stage });
+        const first = await writer.write(batch(rows.slice(0, half)));
+        const stored = await fineRows(db.sql);
+        assert.equal(stored.length, first.historyInserted);
+
+        // Redelivered as it was: every row is at or before its aircraft's current time.
+        assert.equal((await writer.write(batch(rows.slice(0, half)))).historyInserted, 0);
+        // Redelivered with the rest after it: only the rest is new.
+        const second = await writer.write(batch(rows));
+        assert.ok(second.historyInserted > 0);
+        const all = await fineRows(db.sql);
+        assert.equal(all.length, first.historyInserted + second.historyInserted);
+
+        // The history stays, flights_current goes (as retention may do): every row looks new.
+        await db.sql`DELETE FROM flights_current`;
+        await assert.rejects(
+          writer.write(batch(rows)),
+          (error: { code?: string }) => error.code === "23505",
+          "the unique index refuses the stored rows",
+        );
+        assert.equal((await writer.write(batch(rows))).historyInserted, 0, "the retry merges");
+        assert.deepEqual(await fineRows(db.sql), all, "nothing lost, nothing doubled");
+        // And the write after it takes the plain INSERT again (it would fail here if not).
+        await db.sql`DELETE FROM flights_current`;
+        await assert.rejects(writer.write(batch(rows)));
+      } finally {
+        await db.close();
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "history writer/postgres: redelivered rows are skipped, a stored row taken for new fails " +
-    "the write once and its retry merges with ON CONFLICT",
+  name: "history writer/postgres: with a transaction budget, a query issued during a write " +
+    "runs between its transactions, and the rows are those of one transaction",
   ignore: skipWithoutPostgres(),
   async fn() {
     const rows = historyRows();
-    const half = Math.floor(rows.length / 2);
-    const db = await freshPostgres({ migrate: true });
+    const whole = await freshPostgres({ migrate: true });
+    const split = await freshPostgres({ migrate: true });
+    // One connection, as on the embedded database.
+    const one = connect(split.url, { max: 1 });
     try {
-      const writer = new BatchWriter(db.sql, { stage: "copy" });
-      const first = await writer.write(batch(rows.slice(0, half)));
-      const stored = await fineRows(db.sql);
-      assert.equal(stored.length, first.historyInserted);
-
-      // Redelivered as it was: every row is at or before its aircraft's current time.
-      assert.equal((await writer.write(batch(rows.slice(0, half)))).historyInserted, 0);
-      // Redelivered with the rest after it: only the rest is new.
-      const second = await writer.write(batch(rows));
-      assert.ok(second.historyInserted > 0);
-      const all = await fineRows(db.sql);
-      assert.equal(all.length, first.historyInserted + second.historyInserted);
-
-      // The history stays, flights_current goes (as retention may do): every row looks new.
-      await db.sql`DELETE FROM flights_current`;
-      await assert.rejects(
-        writer.write(batch(rows)),
-        (error: { code?: string }) => error.code === "23505",
-        "the unique index refuses the stored rows",
-      );
-      assert.equal((await writer.write(batch(rows))).historyInserted, 0, "the retry merges");
-      assert.deepEqual(await fineRows(db.sql), all, "nothing lost, nothing doubled");
-      // And the write after it takes the plain INSERT again (it would fail here if not).
-      await db.sql`DELETE FROM flights_current`;
-      await assert.rejects(writer.write(batch(rows)));
+      await new BatchWriter(whole.sql, { stage: "unnest" }).write(batch(rows));
+      // 1 ms: about ten rows per transaction.
+      const writer = new BatchWriter(one, { stage: "unnest", transactionBudgetMs: 1 });
+      await writer.stageMethod();
+      const order: string[] = [];
+      const writing = writer.write(batch(rows)).then(() => order.push("write"));
+      // Queued once the first transaction has begun.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const reading = one`SELECT count(*) FROM flights_history`.then(() => order.push("read"));
+      await Promise.all([writing, reading]);
+      assert.deepEqual(order, ["read", "write"], "the read waited for one transaction, not all");
+      for (const table of ["flights_history", "flights_history_sampled", "flights_current"]) {
+        // updated_at is the time of the write.
+        const dump = (sql: Sql) =>
+          sql.unsafe<{ r: string }[]>(
+            `SELECT (to_jsonb(t) - 'updated_at')::text AS r FROM ${table} t ORDER BY 1`,
+          ).then((x) => x.map((r) => r.r));
+        assert.deepEqual(await dump(one), await dump(whole.sql), table);
+      }
     } finally {
-      await db.close();
+      await one.end({ timeout: 5 });
+      await whole.close();
+      await split.close();
     }
   },
 });

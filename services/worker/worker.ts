@@ -155,6 +155,12 @@ export interface WorkerHandle {
 
 /** Most updates per batch on the embedded database (see the subscription below). */
 const EMBEDDED_MAX_BATCH = 250;
+/**
+ * Longest a write transaction should hold the embedded database's one
+ * connection, ms (writer.ts splits a batch to fit): what a history API
+ * request may wait behind the writer, about.
+ */
+const EMBEDDED_TRANSACTION_MS = 30;
 /** Heartbeat period while a batch waits out a backoff, ms. */
 const HEARTBEAT_MS = 3_000;
 
@@ -185,7 +191,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   });
   const stage = (name: WorkerStage, seconds: number) =>
     metrics.stageSeconds.inc({ stage: name }, seconds);
-  const writer = new BatchWriter(sql, { onStage: stage });
+  const writer = new BatchWriter(sql, {
+    onStage: stage,
+    // The history API shares the embedded database's one connection: short transactions.
+    transactionBudgetMs: options.db.kind === "embedded" ? EMBEDDED_TRANSACTION_MS : undefined,
+  });
   const freshness = new Freshness({ registry: metrics.registry, now: options.now });
   const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
     options.config;
