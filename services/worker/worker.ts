@@ -247,6 +247,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     const assigned = consumer.subscription?.assignments?.();
     if (assigned?.some((a) => a.topic === batch.topic && a.partition === batch.partition)) {
       processor.retain(assigned);
+      alerts?.retain(assigned);
     }
     const first = batch.messages[0]!.offset;
     const last = batch.messages[batch.messages.length - 1]!.offset;
@@ -285,7 +286,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       result = await writer.write(toWriteBatch(processed.outputs));
       mark = performance.now();
       metrics.dbWriteLatency.observe((mark - started) / 1000);
-      alerted = (await alerts?.store(batch, input, processed.outputs)) ?? [];
+      alerted = (await alerts?.store(
+        { topic: batch.topic, partition: batch.partition, firstOffset: first },
+        input,
+        processed.outputs,
+      )) ?? [];
       stage("alerts", (performance.now() - mark) / 1000);
       outage.markUp();
     } catch (error) {
