@@ -42,6 +42,8 @@
  * | --baseline | LOAD_BASELINE | true | run the tar1090-style baseline |
  * | --relay | LOAD_RELAY | true | run the relay-hop phase |
  * | --tick | LOAD_TICK_MS | 200 | WS_DELTA_INTERVAL_MS of the hubs |
+ * | --slices | LOAD_SLICES | 5 | feed parts per second (50: a nearly continuous feed) |
+ * | --cpu-prof | LOAD_CPU_PROF | (none) | directory for the servers' V8 CPU profiles |
  *
  * @module
  */
@@ -78,7 +80,10 @@ export interface LoadOptions {
   baseline: boolean;
   relay: boolean;
   tick: number;
+  /** Feed parts per second (5: every 200 ms, like a receiver's batches; 50: nearly continuous). */
   slices: number;
+  /** Directory for V8 CPU profiles of the server processes (`deno run --cpu-prof`), or null. */
+  cpuProf: string | null;
 }
 
 export function parseLoadOptions(args: string[], env: Record<string, string | undefined>) {
@@ -100,6 +105,8 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
         "baseline",
         "relay",
         "tick",
+        "slices",
+        "cpu-prof",
       ].map((k) => [k, { type: "string" as const }]),
     ),
   });
@@ -133,7 +140,8 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
     baseline: get("baseline", "true") !== "false",
     relay: get("relay", "true") !== "false",
     tick: num("tick", "200"),
-    slices: 5,
+    slices: Math.max(1, num("slices", "5")),
+    cpuProf: get("cpu-prof", "") || null,
   } satisfies LoadOptions;
 }
 
@@ -157,9 +165,9 @@ function killAll(): void {
   }
 }
 
-function spawn(script: string, args: string[]): Child {
+function spawn(script: string, args: string[], flags: string[] = []): Child {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, HERE).pathname, ...args],
+    args: ["run", "-A", ...flags, new URL(script, HERE).pathname, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -180,8 +188,11 @@ function spawn(script: string, args: string[]): Child {
   };
 }
 
+/** `--cpu-prof` flags for server processes when profiling (LOAD_CPU_PROF / --cpu-prof=DIR). */
+let serverFlags: string[] = [];
+
 async function startServer(args: string[]): Promise<Child & { port: number; pid: number }> {
-  const child = spawn("server.ts", args);
+  const child = spawn("server.ts", args, serverFlags);
   const ready = await child.next();
   return { ...child, port: ready.port as number, pid: ready.pid as number };
 }
@@ -249,21 +260,32 @@ async function phase(
     slices: o.slices,
   });
   await sleep(o.warmup * 1000);
+  await server.send({ cmd: "reset_ticks" });
+  await server.next();
   await server.send({ cmd: "stats" });
-  const before = (await server.next()) as { slow_total: number; feed_skipped: number };
+  const before = (await server.next()) as {
+    slow_total: number;
+    feed_skipped: number;
+    ticks: number;
+  };
   const cpu0 = procFigures(server.pid);
+  const loadCpu0 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
   await sleep(o.seconds * 1000);
   for (const c of load) await c.send({ cmd: "report" });
   const windowS = (performance.now() - t0) / 1000;
   const cpu1 = procFigures(server.pid);
+  const loadCpu1 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const reports: ProcessReport[] = [];
   for (const c of load) reports.push((await c.next()).report as ProcessReport);
   await server.send({ cmd: "stats" });
   const after = (await server.next()) as {
     slow_total: number;
     feed_skipped: number;
+    ticks: number;
+    tick_p50_ms: number;
+    tick_p99_ms: number;
     stats: { clients: number; flights: number };
   };
   await server.send({ cmd: "ingests" });
@@ -287,6 +309,10 @@ async function phase(
       feedSkipped: after.feed_skipped - before.feed_skipped,
       flights: after.stats.flights,
       clients: after.stats.clients,
+      ticksPerS: (after.ticks - before.ticks) / windowS,
+      tickP50Ms: after.tick_p50_ms,
+      tickP99Ms: after.tick_p99_ms,
+      loadCpuPercent: (loadCpu1 - loadCpu0) / (windowS * 10),
     },
   };
 }
@@ -445,6 +471,7 @@ async function runPhases(
   };
   const phases: LoadResult["phases"] = [];
   const relay: LoadResult["relay"] = [];
+  serverFlags = o.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [];
   const positions = await samplePositions(o);
   const plans = planClients(positions, planOptions(o));
   const inView = new Map(plans.map((p) => [p.id, countInView(positions, p.bbox)]));
@@ -453,7 +480,7 @@ async function runPhases(
     `hub load: ${o.aircraft} derived aircraft (world_load copies), ${o.clients} clients ` +
       `(${world} whole world, ${o.clients - world} regional ${o.viewDeg}°x${o.viewDeg * 1.5}°, ` +
       `${plans.filter((p) => p.probe).length} probes) in ${o.processes} load processes, ` +
-      `tick ${o.tick} ms, ${o.seconds} s measured per phase after ${o.warmup} s; ` +
+      `tick ${o.tick} ms, feed in ${o.slices} parts/s, ${o.seconds} s measured per phase after ${o.warmup} s; ` +
       `127.0.0.1, ${navigator.hardwareConcurrency} CPUs shared by server and load`,
   );
   for (const [k, interval] of o.profiles.entries()) {
