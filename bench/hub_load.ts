@@ -44,6 +44,7 @@
  * | --tick | LOAD_TICK_MS | 200 | WS_DELTA_INTERVAL_MS of the hubs |
  * | --slices | LOAD_SLICES | 5 | feed parts per second (50: a nearly continuous feed) |
  * | --cpu-prof | LOAD_CPU_PROF | (none) | directory for the servers' V8 CPU profiles |
+ * | --max-buffered | LOAD_MAX_BUFFERED | 4194304 | WS_MAX_BUFFERED_BYTES of the hubs |
  *
  * @module
  */
@@ -84,6 +85,8 @@ export interface LoadOptions {
   slices: number;
   /** Directory for V8 CPU profiles of the server processes (`deno run --cpu-prof`), or null. */
   cpuProf: string | null;
+  /** WS_MAX_BUFFERED_BYTES of the hubs (per-client send queue limit), bytes. */
+  maxBuffered: number;
 }
 
 export function parseLoadOptions(args: string[], env: Record<string, string | undefined>) {
@@ -107,6 +110,7 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
         "tick",
         "slices",
         "cpu-prof",
+        "max-buffered",
       ].map((k) => [k, { type: "string" as const }]),
     ),
   });
@@ -142,6 +146,7 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
     tick: num("tick", "200"),
     slices: Math.max(1, num("slices", "5")),
     cpuProf: get("cpu-prof", "") || null,
+    maxBuffered: num("max-buffered", String(4 * 1024 * 1024)),
   } satisfies LoadOptions;
 }
 
@@ -272,7 +277,15 @@ async function phase(
   const loadCpu0 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
-  await sleep(o.seconds * 1000);
+  // Samples the server's socket queues (and RSS) once a second over the window.
+  let bufferedPeak = 0;
+  const until = performance.now() + o.seconds * 1000;
+  while (performance.now() < until) {
+    await sleep(Math.min(1000, Math.max(0, until - performance.now())));
+    await server.send({ cmd: "stats" });
+    const { stats } = (await server.next()) as { stats: { buffered_bytes: number } };
+    bufferedPeak = Math.max(bufferedPeak, stats.buffered_bytes);
+  }
   for (const c of load) await c.send({ cmd: "report" });
   const windowS = (performance.now() - t0) / 1000;
   const cpu1 = procFigures(server.pid);
@@ -286,7 +299,8 @@ async function phase(
     ticks: number;
     tick_p50_ms: number;
     tick_p99_ms: number;
-    stats: { clients: number; flights: number };
+    stats: { clients: number; flights: number; buffered_bytes: number };
+    memory: { heapUsed: number; heapTotal: number; external: number };
   };
   await server.send({ cmd: "ingests" });
   const ingests = new Map((await server.next()).ingests as [number, number][]);
@@ -313,6 +327,11 @@ async function phase(
       tickP50Ms: after.tick_p50_ms,
       tickP99Ms: after.tick_p99_ms,
       loadCpuPercent: (loadCpu1 - loadCpu0) / (windowS * 10),
+      heapUsedMb: after.memory.heapUsed / 2 ** 20,
+      heapTotalMb: after.memory.heapTotal / 2 ** 20,
+      externalMb: after.memory.external / 2 ** 20,
+      bufferedMb: after.stats.buffered_bytes / 2 ** 20,
+      bufferedPeakMb: Math.max(bufferedPeak, after.stats.buffered_bytes) / 2 ** 20,
     },
   };
 }
@@ -324,11 +343,22 @@ async function relayPhase(o: LoadOptions, figures: LoadResult["relay"]): Promise
     "--interval=1",
     `--slices=${o.slices}`,
     `--tick=${o.tick}`,
+    `--max-buffered=${o.maxBuffered}`,
   ]);
   const url = `ws://127.0.0.1:${upstream.port}/ws`;
   const relays = [
-    await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
-    await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
+    await startServer([
+      "--role=relay",
+      `--upstream=${url}`,
+      `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
+    ]),
+    await startServer([
+      "--role=relay",
+      `--upstream=${url}`,
+      `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
+    ]),
   ];
   // Relays take a while to sync a big upstream snapshot: wait until each says it is ready.
   for (const r of relays) {
@@ -491,6 +521,7 @@ async function runPhases(
       `--interval=${interval}`,
       `--slices=${o.slices}`,
       `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
     ]);
     try {
       log(`profile ${interval} s: ${o.clients} WebSocket clients ...`);

@@ -46,6 +46,13 @@ export interface ServerFigures {
   tickP99Ms?: number;
   /** CPU used by the load processes together during the window, % of one core. */
   loadCpuPercent?: number;
+  /** The server's V8 heap (used, reserved) and memory outside it held by JS objects, MB. */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+  externalMb?: number;
+  /** Bytes queued in the server's client sockets at the end (largest sample over the window), MB. */
+  bufferedMb?: number;
+  bufferedPeakMb?: number;
 }
 
 export interface Row {
@@ -174,7 +181,12 @@ export function table(title: string, list: Row[], server: ServerFigures): string
       "",
       `hub ticks: ${f1(server.ticksPerS)}/s, duration p50 ${f1(server.tickP50Ms ?? NaN)} ms, ` +
       `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets); ` +
-      `load processes: CPU ${f0(server.loadCpuPercent ?? NaN)}% of one core`,
+      `load processes: CPU ${f0(server.loadCpuPercent ?? NaN)}% of one core; ` +
+      `socket send queues ${f0(server.bufferedMb ?? NaN)} MB (peak ${
+        f0(server.bufferedPeakMb ?? NaN)
+      } MB); server V8 heap ${f0(server.heapUsedMb ?? NaN)} MB used of ${
+        f0(server.heapTotalMb ?? NaN)
+      } MB, external ${f0(server.externalMb ?? NaN)} MB`,
     ]),
     "",
     "| encoding | clients (world) | probes | ingest→receive p50 ms | p99 ms | probe updates | " +

@@ -147,6 +147,7 @@ for await (const line of jsonLines(Deno.stdin.readable)) {
       ticks,
       tick_p50_ms: tickSpans.quantile(0.5) / 10,
       tick_p99_ms: tickSpans.quantile(0.99) / 10,
+      memory: Deno.memoryUsage(),
     });
   } else if (cmd === "reset_ticks") {
     tickSpans.counts.fill(0);

@@ -124,3 +124,9 @@ console.log(
 console.log(`  core (commit, route, encode segments): ${q(spans.core)}`);
 console.log(`  hand out to v2.bin clients:            ${q(spans.bin)}`);
 console.log(`  then JSON and MessagePack clients:     ${q(spans.v1)}`);
+const mem = Deno.memoryUsage();
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+console.log(
+  `  memory: RSS ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)}, ` +
+    `external ${mb(mem.external)}`,
+);

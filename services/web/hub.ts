@@ -137,6 +137,8 @@ export interface HubStats {
   clients_by_encoding: Record<Encoding, number>;
   /** Clients currently over the buffer limit (skipped). */
   slow_clients: number;
+  /** Bytes waiting in the clients' socket send queues, in all (server memory outside the JS heap). */
+  buffered_bytes: number;
   flights: number;
   /** Distinct views (filter and tiles) clients share. */
   buckets: number;
@@ -349,9 +351,11 @@ export class Hub {
   stats(): HubStats {
     const byEncoding: Record<Encoding, number> = { json: 0, msgpack: 0, bin: 0 };
     let slow = 0;
+    let buffered = 0;
     for (const c of this.#clients) {
       byEncoding[c.encoding]++;
       if (c.slowSince !== null) slow++;
+      buffered += c.socket.bufferedAmount;
     }
     return {
       ready: this.#started && !this.#stopping && this.#source.ready,
@@ -359,6 +363,7 @@ export class Hub {
       clients: this.#clients.size,
       clients_by_encoding: byEncoding,
       slow_clients: slow,
+      buffered_bytes: buffered,
       flights: this.#core.flightCount,
       buckets: this.#core.bucketCount,
       segments: this.#core.segmentCount,
