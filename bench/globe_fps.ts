@@ -1,31 +1,43 @@
 /**
- * Globe frame rate (a benchmark, not a test): headless Chromium with
- * software WebGL at 1280x720, the real page fed by the real hub with 1,000,
+ * Globe frame cost (a benchmark, not a test): headless Chromium with
+ * software WebGL (SwiftShader: the GPU's work runs on the CPU too, in the GPU
+ * process) at 1280x720, the real page fed by the real hub with 1,000,
  * 10,000 and 20,000 aircraft interpolating every frame (derived copies of the
  * Switzerland recording's real tracks under new icao24 addresses:
- * `copies_for_load`), drawn by
+ * `copies_for_load`; the recording updates every aircraft every 10 s), drawn by
  *
- * - `instanced`: the page's one `InstancedMesh` (what users get);
+ * - `instanced`: the page's instanced layer, dead-reckoned in the vertex
+ *   shader (what users get);
  * - `points`: globe.gl's plain `pointsData` layer fed the same interpolated
  *   positions every frame (one mesh per point);
  * - `points merged`: the same with `pointsMerge(true)` (one merged geometry,
  *   rebuilt on every update);
- * - `globe only`: no aircraft drawn (the floor set by the globe itself).
+ * - `globe only`: no aircraft drawn (the floor set by the globe itself, with
+ *   the live feed still applied to the store).
  *
- * Plus, in Deno: the CPU cost of one interpolation frame (`writeFrame`) and
- * of decoding a MessagePack snapshot, to judge whether a Worker would help.
+ * For each: frames per second, and the page's main-thread CPU per frame
+ * from Chromium's own counters (CDP `Performance.getMetrics` in
+ * `threadTicks`: `ScriptDuration` is JavaScript, `TaskDuration` every task
+ * of the main thread), over the same window; the aircraft layer's cost is
+ * the mode's script time minus `globe only`'s. The instanced layer also
+ * times its own per-frame JavaScript (`GlobeScene.layerMs`).
  *
- * and of decoding the same snapshot as `skysentinel.v2.bin` the way the
- * page's Worker does (typed arrays, lib/client/v2_feed.ts).
+ * Plus, in Deno: the instanced layer's per-frame JavaScript with no new
+ * data and with every aircraft updated, applying a delta of every aircraft
+ * to the store, and decoding a MessagePack snapshot beside the same
+ * snapshot as `skysentinel.v2.bin` the way the page's Worker does (typed
+ * arrays, lib/client/v2_feed.ts).
  *
- * Run: `deno task bench:globe [seconds per mode] [--cpu-only]`
+ * Run: `deno task bench:globe [seconds per mode] [--cpu-only] [--sizes=10000,20000]`
  *
  * @module
  */
 import { encode as msgpackEncode } from "@msgpack/msgpack";
-import type { Page } from "playwright-core";
-import { writeFrame } from "../lib/client/aircraft_frame.ts";
-import { BinaryFeed } from "../lib/client/v2_feed.ts";
+import * as THREE from "three";
+import type { CDPSession, Page } from "playwright-core";
+import { AircraftLayer } from "../lib/client/aircraft_layer.ts";
+import type { FrameState } from "../lib/client/aircraft_frame.ts";
+import { BinaryFeed, materialise } from "../lib/client/v2_feed.ts";
 import {
   composeFrame,
   encodeSegment,
@@ -47,22 +59,64 @@ import {
 const SECONDS = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 6);
 const CPU_ONLY = Deno.args.includes("--cpu-only");
 /** Aircraft counts measured (the world scale of issue #10 is 20,000). */
-const SIZES = [1_000, 10_000, 20_000];
+const SIZES = (Deno.args.find((a) => a.startsWith("--sizes="))?.slice(8) ?? "1000,10000,20000")
+  .split(",").map(Number);
 
-/** Frames per second of the page over `seconds` (at least 3 frames). */
-function measureFps(page: Page, seconds: number): Promise<number> {
-  return page.evaluate((ms) =>
-    new Promise<number>((resolve) => {
-      let n = 0;
-      const t0 = performance.now();
-      const step = () => {
-        n++;
-        const dt = performance.now() - t0;
-        if (dt < ms || n < 3) requestAnimationFrame(step);
-        else resolve(n / (dt / 1000));
-      };
-      requestAnimationFrame(step);
-    }), seconds * 1000);
+/** One measurement window of the page. */
+interface Window {
+  fps: number;
+  frames: number;
+  /** Main-thread JavaScript CPU per frame, ms. */
+  scriptMs: number;
+  /** Every main-thread task's CPU per frame, ms. */
+  taskMs: number;
+  /** The instanced layer's self-timed JavaScript per frame, ms. */
+  layerMs: number;
+}
+
+async function metrics(cdp: CDPSession): Promise<Record<string, number>> {
+  const { metrics } = await cdp.send("Performance.getMetrics");
+  return Object.fromEntries(metrics.map((m) => [m.name, m.value]));
+}
+
+/** Frames and main-thread CPU of the page over `seconds` (at least 3 frames). */
+async function measure(page: Page, cdp: CDPSession, seconds: number): Promise<Window> {
+  const layer0 = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const sc = (globalThis as any).__skysentinel.scene;
+    return [sc.layerMs, sc.layerFrames] as [number, number];
+  });
+  const m0 = await metrics(cdp);
+  const { frames, ms } = await page.evaluate(
+    (ms) =>
+      new Promise<{ frames: number; ms: number }>((resolve) => {
+        let n = 0;
+        const t0 = performance.now();
+        const step = () => {
+          n++;
+          const dt = performance.now() - t0;
+          if (dt < ms || n < 3) requestAnimationFrame(step);
+          else resolve({ frames: n, ms: dt });
+        };
+        requestAnimationFrame(step);
+      }),
+    seconds * 1000,
+  );
+  const m1 = await metrics(cdp);
+  const layer1 = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const sc = (globalThis as any).__skysentinel.scene;
+    return [sc.layerMs, sc.layerFrames] as [number, number];
+  });
+  const per = (k: string) => (m1[k]! - m0[k]!) * 1000 / frames;
+  const layerFrames = layer1[1] - layer0[1];
+  return {
+    fps: frames / (ms / 1000),
+    frames,
+    scriptMs: per("ScriptDuration"),
+    taskMs: per("TaskDuration"),
+    layerMs: layerFrames > 0 ? (layer1[0] - layer0[0]) / layerFrames : 0,
+  };
 }
 
 type Mode = "instanced" | "points" | "points merged" | "globe only";
@@ -102,10 +156,9 @@ function setMode(page: Page, mode: Mode): Promise<void> {
   }, mode);
 }
 
-interface Row {
+interface Row extends Window {
   aircraft: number;
   mode: Mode;
-  fps: number;
 }
 
 async function browserRuns(): Promise<Row[]> {
@@ -140,12 +193,19 @@ async function browserRuns(): Promise<Row[]> {
         { timeout: 180_000 },
       );
       const count = Number(await page.locator("#aircraft-count").getAttribute("data-count"));
+      const cdp = await page.context().newCDPSession(page);
+      // Thread ticks: CPU time of the main thread, not wall time.
+      await cdp.send("Performance.enable", { timeDomain: "threadTicks" });
       for (const mode of ["instanced", "points", "points merged", "globe only"] as Mode[]) {
         await setMode(page, mode);
-        await measureFps(page, 2); // warm up
-        const fps = await measureFps(page, SECONDS);
-        rows.push({ aircraft: count, mode, fps });
-        console.error(`  ${count} aircraft, ${mode}: ${fps.toFixed(2)} fps`);
+        await measure(page, cdp, 2); // warm up
+        const w = await measure(page, cdp, SECONDS);
+        rows.push({ aircraft: count, mode, ...w });
+        console.error(
+          `  ${count} aircraft, ${mode}: ${w.fps.toFixed(2)} fps, script ${
+            w.scriptMs.toFixed(2)
+          } ms/frame, tasks ${w.taskMs.toFixed(2)} ms/frame over ${w.frames} frames`,
+        );
       }
       await setMode(page, "instanced");
     } finally {
@@ -156,35 +216,68 @@ async function browserRuns(): Promise<Row[]> {
   return rows;
 }
 
-/** CPU per interpolation frame in Deno (same code as the page): ms for `n` aircraft. */
-function cpuFrame(
-  n: number,
-): { frameMs: number; decodeMs: number; bytes: number; binMs: number; binBytes: number } {
+/** The flights of `n` derived aircraft (recording snapshot `k`). */
+function flightsOf(n: number, k: number) {
   const perSnapshot = snapshotFlights(LIVE_INDEX, 0).length;
-  const flights = snapshotFlights(LIVE_INDEX, 0, Math.min(4095, Math.ceil(n / perSnapshot))).slice(
-    0,
-    n,
-  );
+  const copies = Math.min(4095, Math.ceil(n / perSnapshot));
+  return snapshotFlights(k, 0, copies).slice(0, n);
+}
+
+/** The instanced layer and the store in Deno (same code as the page, no GPU): ms. */
+function cpuFrame(n: number): {
+  materialiseMs: number;
+  steadyMs: number;
+  updateMs: number;
+  applyMs: number;
+  decodeMs: number;
+  bytes: number;
+  binMs: number;
+  binBytes: number;
+} {
+  const flights = flightsOf(n, LIVE_INDEX);
+  const next = flightsOf(n, LIVE_INDEX + 1);
   const store = new FlightStore();
   const nowS = flights[0]!.time_position_unix + 5;
   store.replace(flights, nowS);
-  const index = new Map([...store.flights.keys()].map((id, i) => [id, i]));
-  const sink = { indexOf: (id: string) => index.get(id), write() {} };
-  const frame = {
+  const layer = new AircraftLayer(new THREE.Scene(), { capacity: 4096 });
+  layer.bind(store);
+  const frame: FrameState = {
     nowS,
-    camera: [0, 0, 300] as [number, number, number],
+    camera: [0, 0, 300],
     unitsPerPxAtOne: 0.0013,
     markerPx: 15,
-    selected: null,
+    selected: flights[0]!.icao24,
     cockpit: false,
     highlight: null,
     emergencies: new Set<string>(),
   };
-  for (let i = 0; i < 20; i++) writeFrame(store, sink, { ...frame, nowS: nowS + i / 60 });
+  layer.frame(frame);
+  // Steady state: frames between two updates (only the uniforms and the selected aircraft).
+  const frames = 2000;
   const t0 = performance.now();
-  const frames = 200;
-  for (let i = 0; i < frames; i++) writeFrame(store, sink, { ...frame, nowS: nowS + i / 60 });
-  const frameMs = (performance.now() - t0) / frames;
+  for (let i = 0; i < frames; i++) layer.frame({ ...frame, nowS: nowS + i / 60 });
+  const steadyMs = (performance.now() - t0) / frames;
+  // Every aircraft updated: the store's upserts, then one frame packing and uploading all.
+  let applyMs = 0, updateMs = 0;
+  const rounds = 5;
+  for (let r = 0; r < rounds; r++) {
+    const batch = r % 2 === 0 ? next : flights;
+    const shift = 10 * (r + 1);
+    const moved = batch.map((f) => ({
+      ...f,
+      time_position_unix: f.time_position_unix + shift,
+      last_contact_unix: f.last_contact_unix + shift,
+    }));
+    const ta = performance.now();
+    for (const f of moved) store.upsert(f, nowS + shift);
+    applyMs += performance.now() - ta;
+    const tb = performance.now();
+    layer.frame({ ...frame, nowS: nowS + shift });
+    updateMs += performance.now() - tb;
+  }
+  applyMs /= rounds;
+  updateMs /= rounds;
+  layer.dispose();
   const bytes = msgpackEncode({ type: "snapshot", seq: 1, server_time_ms: 0, flights });
   const t1 = performance.now();
   for (let i = 0; i < 10; i++) decodeServerFrame(bytes);
@@ -205,34 +298,78 @@ function cpuFrame(
   if (feeds[1]!.table.size !== unique.size) {
     throw new Error("v2.bin snapshot did not decode every aircraft");
   }
-  return { frameMs, decodeMs, bytes: bytes.byteLength, binMs, binBytes: bin.byteLength };
+  // The page turns a decoded batch into flight objects before the store takes them.
+  const fresh = new BinaryFeed();
+  const batch = fresh.receive(bin, 0).find((a) => a.kind === "batch");
+  if (batch?.kind !== "batch") throw new Error("no batch from the v2.bin snapshot");
+  const t3 = performance.now();
+  for (let i = 0; i < 10; i++) materialise(batch.batch);
+  const materialiseMs = (performance.now() - t3) / 10;
+  return {
+    materialiseMs,
+    steadyMs,
+    updateMs,
+    applyMs,
+    decodeMs,
+    bytes: bytes.byteLength,
+    binMs,
+    binBytes: bin.byteLength,
+  };
 }
 
+const f2 = (v: number) => v.toFixed(2);
+
 if (import.meta.main) {
-  console.error(`globe_fps: ${SECONDS} s per mode, 1280x720, software WebGL (SwiftShader)`);
+  console.error(
+    `globe_fps: ${SECONDS} s per mode, 1280x720, headless Chromium (${
+      Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"
+    }) with software WebGL (SwiftShader)`,
+  );
   const rows = CPU_ONLY ? [] : await browserRuns();
-  console.log("\n| aircraft | renderer | fps | vs instanced |");
-  console.log("|---:|---|---:|---:|");
+  console.log(
+    "\n| aircraft | renderer | fps | main-thread JS ms/frame | all main-thread tasks ms/frame | layer JS ms/frame (JS minus globe only) | layer self-timed ms/frame |",
+  );
+  console.log("|---:|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
-    const base = rows.find((x) => x.aircraft === r.aircraft && x.mode === "instanced")!.fps;
+    const floor = rows.find((x) => x.aircraft === r.aircraft && x.mode === "globe only")!;
     console.log(
-      `| ${r.aircraft.toLocaleString("en-US")} | ${r.mode} | ${r.fps.toFixed(2)} | ${
-        (r.fps / base).toFixed(2)
-      }x |`,
+      `| ${r.aircraft.toLocaleString("en-US")} | ${r.mode} | ${f2(r.fps)} | ${f2(r.scriptMs)} | ${
+        f2(r.taskMs)
+      } | ${r.mode === "globe only" ? "-" : f2(r.scriptMs - floor.scriptMs)} | ${
+        r.mode === "instanced" ? r.layerMs.toFixed(3) : "-"
+      } |`,
+    );
+  }
+  const sizes = [...new Set(rows.map((r) => r.aircraft))];
+  if (sizes.length > 0) {
+    console.log(
+      "\n| aircraft | points layer JS / instanced | points merged / instanced | (instanced = max(self-timed, JS minus globe only)) |",
+    );
+    console.log("|---:|---:|---:|---|");
+  }
+  for (const n of sizes) {
+    const get = (m: Mode) => rows.find((r) => r.aircraft === n && r.mode === m)!;
+    const floor = get("globe only").scriptMs;
+    const inst = get("instanced");
+    const instMs = Math.max(inst.layerMs, inst.scriptMs - floor, 1e-3);
+    console.log(
+      `| ${n.toLocaleString("en-US")} | ${f2((get("points").scriptMs - floor) / instMs)}x | ${
+        f2((get("points merged").scriptMs - floor) / instMs)
+      }x | instanced ${instMs.toFixed(3)} ms |`,
     );
   }
   console.log(
-    "\n| aircraft | interpolation frame (CPU, Deno) | MessagePack snapshot | decode | v2.bin snapshot | decode (Worker's code) |",
+    "\n| aircraft | layer frame, no new data (Deno) | layer frame, all updated | page: materialise a batch of all | store: apply a delta of all | MessagePack snapshot | decode | v2.bin snapshot | decode (Worker's code) |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const n of SIZES) {
     const c = cpuFrame(n);
     console.log(
-      `| ${n.toLocaleString("en-US")} | ${c.frameMs.toFixed(2)} ms | ${
-        (c.bytes / 1024).toFixed(0)
-      } KiB | ${c.decodeMs.toFixed(1)} ms | ${(c.binBytes / 1024).toFixed(0)} KiB | ${
-        c.binMs.toFixed(1)
-      } ms |`,
+      `| ${n.toLocaleString("en-US")} | ${c.steadyMs.toFixed(4)} ms | ${f2(c.updateMs)} ms | ${
+        f2(c.materialiseMs)
+      } ms | ${f2(c.applyMs)} ms | ${(c.bytes / 1024).toFixed(0)} KiB | ${
+        c.decodeMs.toFixed(1)
+      } ms | ${(c.binBytes / 1024).toFixed(0)} KiB | ${c.binMs.toFixed(1)} ms |`,
     );
   }
   console.log(

@@ -1,28 +1,39 @@
 /**
- * Receiver-to-browser latency: a local Beast (default) or SBS (`--sbs`)
- * receiver plays a track DERIVED from the real EZY158T 1 s OpenSky
- * recording at its real pace; the producer decodes it (SOURCES=beast://...),
- * publishes to the bus, the hub (WS_DELTA_INTERVAL_MS 200, the default)
- * serves /ws, and a WebSocket client measures, for every track point, the
- * time from the receiver writing it to the client receiving the aircraft at
- * that position, and how far that position is from the recording.
+ * Receiver-to-browser latency on the real path: a local Beast (default) or
+ * SBS (`--sbs`) receiver on TCP plays a track DERIVED from the real EZY158T
+ * 1 s OpenSky recording at its real pace; the producer decodes it
+ * (SOURCES=beast://...) and publishes through its outbox to real Kafka
+ * (KAFKA_BROKERS, topics of this run's own); the web server's hub reads
+ * flights.state from Kafka on a bus of its own (as the web process does) and
+ * serves /ws (WS_DELTA_INTERVAL_MS 200, the default); a WebSocket client on
+ * `skysentinel.v2.bin` decodes the frames with the shared lib/hub/v2 decoder
+ * and measures, for every track point, the time from the receiver writing it
+ * to the client receiving the aircraft at that position, and how far that
+ * position is from the recording.
  *
- * Baseline, in the same run: the same track through readsb's aircraft.json
- * (rewritten every second, as readsb does, polled every second by the
- * producer, as tar1090 polls it): what a tar1090 user sees, one file write
- * and one poll behind.
+ * Comparisons in the same run:
+ * - the same receiver through the in-process MemoryBus and `skysentinel.v1.json`
+ *   (the embedded stack's path: what Kafka and the binary codec add);
+ * - baseline: the same track through readsb's aircraft.json (rewritten every
+ *   second, as readsb does, polled every second by the producer, as tar1090
+ *   polls it), on the Kafka + v2.bin path: what a tar1090 user sees, one file
+ *   write and one poll behind.
  *
  * Targets (issue 12): position within 10 m of the track; p99 latency at most
- * 1.5 s. The bus is the in-process MemoryBus (the hub reads the contract's
- * fixed topic names, which the shared Kafka of a dev machine also carries).
+ * 1.5 s, on the Kafka path.
  *
- * `deno task bench:receiver [--sbs] [--seconds N] [--no-baseline]`
+ * `deno task bench:receiver [--sbs] [--seconds N] [--no-baseline] [--no-memory]`
+ * (without KAFKA_BROKERS only the memory path runs, and it says so).
  *
  * @module
  */
+import { TOPICS } from "../contracts/topics.ts";
 import { MemoryBus } from "../lib/bus/memory.ts";
+import { openBus } from "../lib/bus/mod.ts";
+import type { Bus } from "../lib/bus/types.ts";
 import { parseProducerConfig } from "../lib/config.ts";
 import { haversineM } from "../lib/geo/sphere.ts";
+import { BinaryDecoder } from "../lib/hub/v2/mod.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
 import { startBusSource } from "../services/web/hub_sources.ts";
@@ -37,26 +48,69 @@ import {
 } from "../tests/_receiver_feeds.ts";
 
 type Kind = "beast" | "sbs" | "aircraft_json";
+type Path = "kafka+v2.bin" | "memory+v1.json";
 
 const secondsArg = Deno.args.indexOf("--seconds");
-const seconds = secondsArg >= 0 ? Number(Deno.args[secondsArg + 1]) : 60;
+const seconds = secondsArg >= 0 ? Number(Deno.args[secondsArg + 1]) : 40;
 const kind: Kind = Deno.args.includes("--sbs") ? "sbs" : "beast";
+const brokers = (Deno.env.get("KAFKA_BROKERS") ?? "").split(",").map((b) => b.trim()).filter(
+  Boolean,
+);
 // Start in the approach (descending, turning) rather than in straight cruise.
 const track = await derivedTrack(undefined, { from: 600, limit: seconds });
 const icao = track[0]!.icao24;
 
 interface Result {
   kind: Kind;
+  path: Path;
   seen: number;
   unmatched: number;
   latencies: number[];
   errors: number[];
 }
 
-async function run(kind: Kind): Promise<Result> {
-  const bus = new MemoryBus();
+/** This run's own topics on the shared broker (other benchmarks and tests use theirs). */
+function runTopics() {
+  const run = `bench.receiver.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return {
+    state: `${run}.state`,
+    updates: `${run}.updates`,
+    deadletter: `${run}.deadletter`,
+    anomalies: `${run}.anomalies`,
+    alerts: `${run}.alerts`,
+  };
+}
+
+async function run(kind: Kind, path: Path): Promise<Result> {
+  const topics = runTopics();
+  let producerBus: Bus;
+  let webBus: Bus;
+  if (path === "kafka+v2.bin") {
+    producerBus = await openBus({ brokers, clientId: "bench-receiver-producer" });
+    webBus = await openBus({ brokers, clientId: "bench-receiver-web" });
+    await producerBus.ensureTopics([
+      { ...TOPICS.state, name: topics.state },
+      { ...TOPICS.updates, name: topics.updates },
+      { ...TOPICS.deadletter, name: topics.deadletter },
+      { ...TOPICS.anomalies, name: topics.anomalies },
+      { ...TOPICS.alerts, name: topics.alerts },
+    ]);
+  } else {
+    producerBus = webBus = new MemoryBus();
+    await producerBus.ensureTopics([
+      { ...TOPICS.state, name: topics.state },
+      { ...TOPICS.updates, name: topics.updates },
+      { ...TOPICS.deadletter, name: topics.deadletter },
+      { ...TOPICS.anomalies, name: topics.anomalies },
+      { ...TOPICS.alerts, name: topics.alerts },
+    ]);
+  }
   const served = serveHub({ config: { WS_DELTA_INTERVAL_MS: 200 } });
-  const source = await startBusSource(served.hub, bus, { anomalyWindowHours: 24 });
+  const source = await startBusSource(served.hub, webBus, {
+    anomalyWindowHours: 24,
+    topics,
+    logger: { info() {}, warn() {} },
+  });
   const sentAt = new Map<number, number>();
   let sent = 0;
   let stopFeed: () => Promise<void>;
@@ -95,18 +149,27 @@ async function run(kind: Kind): Promise<Result> {
   }
   const producer = await startProducer({
     config: parseProducerConfig({ SOURCES: url, RECEIVER_LAT: "43.629", RECEIVER_LON: "1.364" }),
-    bus,
+    bus: producerBus,
+    topics,
+    ensureTopics: false,
     log: silentLogger,
   });
 
-  const result: Result = { kind, seen: 0, unmatched: 0, latencies: [], errors: [] };
+  const result: Result = { kind, path, seen: 0, unmatched: 0, latencies: [], errors: [] };
   const matched = new Set<number>();
-  const ws = new WebSocket(served.url, ["skysentinel.v1.json"]);
+  const binary = new BinaryDecoder();
+  const ws = new WebSocket(
+    served.url,
+    [path === "kafka+v2.bin" ? "skysentinel.v2.bin" : "skysentinel.v1.json"],
+  );
+  ws.binaryType = "arraybuffer";
   ws.onmessage = (ev) => {
     const now = Date.now();
-    const msg = JSON.parse(ev.data as string);
+    const msg = typeof ev.data === "string"
+      ? JSON.parse(ev.data)
+      : binary.decode(new Uint8Array(ev.data as ArrayBuffer));
     const flights = msg.type === "snapshot" ? msg.flights : msg.type === "delta" ? msg.upserts : [];
-    for (const f of flights) {
+    for (const f of flights as { icao24: string; position: { lat: number; lon: number } }[]) {
       if (f.icao24 !== icao) continue;
       // The track point this position is: the nearest one already sent.
       let best = -1;
@@ -133,7 +196,8 @@ async function run(kind: Kind): Promise<Result> {
   await source.stop();
   await served.close();
   await stopFeed();
-  await bus.close();
+  await producerBus.close();
+  if (webBus !== producerBus) await webBus.close();
   result.seen = matched.size;
   return result;
 }
@@ -147,7 +211,7 @@ function report(r: Result): void {
   const max = Math.max(...r.errors);
   const mean = r.errors.reduce((a, b) => a + b, 0) / r.errors.length;
   console.log(
-    `${r.kind}: ${r.seen} of ${track.length} points seen on /ws (unmatched ${r.unmatched})`,
+    `${r.kind} via ${r.path}: ${r.seen} of ${track.length} points seen on /ws (unmatched ${r.unmatched})`,
   );
   console.log(
     `  receiver-to-browser latency ms: p50 ${quantile(r.latencies, 0.5)}  p90 ${
@@ -157,21 +221,47 @@ function report(r: Result): void {
   console.log(`  position error vs track m: max ${max.toFixed(2)}  mean ${mean.toFixed(2)}`);
 }
 
+function verdict(r: Result): void {
+  const p99 = quantile(r.latencies, 0.99);
+  const maxErr = Math.max(...r.errors);
+  console.log(
+    `  target p99 <= 1500 ms: ${p99 <= 1500 ? "met" : "NOT met"}; position <= 10 m: ${
+      maxErr <= 10 ? "met" : "NOT met"
+    }; points seen ${r.seen}/${track.length}`,
+  );
+}
+
+const ratio = (a: Result, b: Result, p: number) =>
+  (quantile(a.latencies, p) / quantile(b.latencies, p)).toFixed(2);
+
 console.log(`receiver_latency: ${track.length} track points (EZY158T_derived, 1 s)`);
-const main = await run(kind);
-report(main);
-const p99 = quantile(main.latencies, 0.99);
-const maxErr = Math.max(...main.errors);
-console.log(
-  `  target p99 <= 1500 ms: ${p99 <= 1500 ? "met" : "NOT met"}; position <= 10 m: ${
-    maxErr <= 10 ? "met" : "NOT met"
-  }`,
-);
-if (!Deno.args.includes("--no-baseline")) {
-  const base = await run("aircraft_json");
-  console.log("baseline (readsb aircraft.json written every 1 s, polled every 1 s):");
-  report(base);
-  const ratio = (p: number) =>
-    (quantile(base.latencies, p) / quantile(main.latencies, p)).toFixed(2);
-  console.log(`  ${kind} is faster than the baseline by: p50 x${ratio(0.5)}  p99 x${ratio(0.99)}`);
+if (brokers.length === 0) {
+  console.log("KAFKA_BROKERS is unset: only the in-process memory path runs (not the target path)");
+  const memory = await run(kind, "memory+v1.json");
+  report(memory);
+  verdict(memory);
+} else {
+  const main = await run(kind, "kafka+v2.bin");
+  report(main);
+  verdict(main);
+  if (!Deno.args.includes("--no-memory")) {
+    const memory = await run(kind, "memory+v1.json");
+    console.log("same receiver, in-process MemoryBus and v1.json (embedded stack):");
+    report(memory);
+    console.log(
+      `  Kafka + v2.bin over memory + json: p50 x${ratio(main, memory, 0.5)}  p99 x${
+        ratio(main, memory, 0.99)
+      }`,
+    );
+  }
+  if (!Deno.args.includes("--no-baseline")) {
+    const base = await run("aircraft_json", "kafka+v2.bin");
+    console.log("baseline (readsb aircraft.json written every 1 s, polled every 1 s), same path:");
+    report(base);
+    console.log(
+      `  ${kind} is faster than the baseline by: p50 x${ratio(base, main, 0.5)}  p99 x${
+        ratio(base, main, 0.99)
+      }`,
+    );
+  }
 }

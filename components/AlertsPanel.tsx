@@ -1,19 +1,32 @@
 /**
- * The alerts panel: create a geofence rule (centre and radius, optionally
- * taken from the selected aircraft or the view centre, and an altitude
+ * The alerts panel: create a geofence rule (a circle drawn on the globe:
+ * "draw", press at the centre, drag to the radius; or centre and radius
+ * typed in, optionally taken from the selected aircraft; and an altitude
  * band), list the rules, mute and delete them. Writes need the server's
- * ADMIN_TOKEN, typed once and kept in this browser's localStorage.
+ * ADMIN_TOKEN, typed once and kept in this browser's localStorage. The
+ * island draws the listed rules' areas and the draft circle on the globe.
  *
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
 import type { AlertRule } from "../contracts/alerts.ts";
+import type { DrawnCircle } from "../lib/client/geofence_layer.ts";
 
 export interface AlertsPanelProps {
   open: boolean;
   onToggle(): void;
   /** A suggested centre (the selected aircraft, else the view), degrees. */
   centre: { lat: number; lon: number } | null;
+  /** True while the globe is in draw mode. */
+  drawing: boolean;
+  /** Toggles draw mode on the globe. */
+  onDraw(): void;
+  /** The circle drawn last (its centre and radius fill the form). */
+  drawn: DrawnCircle | null;
+  /** The circle the form describes now, or null (the globe shows it as a draft). */
+  onDraft(circle: DrawnCircle | null): void;
+  /** The rules listed (the globe shows their areas). */
+  onRules(rules: AlertRule[]): void;
 }
 
 const TOKEN_KEY = "skysentinel.adminToken";
@@ -55,10 +68,29 @@ export function AlertsPanel(p: AlertsPanelProps) {
     maxAlt: "",
   });
   const reload = () =>
-    call("GET", "/api/alerts", "").then((b) => setRules(b.rules)).catch((e) => setError(e.message));
+    call("GET", "/api/alerts", "").then((b) => {
+      setRules(b.rules);
+      p.onRules(b.rules);
+    }).catch((e) => setError(e.message));
+  // On load too: the globe shows the saved areas with the panel closed.
   useEffect(() => {
-    if (p.open) reload();
+    reload();
   }, [p.open]);
+  useEffect(() => {
+    if (!p.drawn) return;
+    setForm((f) => ({
+      ...f,
+      lat: p.drawn!.center[0].toFixed(5),
+      lon: p.drawn!.center[1].toFixed(5),
+      radiusKm: String(p.drawn!.radius_m / 1000),
+    }));
+  }, [p.drawn]);
+  useEffect(() => {
+    const lat = num(form.lat), lon = num(form.lon), km = num(form.radiusKm);
+    const ok = lat !== null && lon !== null && km !== null && Math.abs(lat) <= 90 &&
+      Math.abs(lon) <= 180 && km > 0;
+    p.onDraft(ok ? { center: [lat, lon], radius_m: Math.round(km * 1000) } : null);
+  }, [form.lat, form.lon, form.radiusKm]);
   const set = (k: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
   const act = async (f: () => Promise<unknown>) => {
@@ -73,19 +105,21 @@ export function AlertsPanel(p: AlertsPanelProps) {
   const create = (e: Event) => {
     e.preventDefault();
     globalThis.localStorage?.setItem(TOKEN_KEY, token);
-    act(() =>
-      call("POST", "/api/alerts", token, {
+    act(async () => {
+      await call("POST", "/api/alerts", token, {
         name: form.name || "Area alert",
         kind: "geofence",
         geofence: {
           center: [Number(form.lat), Number(form.lon)],
-          radius_m: Number(form.radiusKm) * 1000,
+          radius_m: Math.round(Number(form.radiusKm) * 1000),
         },
         min_altitude_m: num(form.minAlt),
         max_altitude_m: num(form.maxAlt),
         on: ["enter"],
-      })
-    );
+      });
+      // Saved: the globe shows it as a rule now, not as a draft.
+      setForm((f) => ({ ...f, name: "", lat: "", lon: "" }));
+    });
   };
   return (
     <section class={`card alerts-panel ${p.open ? "open" : ""}`} aria-label="Alert rules">
@@ -112,6 +146,16 @@ export function AlertsPanel(p: AlertsPanelProps) {
                   })}
               >
                 here
+              </button>
+              <button
+                type="button"
+                class={p.drawing ? "active" : ""}
+                aria-pressed={p.drawing}
+                title="Draw a circle on the globe: press at the centre, drag to the radius"
+                onClick={p.onDraw}
+                name="draw"
+              >
+                {p.drawing ? "drawing…" : "draw"}
               </button>
             </div>
             <div class="row">

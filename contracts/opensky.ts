@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { EmergencyKind } from "./flight.ts";
 
 const nullableNumber = z.number().finite().nullable();
 
@@ -93,5 +94,11 @@ export const OpenSkyReply = z.object({
   time: z.number().int().nonnegative(),
   /** Rows, or null when nothing is in the box. */
   states: z.array(z.unknown()).nullable(),
+  /**
+   * Not an OpenSky field: record mode's one addition, so that a recording of receivers keeps
+   * what a state vector has no column for. The declared emergency state (readsb's
+   * `emergency`) of the rows' aircraft, by lower-case icao24; absent when none declares one.
+   */
+  emergency: z.record(z.string(), EmergencyKind).optional(),
 });
 export type OpenSkyReply = z.infer<typeof OpenSkyReply>;

@@ -16,7 +16,8 @@ import type { AnomalyEvent } from "../contracts/anomaly.ts";
 import { AnomalyFeed } from "../components/AnomalyFeed.tsx";
 import { AlertToast } from "../components/AlertToast.tsx";
 import { AlertsPanel } from "../components/AlertsPanel.tsx";
-import type { AlertEvent } from "../contracts/alerts.ts";
+import type { AlertEvent, AlertRule } from "../contracts/alerts.ts";
+import type { DrawnCircle, GeofenceLayer } from "../lib/client/geofence_layer.ts";
 import { DetailsPanel } from "../components/DetailsPanel.tsx";
 import { FilterPanel } from "../components/FilterPanel.tsx";
 import { Legend } from "../components/Legend.tsx";
@@ -41,6 +42,13 @@ export interface GlobeProps {
 }
 
 const ENCODINGS: readonly string[] = ["bin", "msgpack", "json"];
+
+/** The rules with an area, as the geofence layer draws them. */
+function shownAreas(rules: readonly AlertRule[]) {
+  return rules.flatMap((r) =>
+    r.geofence ? [{ id: r.id, geofence: r.geofence, muted: r.muted }] : []
+  );
+}
 
 /** The encoding asked for in the page URL (`?encoding=json`), else the prop's. */
 function pickEncoding(fallback: Encoding | undefined): Encoding {
@@ -86,6 +94,11 @@ export default function Globe(props: GlobeProps) {
   const [alerts, setAlerts] = useState<AlertEvent[]>([]);
   const [alertsOpen, setAlertsOpen] = useState(false);
   const [alertSound, setAlertSound] = useState(false);
+  const [drawing, setDrawing] = useState(false);
+  const [drawn, setDrawn] = useState<DrawnCircle | null>(null);
+  const geofences = useRef<GeofenceLayer | null>(null);
+  /** The listed rules' areas, kept for when the globe is not up yet. */
+  const ruleAreas = useRef<AlertRule[]>([]);
   const ctrl = useRef<SkyController | null>(null);
   const globeEl = useRef<HTMLDivElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -113,11 +126,12 @@ export default function Globe(props: GlobeProps) {
     let cancelled = false;
     let destroy: (() => void) | null = null;
     (async () => {
-      const [{ createGlobeScene, softwareRenderer }, index] = await Promise.all([
+      const [{ createGlobeScene, softwareRenderer }, index, { GeofenceLayer }] = await Promise.all([
         import("../lib/client/globe_scene.ts"),
         fetch("/airports.json").then((r) => r.ok ? r.json() as Promise<AirportsFile> : null)
           .then((f) => f ? new AirportIndex(f.airports) : null)
           .catch(() => null),
+        import("../lib/client/geofence_layer.ts"),
       ]);
       if (cancelled || !globeEl.current) return;
       setAirports(index);
@@ -133,9 +147,19 @@ export default function Globe(props: GlobeProps) {
       }, { airports: index, texture: "/earth.png", borders: "/borders.bin", software });
       if (cancelled) return scene.destroy();
       c.attachScene(scene);
-      destroy = () => scene.destroy();
+      const areas = new GeofenceLayer(scene.globe, globeEl.current);
+      areas.setGeofences(shownAreas(ruleAreas.current));
+      geofences.current = areas;
+      destroy = () => {
+        areas.destroy();
+        scene.destroy();
+      };
       if (props.testHook) {
-        (globalThis as Record<string, unknown>).__skysentinel = { controller: c, scene };
+        (globalThis as Record<string, unknown>).__skysentinel = {
+          controller: c,
+          scene,
+          geofences: areas,
+        };
       }
       setGlobeState("ready");
     })().catch((e) => {
@@ -158,6 +182,11 @@ export default function Globe(props: GlobeProps) {
       if (!c) return;
       const typing = e.target instanceof HTMLInputElement && e.target.type !== "range" &&
         e.target.type !== "checkbox";
+      if (e.key === "Escape" && geofences.current?.drawing) {
+        geofences.current.cancelDrawing();
+        setDrawing(false);
+        return;
+      }
       if (e.key === "Escape") {
         if (typing) {
           c.setQuery("");
@@ -256,6 +285,29 @@ export default function Globe(props: GlobeProps) {
           open={alertsOpen}
           onToggle={() => setAlertsOpen((o) => !o)}
           centre={ui.selected?.flight?.position ?? null}
+          drawing={drawing}
+          drawn={drawn}
+          onDraw={() => {
+            const layer = geofences.current;
+            if (!layer) return;
+            if (layer.drawing) {
+              layer.cancelDrawing();
+              setDrawing(false);
+              return;
+            }
+            setDrawing(true);
+            layer.startDrawing((circle) => {
+              setDrawing(false);
+              setDrawn(circle);
+            });
+          }}
+          onDraft={(circle) => {
+            if (!geofences.current?.drawing) geofences.current?.setDraft(circle);
+          }}
+          onRules={(rules) => {
+            ruleAreas.current = rules;
+            geofences.current?.setGeofences(shownAreas(rules));
+          }}
         />
         <AnomalyFeed
           events={ui.anomalies}

@@ -82,6 +82,9 @@ export function buildGoldenV2(
   const ch = replies(recordings.switzerland);
   const t0 = ch[0]!.time;
   const singles = [recordings.ezy158t, recordings.tra051, recordings.ryr2rg].map(replies);
+  /** Aircraft in the whole world at `step`: the Switzerland reply's and the three single tracks. */
+  const worldAt = (step: number) =>
+    (at(ch, t0 + step).states ?? []).length + singles.filter((l) => l[0]!.states?.length).length;
   const flightsAt = (step: number, swiss: number): Flight[] => {
     const out: Flight[] = [];
     for (const list of singles) {
@@ -137,7 +140,11 @@ export function buildGoldenV2(
     if (i === 0) {
       push(
         "snapshot: 6 aircraft in two segments",
-        composeFrame(FRAME_SNAPSHOT, { seq, serverTimeMs }, trackers.map((t) => t.snapshot(base))),
+        composeFrame(
+          FRAME_SNAPSHOT,
+          { seq, serverTimeMs, total: worldAt(step) },
+          trackers.map((t) => t.snapshot(base)),
+        ),
       );
     } else {
       seq++;
@@ -145,7 +152,12 @@ export function buildGoldenV2(
         i === 1
           ? "delta: 10 s later, field deltas; TRA051 crosses from the west segment to the east one"
           : "delta: later again; one aircraft removed, one added, a time_position behind last_contact",
-        composeFrame(FRAME_DELTA, { seq, serverTimeMs }, segments),
+        // The world count goes with a delta only when it changed since the frame before.
+        composeFrame(FRAME_DELTA, {
+          seq,
+          serverTimeMs,
+          total: worldAt(step) === worldAt(STEPS[i - 1]!) ? undefined : worldAt(step),
+        }, segments),
       );
     }
   }
@@ -177,17 +189,30 @@ export function buildGoldenV2(
   const bad: BadFrame[] = [
     { name: "empty", hex: "", error: "empty frame" },
     { name: "unknown kind", hex: "07" + delta.slice(2), error: "unknown frame kind 0x07" },
+    {
+      name: "a delta of layout revision 1",
+      hex: "02" + delta.slice(2),
+      error: "frame kind 0x02 is layout revision 1",
+    },
+    { name: "a delta of revision 3", hex: "32" + delta.slice(2), error: "layout revision 3" },
     { name: "truncated delta", hex: delta.slice(0, delta.length - 6), error: "truncated" },
     { name: "trailing byte", hex: delta + "00", error: "trailing bytes" },
-    { name: "header only, segment missing", hex: "022a0101", error: "truncated" },
+    // Delta seq 42, time 1, no total, 1 segment, which is missing.
+    { name: "header only, segment missing", hex: "222a010001", error: "truncated" },
     { name: "generic, not MessagePack", hex: "00c1", error: "not MessagePack" },
     { name: "generic, not an object", hex: "0001", error: "not an object with a type" },
-    // A snapshot: seq 42, time 1, 1 segment of 7 bytes: no strings, no removes, 1 full record whose
-    // mask has bit 15 set (a field this version does not know).
+    // A snapshot: seq 42, time 1, no total, 1 segment of 5 bytes holding full records (head 5 × 8
+    // + 4): 1 record, icao24 gap 1, whose mask has bit 16 set (a field this version does not know).
     {
       name: "unknown field bit",
-      hex: "012a0101" + "07" + "0000" + "01" + "01" + "808002",
+      hex: "212a010001" + "2c" + "01" + "01" + "818004",
       error: "unknown field bits",
+    },
+    // A snapshot whose segment says it has removes (head 1 × 8 + 2), and one remove count.
+    {
+      name: "removes in a snapshot",
+      hex: "212a010001" + "0a" + "00",
+      error: "a snapshot segment has removes",
     },
   ];
   return {

@@ -207,6 +207,42 @@ Deno.test("spatial index: the same alerts as the naive scan of every rule, far f
   );
 });
 
+Deno.test("state restore: inside and cooldown survive a restart between EZY158T's approaches", () => {
+  // Hysteresis: split where EZY158T is inside the circle (first approach, 16:07Z).
+  const split = ezy.findIndex((f) => f.time_position_unix >= Date.UTC(2017, 1, 5, 16, 7) / 1000);
+  const bothWays = () => new AlertEvaluator([lfboLow(["enter", "leave"], 0)]);
+  const whole = run(bothWays(), ezy).map((a) => a.id);
+  const restart = (rules: () => AlertEvaluator, at: number, persist: boolean) => {
+    const first = rules();
+    const before = run(first, ezy.slice(0, at));
+    const second = rules();
+    if (persist) {
+      for (const d of first.dirtyStates()) second.restore(d.icao24, d.state);
+    }
+    return [...before, ...run(second, ezy.slice(at))].map((a) => a.id);
+  };
+  assert.deepEqual(restart(bothWays, split, true), whole);
+  // Without the stored state the restarted evaluator sees EZY158T inside and fires enter again.
+  assert.equal(restart(bothWays, split, false).length, whole.length + 1);
+
+  // Cooldown: with an hour's cooldown the second approach (18 min later) stays quiet, also
+  // when the evaluator restarts between the approaches (16:15Z, outside the circle).
+  const hour = () => new AlertEvaluator([lfboLow(["enter"], 3600)]);
+  const between = ezy.findIndex((f) => f.time_position_unix >= Date.UTC(2017, 1, 5, 16, 15) / 1000);
+  assert.equal(run(hour(), ezy).length, 1);
+  assert.equal(restart(hour, between, true).length, 1);
+  assert.equal(restart(hour, between, false).length, 2);
+
+  // What was handed out is clean once persisted, dirty again when it changes.
+  const ev = bothWays();
+  run(ev, ezy.slice(0, split));
+  const dirty = ev.dirtyStates();
+  assert.equal(dirty.length, 1);
+  assert.deepEqual(dirty[0]!.state.active, ["r-lfbo@2026-01-01T00:00:00.000Z"]);
+  ev.persisted(dirty);
+  assert.equal(ev.dirtyStates().length, 0);
+});
+
 Deno.test("rule reloads keep the state of unchanged rules; muted and edited rules", () => {
   const base = lfboLow(["enter"], 0);
   const ev = new AlertEvaluator([base]);

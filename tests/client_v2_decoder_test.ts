@@ -49,6 +49,7 @@ function asMessage(actions: ProtocolAction[]): Record<string, unknown> | null {
           seq: a.seq,
           server_time_ms: a.serverTimeMs,
           flights: [...a.flights].sort(byId),
+          ...(a.total === undefined ? {} : { total: a.total }),
         };
       case "delta":
         return {
@@ -57,6 +58,7 @@ function asMessage(actions: ProtocolAction[]): Record<string, unknown> | null {
           server_time_ms: a.serverTimeMs,
           upserts: [...a.upserts].sort(byId),
           removes: [...a.removes].sort(),
+          ...(a.total === undefined ? {} : { total: a.total }),
         };
     }
   }

@@ -10,6 +10,7 @@ import { Registry } from "prom-client";
 import type { Encoding } from "../lib/hub/codec.ts";
 import { HubCore } from "../lib/hub/core.ts";
 import { HubMetrics } from "../lib/hub/metrics.ts";
+import { FRAME_DELTA, FRAME_GENERIC } from "../lib/hub/v2/frame.ts";
 import { TickBroadcaster } from "../services/web/hub_broadcast.ts";
 import { ClientSession } from "../services/web/hub_session.ts";
 import { flightsCopiesForLoad, HOLDING, T0 } from "./_hub_harness.ts";
@@ -57,11 +58,11 @@ Deno.test("broadcaster: binary clients first, then v1; anomalies before the delt
   const bin = clients.filter((x) => x.c.encoding === "bin").map((x) => x.name);
   assert.deepEqual(order.slice(0, bin.length).sort(), bin.sort(), log.join(" "));
   assert.equal(order.length, clients.length);
-  // Every client: its anomaly (generic frame 0 / JSON "anomaly"), then its delta (2 / "delta").
+  // Every client: its anomaly (a generic frame / JSON "anomaly"), then its delta.
   for (const { name, c } of clients) {
     const mine = log.filter((l) => l.startsWith(`${name}:`)).map((l) => l.split(":")[1]);
     const expected = c.encoding === "bin"
-      ? ["0", "2"]
+      ? [`${FRAME_GENERIC}`, `${FRAME_DELTA}`]
       : c.encoding === "json"
       ? ["anomaly", "delta"]
       : [];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  FlightEnvelope,
   FlightStateEnvelope,
   FlightUpdateEnvelope,
   OpenSkyReply,
@@ -74,4 +75,20 @@ Deno.test("envelope: states null (empty box) publishes nothing; shifting moves b
   // Same input, same bytes.
   const again = buildPollMessages(reply, { source: SOURCE, producedAt: AT });
   assert.deepEqual(again.batch, plain.batch);
+});
+
+Deno.test("envelope: flights say where their position came from: opensky live and recorded, replay", async () => {
+  const [line] = await realReplies();
+  const reply = OpenSkyReply.parse(JSON.parse(line!));
+  const sourceOf = (mode: Source["mode"]) => {
+    const out = buildPollMessages(reply, { source: { ...SOURCE, mode }, producedAt: AT });
+    const sent = out.batch.flatMap((b) =>
+      b.messages.map((m) => FlightEnvelope.parse(JSON.parse(m.value as string)).payload)
+    );
+    assert.equal(sent.length, 2 * reply.states!.length);
+    return new Set([...out.flights, ...sent].map((f) => f.source));
+  };
+  assert.deepEqual(sourceOf("live"), new Set(["opensky"]));
+  assert.deepEqual(sourceOf("record"), new Set(["opensky"]));
+  assert.deepEqual(sourceOf("replay"), new Set(["replay"]));
 });

@@ -16,7 +16,7 @@ import { parseProducerConfig } from "../lib/config.ts";
 import { haversineM } from "../lib/geo/sphere.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
-import { CapturingBus, waitFor } from "./_fake_opensky.ts";
+import { CapturingBus, FakeOpenSky, waitFor } from "./_fake_opensky.ts";
 import {
   aircraftJsonFor,
   beastChunks,
@@ -201,11 +201,15 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "skysentinel-receivers-record-" });
     const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 1000 });
+    // A second kind of source in the same recording, with a declared emergency (derived).
+    const json = startJsonServer(() =>
+      aircraftJsonFor(edw, Date.now(), () => ({ emergency: "lifeguard" }))
+    );
     const live = new CapturingBus(new MemoryBus());
     try {
       const producer = await startProducer({
         config: parseProducerConfig({
-          SOURCES: `sbs://127.0.0.1:${sbs.port}`,
+          SOURCES: `sbs://127.0.0.1:${sbs.port},${json.url}/data/aircraft.json`,
           OPENSKY_MODE: "record",
           RECORD_DIR: dir,
         }),
@@ -213,7 +217,12 @@ Deno.test({
         log: silentLogger,
       });
       assert.equal(producer.mode, "record");
-      await waitFor(() => live.messages("flights.state").length >= 6, { timeoutMs: 30_000 });
+      await waitFor(
+        () =>
+          live.messages("flights.state").filter((m) => m.key === ryr[0]!.icao24).length >= 6 &&
+          live.messages("flights.state").some((m) => m.key === edw[0]!.icao24),
+        { timeoutMs: 30_000 },
+      );
       await producer.stop();
       const path = producer.recordingPath!;
       // Play the recording back like any OpenSky recording.
@@ -232,13 +241,24 @@ Deno.test({
       });
       await replay.done;
       await replay.stop();
-      const pos = (bus: CapturingBus) =>
+      const payloads = (bus: CapturingBus) =>
         bus.messages("flights.state").map((m) =>
-          FlightStateEnvelope.parse(JSON.parse(m.value)).payload.position
+          FlightStateEnvelope.parse(JSON.parse(m.value)).payload
         );
-      assert.deepEqual(pos(replayed), pos(live));
+      assert.deepEqual(
+        payloads(replayed).map((f) => f.position),
+        payloads(live).map((f) => f.position),
+      );
+      // Both sources' aircraft, and the emergency a state vector has no column for.
+      const back = payloads(replayed);
+      assert.ok(back.some((f) => f.icao24 === ryr[0]!.icao24));
+      const edwBack = back.filter((f) => f.icao24 === edw[0]!.icao24);
+      assert.ok(edwBack.length > 0);
+      assert.ok(edwBack.every((f) => f.emergency === "lifeguard" && f.source === "replay"));
+      assert.ok(payloads(live).every((f) => f.source === "sbs" || f.source === "aircraft_json"));
       await replayed.close();
     } finally {
+      await json.close();
       await sbs.close();
       await live.close();
       await Deno.remove(dir, { recursive: true });
@@ -322,6 +342,47 @@ Deno.test({
     } finally {
       await producer.stop();
       await beast.close();
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "producer: SOURCES=opensky:,replay:,sbs:// runs all three at once, each flight saying its source",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const fake = await FakeOpenSky.start();
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 500 });
+    const bus = new CapturingBus(new MemoryBus());
+    try {
+      const config = parseProducerConfig({
+        SOURCES: `opensky:,replay:fixtures/states_switzerland_2018-08-01T1130Z_30min_10s.jsonl,` +
+          `sbs://127.0.0.1:${sbs.port}`,
+        OPENSKY_API_URL: fake.apiUrl,
+        OPENSKY_AUTH_URL: fake.authUrl,
+        POLL_INTERVAL_SECONDS: "0.2",
+        REPLAY_SPEED: "20",
+      });
+      assert.equal(config.mode, "replay");
+      const producer = await startProducer({ config, bus, log: silentLogger, progress: false });
+      const envelopes = () =>
+        bus.messages("flights.state").map((m) => FlightStateEnvelope.parse(JSON.parse(m.value)));
+      const sources = () => new Set(envelopes().map((e) => e.payload.source));
+      await waitFor(() => sources().size === 3, { timeoutMs: 30_000, what: "three sources" });
+      await producer.stop();
+      assert.deepEqual([...sources()].sort(), ["opensky", "replay", "sbs"]);
+      // The polls beside a replay are live ones; the replay says it is one.
+      const modes = new Map(envelopes().map((e) => [e.payload.source, e.source.mode]));
+      assert.deepEqual(Object.fromEntries(modes), {
+        opensky: "live",
+        replay: "replay",
+        sbs: "live",
+      });
+    } finally {
+      await sbs.close();
+      await fake.close();
       await bus.close();
     }
   },

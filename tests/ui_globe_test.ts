@@ -104,6 +104,68 @@ Deno.test({
         assert.ok(result > 20, `${result} aircraft`);
       });
 
+      await t.step("the GPU draws each aircraft where dead reckoning puts it", async () => {
+        // 20 s ahead of the data time the vertex shader must have moved a fast
+        // aircraft kilometres along its track: render only the aircraft layer
+        // from a camera 30 km above the expected spot and find the marker's pixels.
+        const probe = await hook<
+          {
+            id: string;
+            expected: [number, number];
+            unmoved: [number, number];
+            centroid: [number, number] | null;
+            lit: number;
+          } | null
+        >(
+          page,
+          `const st = s.controller.live, layer = s.scene.layer, g = s.scene.globe;
+           const now = s.controller.nowS() + 20;
+           const frame = { ...s.controller.frame(), nowS: now, selected: null, highlight: null,
+             camera: [0, 0, 300], unitsPerPxAtOne: 0.0013, markerPx: 15 };
+           layer.frame(frame);
+           const R = 6371008.8, ground = (t, a) => t.flight.on_ground ? 30 : Math.max(30, a);
+           const all = [...st.flights.values()].map((t) => ({ t, p: st.displayAt(t, now) }));
+           const far = (a, b) => Math.hypot(a.p.lat - b.p.lat, (a.p.lon - b.p.lon) * Math.cos(a.p.lat * Math.PI / 180)) > 0.5;
+           const pick = all.find((a) => !a.t.flight.on_ground && (a.t.flight.velocity_mps ?? 0) > 150 &&
+             a.t.kinematics.t > now - 40 && all.every((b) => b === a || far(a, b)));
+           if (!pick) return null;
+           const { t, p } = pick;
+           const cam = g.camera().clone();
+           const V = cam.position.constructor;
+           const c = g.getCoords(p.lat, p.lon, ground(t, p.altM) / R);
+           const above = g.getCoords(p.lat, p.lon, (ground(t, p.altM) + 30000) / R);
+           const r = g.renderer(), gl = r.getContext();
+           const w = gl.drawingBufferWidth, h = gl.drawingBufferHeight;
+           cam.near = 0.01; cam.aspect = w / h; cam.position.set(above.x, above.y, above.z);
+           cam.up.set(0, 1, 0); cam.lookAt(c.x, c.y, c.z); cam.updateProjectionMatrix(); cam.updateMatrixWorld();
+           const frame2 = { ...frame, camera: [above.x, above.y, above.z],
+             unitsPerPxAtOne: 2 * Math.tan(cam.fov * Math.PI / 360) / h };
+           layer.frame(frame2);
+           const screen = (q) => { const v = new V(q.x, q.y, q.z).project(cam); return [(v.x + 1) / 2 * w, (1 - v.y) / 2 * h]; };
+           const m = t.flight.position;
+           const unmoved = screen(g.getCoords(m.lat, m.lon, ground(t, p.altM) / R));
+           r.render(layer.mesh, cam);
+           const px = new Uint8Array(w * h * 4); gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+           let sx = 0, sy = 0, lit = 0;
+           for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+             const i = (y * w + x) * 4;
+             if (px[i] + px[i + 1] + px[i + 2] > 120) { sx += x; sy += h - 1 - y; lit++; }
+           }
+           return { id: t.flight.icao24, expected: screen(c), unmoved, lit,
+             centroid: lit ? [sx / lit, sy / lit] : null };`,
+        );
+        assert.ok(probe, "no fast, isolated aircraft to probe");
+        console.log(`shader probe ${probe.id}: ${JSON.stringify(probe)}`);
+        assert.ok(probe.centroid && probe.lit >= 4, `marker of ${probe.id} not drawn`);
+        const [ex, ey] = probe.expected, [cx, cy] = probe.centroid;
+        const travelled = Math.hypot(ex - probe.unmoved[0], ey - probe.unmoved[1]);
+        assert.ok(travelled > 40, `dead reckoning moves it only ${travelled} px`);
+        assert.ok(
+          Math.hypot(cx - ex, cy - ey) < 4,
+          `marker drawn at ${cx},${cy}, dead reckoning says ${ex},${ey}`,
+        );
+      });
+
       await t.step("clicking an aircraft selects it; markers sit at globe.getCoords", async () => {
         const spot = await hook<{ id: string; x: number; y: number }>(
           page,

@@ -2,8 +2,9 @@
  * The globe page against the real web server and hub over
  * `skysentinel.v2.bin` (the page's default): headless Chromium negotiates
  * the binary subprotocol, decodes in its Web Worker, and shows exactly the
- * hub's aircraft at the hub's positions (to the encoding's 1e-5 degree).
- * `?encoding=json` still works, with the hub's world count in the top bar.
+ * hub's aircraft at the hub's positions (to the encoding's 1e-5 degree),
+ * and the hub's world count in the top bar. `?encoding=json` still works,
+ * with the world count too.
  */
 import assert from "node:assert/strict";
 import type { Flight } from "../contracts/flight.ts";
@@ -81,6 +82,17 @@ Deno.test({
         assert.equal(near, hub.length, `${near} of ${hub.length} at the hub's position`);
         const count = Number(await page.locator("#aircraft-count").getAttribute("data-count"));
         assert.equal(count, hub.length);
+        // v2.bin frames carry the hub's world count too: the top bar shows "N of M".
+        const bar = page.locator("#aircraft-count");
+        const total = Number(await bar.getAttribute("data-total"));
+        assert.ok(
+          total > 20 && Math.abs(total - app.hub.snapshot().length) <= 5,
+          `total ${await bar.getAttribute("data-total")}`,
+        );
+        assert.match(
+          (await bar.textContent()) ?? "",
+          new RegExp(`of ${total.toLocaleString("en-US")}`),
+        );
       });
 
       await t.step("?encoding=json still works", async () => {

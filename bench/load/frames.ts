@@ -47,8 +47,9 @@ export function readHead(head: Uint8Array, encoding: LoadEncoding): FrameHead | 
       : null;
   }
   if (encoding === "bin") {
+    // Snapshot 0x21, delta 0x22 (layout revision 2 in the high nibble; docs/protocol.md).
     const kind = head[0];
-    if (kind !== 1 && kind !== 2) return null;
+    if (kind !== 0x21 && kind !== 0x22) return null;
     let at = 1;
     const uvarint = () => {
       let value = 0;
@@ -64,7 +65,7 @@ export function readHead(head: Uint8Array, encoding: LoadEncoding): FrameHead | 
     const seq = uvarint();
     const serverTimeMs = uvarint();
     if (!Number.isFinite(seq) || !Number.isFinite(serverTimeMs)) return null;
-    return { kind: kind === 1 ? "snapshot" : "delta", seq, serverTimeMs };
+    return { kind: kind === 0x21 ? "snapshot" : "delta", seq, serverTimeMs };
   }
   const kind = find(head, TYPE_DELTA) >= 0
     ? "delta"

@@ -22,6 +22,11 @@
  * - cooldown: after a rule fired for an aircraft it stays quiet for that
  *   aircraft for `cooldown_s` of data time; the state still moves meanwhile.
  * - muted rules are not evaluated.
+ * - restarts: the state of each aircraft (inside / matching, cooldowns,
+ *   anomalies alerted) can be taken out ({@link AlertEvaluator.dirtyStates})
+ *   and put back ({@link AlertEvaluator.restore}), so that a restarted or
+ *   rebalanced worker carries on where the last one stopped instead of
+ *   seeing every aircraft for the first time.
  *
  * Cost: rules with an area sit in a {@link SpatialIndex}; an update tests
  * the rules of its grid cell, the rules the aircraft is currently inside or
@@ -66,6 +71,10 @@ interface Compiled {
 
 interface AircraftState {
   lastT: number;
+  /** Bumped on every change that must be persisted. */
+  version: number;
+  /** lastT when the state was last handed out for persisting. */
+  persistedT: number;
   /** Rule keys the aircraft is inside (geofence), matching (squawk) or seen by (aircraft). */
   active: Set<string>;
   /** Rule key to data time of its last alert for this aircraft, unix s. */
@@ -73,6 +82,36 @@ interface AircraftState {
   /** `ruleKey|anomalyId` already alerted. */
   anomalies: Set<string>;
 }
+
+/**
+ * The persisted form of an aircraft's state (services/alerts/store.ts keeps
+ * it in `alert_state`). Rule keys are `id@updated_at`: the state of an
+ * edited rule starts afresh after a restart too.
+ */
+export interface AircraftAlertState {
+  /** Data time of the last update evaluated, unix s. */
+  last_t: number;
+  /** Rule keys the aircraft is inside (geofence), matching (squawk) or seen by (aircraft). */
+  active: string[];
+  /** Rule key to data time of its last alert for this aircraft, unix s. */
+  fired: Record<string, number>;
+  /** `ruleKey|anomalyId` already alerted. */
+  anomalies: string[];
+}
+
+/** A state handed out by {@link AlertEvaluator.dirtyStates}, with its version. */
+export interface DirtyAlertState {
+  icao24: string;
+  version: number;
+  state: AircraftAlertState;
+}
+
+/**
+ * Data time after which a non-empty state is persisted again though nothing
+ * changed, s: keeps the stored `last_t` fresh, so that an aircraft staying
+ * inside a geofence is not taken for a new track after a restart.
+ */
+export const PERSIST_REFRESH_S = 60;
 
 /** Options of {@link AlertEvaluator}. */
 export interface AlertEvaluatorOptions {
@@ -115,6 +154,8 @@ export class AlertEvaluator {
   #shortPrefix: Compiled[] = [];
   #anomaly: Compiled[] = [];
   #aircraft = new Map<string, AircraftState>();
+  /** icao24 of the states changed since they were last persisted. */
+  #dirty = new Set<string>();
   #stamp = 0;
   #tests = 0;
   #fired = 0;
@@ -196,13 +237,21 @@ export class AlertEvaluator {
       state = undefined;
     }
     if (!state) {
-      state = { lastT: t, active: new Set(), lastFired: new Map(), anomalies: new Set() };
+      state = newState(t);
       this.#aircraft.set(flight.icao24, state);
     }
     // An older update than one already evaluated (redelivered, reordered) must not move the
     // state back: it would fire a leave and a second enter.
     if (t < state.lastT) return [];
     state.lastT = t;
+    if (t - state.persistedT >= PERSIST_REFRESH_S && !isEmpty(state)) {
+      // Cooldowns that ran out (or whose rule is gone) need not be kept, nor persisted.
+      for (const [key, last] of state.lastFired) {
+        const c = this.#byKey.get(key);
+        if (!c || t - last >= c.rule.cooldown_s) state.lastFired.delete(key);
+      }
+      this.#touch(flight.icao24, state);
+    }
     const out: AlertEvent[] = [];
     const stamp = ++this.#stamp;
     const visit = (c: Compiled) => {
@@ -220,7 +269,10 @@ export class AlertEvaluator {
       for (const key of state.active) {
         const c = this.#byKey.get(key);
         if (c) visit(c);
-        else state.active.delete(key); // edited, deleted or muted meanwhile
+        else {
+          state.active.delete(key); // edited, deleted or muted meanwhile
+          this.#touch(flight.icao24, state);
+        }
       }
       if (flight.squawk !== null) {
         for (const c of this.#squawk.get(flight.squawk) ?? []) visit(c);
@@ -239,12 +291,7 @@ export class AlertEvaluator {
     for (const event of events) {
       let state = this.#aircraft.get(event.icao24);
       if (!state) {
-        state = {
-          lastT: Date.parse(event.started_at) / 1000,
-          active: new Set(),
-          lastFired: new Map(),
-          anomalies: new Set(),
-        };
+        state = newState(Date.parse(event.started_at) / 1000);
         this.#aircraft.set(event.icao24, state);
       }
       const stamp = ++this.#stamp;
@@ -273,16 +320,87 @@ export class AlertEvaluator {
     return out;
   }
 
+  /** True when the evaluator holds state for `icao24` (else {@link restore} may give it). */
+  has(icao24: string): boolean {
+    return this.#aircraft.has(icao24);
+  }
+
+  /**
+   * Puts back a persisted state (after a restart or a rebalance), unless the
+   * evaluator already holds a state for the aircraft.
+   */
+  restore(icao24: string, saved: AircraftAlertState): void {
+    if (this.#aircraft.has(icao24)) return;
+    this.#aircraft.set(icao24, {
+      lastT: saved.last_t,
+      version: 0,
+      persistedT: saved.last_t,
+      active: new Set(saved.active),
+      lastFired: new Map(Object.entries(saved.fired)),
+      anomalies: new Set(saved.anomalies),
+    });
+  }
+
+  /** Drops the state of an aircraft (its partition was processed elsewhere meanwhile). */
+  forget(icao24: string): void {
+    this.#aircraft.delete(icao24);
+    this.#dirty.delete(icao24);
+  }
+
+  /**
+   * The states changed since they were last persisted (and non-empty ones
+   * not persisted for {@link PERSIST_REFRESH_S} of data time). They stay
+   * dirty until {@link persisted} confirms them.
+   */
+  dirtyStates(): DirtyAlertState[] {
+    const out: DirtyAlertState[] = [];
+    for (const icao24 of this.#dirty) {
+      const s = this.#aircraft.get(icao24);
+      if (!s) {
+        this.#dirty.delete(icao24);
+        continue;
+      }
+      out.push({
+        icao24,
+        version: s.version,
+        state: {
+          last_t: s.lastT,
+          active: [...s.active],
+          fired: Object.fromEntries(s.lastFired),
+          anomalies: [...s.anomalies],
+        },
+      });
+    }
+    return out;
+  }
+
+  /** The states were stored: they are clean unless they changed again since. */
+  persisted(states: readonly DirtyAlertState[]): void {
+    for (const d of states) {
+      const s = this.#aircraft.get(d.icao24);
+      if (s && s.version === d.version) {
+        this.#dirty.delete(d.icao24);
+        s.persistedT = d.state.last_t;
+      }
+    }
+  }
+
   /** Forgets aircraft silent since before `nowUnix - staleAfterS`; returns how many. */
   expire(nowUnix: number): number {
     let n = 0;
     for (const [icao24, state] of this.#aircraft) {
       if (nowUnix - state.lastT > this.#staleAfterS) {
         this.#aircraft.delete(icao24);
+        this.#dirty.delete(icao24);
         n++;
       }
     }
     return n;
+  }
+
+  #touch(icao24: string, state: AircraftState): void {
+    state.version++;
+    this.#dirty.add(icao24);
   }
 
   *#aircraftRules(icao24: string, callsign: string | null): Iterable<Compiled> {
@@ -311,6 +429,7 @@ export class AlertEvaluator {
         if (now === was) return;
         if (now) state.active.add(c.key);
         else state.active.delete(c.key);
+        this.#touch(flight.icao24, state);
         const trigger: AlertTrigger = now ? "enter" : "leave";
         if (!c.on.has(trigger)) return;
         this.#fire(c, state, out, {
@@ -327,6 +446,7 @@ export class AlertEvaluator {
         const now = area && band !== false && flight.squawk !== null &&
           (c.squawks?.has(flight.squawk) ?? false);
         if (now === was) return;
+        this.#touch(flight.icao24, state);
         if (!now) {
           state.active.delete(c.key);
           return;
@@ -347,6 +467,7 @@ export class AlertEvaluator {
         if (!matchesAircraft(rule, flight.icao24, flight.callsign)) return;
         if (!area || band === false) return;
         state.active.add(c.key);
+        this.#touch(flight.icao24, state);
         this.#fire(c, state, out, {
           id: alertId([rule.id, flight.icao24, "seen", iso(t)]),
           t,
@@ -377,6 +498,7 @@ export class AlertEvaluator {
     const seen = `${c.key}|${event.id}`;
     if (state.anomalies.has(seen)) return;
     state.anomalies.add(seen);
+    this.#touch(event.icao24, state);
     const trigger = rule.kind === "anomaly" ? "anomaly" : event.kind;
     this.#fire(c, state, out, {
       id: alertId([rule.id, event.id]),
@@ -413,6 +535,7 @@ export class AlertEvaluator {
     const last = state.lastFired.get(c.key);
     if (last !== undefined && e.t - last < c.rule.cooldown_s && e.t >= last) return;
     state.lastFired.set(c.key, e.t);
+    this.#touch(e.icao24, state);
     this.#fired++;
     out.push({
       id: e.id,
@@ -430,6 +553,21 @@ export class AlertEvaluator {
       detail: e.detail,
     });
   }
+}
+
+function newState(t: number): AircraftState {
+  return {
+    lastT: t,
+    version: 0,
+    persistedT: t,
+    active: new Set(),
+    lastFired: new Map(),
+    anomalies: new Set(),
+  };
+}
+
+function isEmpty(s: AircraftState): boolean {
+  return s.active.size === 0 && s.lastFired.size === 0 && s.anomalies.size === 0;
 }
 
 /** true / false, or null when the rule has a band and the altitude is unknown. */

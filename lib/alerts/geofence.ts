@@ -9,7 +9,7 @@
  * @module
  */
 import type { Geofence } from "../../contracts/alerts.ts";
-import { haversineM, type LatLon } from "../geo/sphere.ts";
+import { destinationPoint, haversineM, type LatLon } from "../geo/sphere.ts";
 import { DEG, EARTH_RADIUS_M } from "../geo/units.ts";
 
 /** Degrees: `[minLat, minLon, maxLat, maxLon]`; `minLon > maxLon` crosses the antimeridian. */
@@ -83,6 +83,38 @@ function preparePolygon(corners: readonly (readonly [number, number])[]): Prepar
       return inside;
     },
     centerDistanceM: () => null,
+  };
+}
+
+/**
+ * The outline of a geofence as `[lat, lon]` corners (the ring is closed by
+ * the caller): a polygon's own corners, a circle as `steps` points on it.
+ * What the globe draws for a rule.
+ */
+export function geofenceOutline(geofence: Geofence, steps = 96): [number, number][] {
+  if (!("center" in geofence)) return geofence.polygon.map(([a, o]) => [a, o]);
+  const c = { lat: geofence.center[0], lon: geofence.center[1] };
+  const out: [number, number][] = [];
+  for (let i = 0; i < steps; i++) {
+    const p = destinationPoint(c, (360 * i) / steps, geofence.radius_m);
+    out.push([p.lat, p.lon]);
+  }
+  return out;
+}
+
+/**
+ * The circle drawn by pressing at `centre` and releasing at `edge`: centre
+ * rounded to 1e-5 degree (about a metre), radius to the metre, at least the
+ * contract's 10 m.
+ */
+export function circleFromDrag(
+  centre: LatLon,
+  edge: LatLon,
+): { center: [number, number]; radius_m: number } {
+  const round = (v: number) => Math.round(v * 1e5) / 1e5;
+  return {
+    center: [round(centre.lat), round(centre.lon)],
+    radius_m: Math.max(10, Math.round(haversineM(centre, edge))),
   };
 }
 

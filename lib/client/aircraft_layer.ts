@@ -1,126 +1,135 @@
 /**
- * Every aircraft in ONE draw call: a `THREE.InstancedMesh` of a small quad
- * textured with a plane silhouette, added to the globe's scene. Each aircraft owns an
- * instance slot (icao24 → index); leaving frees its slot by moving the last
- * instance into it (swap-remove), so arrivals and departures never rebuild
- * the layer, and an update writes 16 + 3 floats at the aircraft's index.
- * When the capacity is exceeded the mesh is re-created once at twice the
- * size (amortised, like an array).
+ * Every aircraft in ONE draw call, placed by the GPU: a quad textured with
+ * a plane silhouette, instanced (`InstancedBufferGeometry`) over one
+ * interleaved float32 buffer of per-aircraft data (aircraft_instances.ts),
+ * drawn by a shader that dead-reckons each aircraft to the frame's time
+ * (aircraft_shader.ts). A frame costs a few uniforms, not a loop over the
+ * aircraft: a slot is rewritten only when its aircraft changes (the store
+ * says so) or its selection / search / emergency state does, and only the
+ * rewritten parts of the buffer are uploaded (merged update ranges).
+ *
+ * Each aircraft owns a slot (icao24 → index); leaving frees it by moving
+ * the last slot into it (swap-remove). When the capacity is exceeded the
+ * buffer is re-created once at twice the size (amortised, like an array).
  *
  * Browser only (three.js); loaded with a dynamic import from the island.
  *
  * @module
  */
 import * as THREE from "three";
+import { type DrawnAircraft, drawnAt, type FrameState } from "./aircraft_frame.ts";
+import {
+  emptyState,
+  instanceAt,
+  type InstanceState,
+  type InstanceUniforms,
+  isEmergency,
+  MODE_MATCH,
+  MODE_PLAIN,
+  MODE_SELECTED,
+  OFFSET,
+  packInstance,
+  SIZE_COCKPIT,
+  SIZE_SELECTED,
+  STRIDE,
+} from "./aircraft_instances.ts";
+import { aircraftMaterial } from "./aircraft_shader.ts";
+import { silhouetteMask } from "./aircraft_silhouette.ts";
+import { DEFAULT_CAP_S } from "./dead_reckoning.ts";
+import type { FlightStore, TrackedFlight } from "./flight_store.ts";
 import type { Vec3 } from "./globe_coords.ts";
 
-/** The silhouette's right half, nose at +Y; the left half mirrors it. Units: the marker is 1 long. */
-const SILHOUETTE: readonly [number, number][] = [
-  [0, 0.5], // nose
-  [0.045, 0.42],
-  [0.055, 0.16],
-  [0.48, -0.06], // right wing tip
-  [0.48, -0.13],
-  [0.055, -0.04],
-  [0.045, -0.3],
-  [0.2, -0.42], // right stabiliser
-  [0.2, -0.48],
-  [0, -0.45],
-];
+export { silhouette, silhouetteMask } from "./aircraft_silhouette.ts";
 
-/** The whole outline, clockwise from the nose. */
-export function silhouette(): [number, number][] {
-  const right = SILHOUETTE.map(([x, y]) => [x, y] as [number, number]);
-  const left = [...SILHOUETTE].reverse().slice(1, -1).map(([x, y]) => [-x, y] as [number, number]);
-  return [...right, ...left];
-}
+/** Slot flags: the data is in the buffer but not uploaded / must be packed from the store. */
+const UPLOAD = 1;
+const REPACK = 2;
+/** Dirty slots closer than this are uploaded as one range (one `bufferSubData`). */
+const MERGE_GAP = 32;
+/** More ranges than this: one range from the first to the last. */
+const MAX_RANGES = 16;
+/** The epoch moves when the frame time is further than this from it, seconds. */
+const EPOCH_SPAN_S = 1800;
 
-/**
- * The silhouette as an RGBA alpha mask (white, 4x4 supersampled edges),
- * rows bottom-up as WebGL expects. Drawn on a quad it costs 2 triangles per
- * aircraft instead of ~16: software rasterisers pay per triangle.
- */
-export function silhouetteMask(size = 64): Uint8Array {
-  const poly = silhouette();
-  const inside = (x: number, y: number) => {
-    let c = false;
-    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-      const [xi, yi] = poly[i]!, [xj, yj] = poly[j]!;
-      if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) c = !c;
-    }
-    return c;
-  };
-  const out = new Uint8Array(size * size * 4);
-  const ss = 4;
-  for (let row = 0; row < size; row++) {
-    for (let col = 0; col < size; col++) {
-      let hits = 0;
-      for (let a = 0; a < ss; a++) {
-        for (let b = 0; b < ss; b++) {
-          const x = (col + (a + 0.5) / ss) / size - 0.5;
-          const y = (row + (b + 0.5) / ss) / size - 0.5;
-          if (inside(x, y)) hits++;
-        }
-      }
-      const o = (row * size + col) * 4;
-      out[o] = out[o + 1] = out[o + 2] = 255;
-      out[o + 3] = Math.round(hits / (ss * ss) * 255);
-    }
-  }
-  return out;
-}
-
-/** One instance's pose: where, which way the nose points, which way is up, how big. */
-export interface InstancePose {
-  position: Vec3;
-  /** Unit vector of the nose (tangent to the globe). */
-  forward: Vec3;
-  /** Unit vector away from the globe's centre. */
-  up: Vec3;
-  /** Length of the marker, scene units. */
-  scale: number;
+/** Counters for tests and the benchmark. */
+export interface LayerStats {
+  /** Slots packed from the store, in total. */
+  packed: number;
+  /** Floats uploaded, in total. */
+  uploadedFloats: number;
+  /** `bufferSubData` ranges, in total. */
+  ranges: number;
+  /** Buffer re-creations (growth). */
+  rebuilds: number;
 }
 
 export class AircraftLayer {
   readonly #scene: THREE.Object3D;
-  readonly #geometry: THREE.BufferGeometry;
-  readonly #material: THREE.MeshBasicMaterial;
-  #mesh: THREE.InstancedMesh;
+  readonly #quad: THREE.PlaneGeometry;
+  readonly #material: THREE.ShaderMaterial;
+  readonly #mesh: THREE.Mesh<THREE.InstancedBufferGeometry, THREE.ShaderMaterial>;
+  #buffer!: THREE.InstancedInterleavedBuffer;
+  #data!: Float32Array;
   #capacity: number;
   readonly #ids: string[] = [];
   readonly #index = new Map<string, number>();
-  /** Mesh re-creations (growth), for tests and the benchmark. */
-  rebuilds = 0;
+  #flags = new Uint8Array(0);
+  #dirty = new Int32Array(0);
+  #nDirty = 0;
+  /** The dirty list overflowed: scan the flags instead. */
+  #overflow = false;
+  #store: FlightStore | null = null;
+  #unlisten: (() => void) | null = null;
+  #epochS: number | null = null;
+  #selected: string | null = null;
+  #highlight: ReadonlySet<string> | null = null;
+  #emergencies: ReadonlySet<string> = new Set();
+  readonly #uniforms: InstanceUniforms = {
+    now: 0,
+    capS: DEFAULT_CAP_S,
+    pxScale: 0,
+    selectedSize: SIZE_SELECTED,
+    search: false,
+  };
+  readonly stats: LayerStats = { packed: 0, uploadedFloats: 0, ranges: 0, rebuilds: 0 };
 
   /**
    * `blend: false` draws the markers opaque with an alpha test: hard edges,
    * but about a third faster where WebGL runs in software.
    */
   constructor(scene: THREE.Object3D, options: { capacity?: number; blend?: boolean } = {}) {
-    const blend = options.blend ?? true;
     this.#scene = scene;
-    this.#geometry = new THREE.PlaneGeometry(1, 1);
+    this.#quad = new THREE.PlaneGeometry(1, 1);
     const size = 64;
     const texture = new THREE.DataTexture(silhouetteMask(size), size, size, THREE.RGBAFormat);
     texture.generateMipmaps = true;
     texture.minFilter = THREE.LinearMipmapLinearFilter;
     texture.magFilter = THREE.LinearFilter;
     texture.needsUpdate = true;
-    this.#material = new THREE.MeshBasicMaterial({
-      map: texture,
-      side: THREE.DoubleSide,
-      transparent: blend,
-      alphaTest: blend ? 0.05 : 0.5,
-      depthWrite: !blend,
-    });
+    this.#material = aircraftMaterial(texture, options.blend ?? true);
     this.#capacity = Math.max(16, options.capacity ?? 2048);
-    this.#mesh = this.#createMesh(this.#capacity);
+    this.#mesh = new THREE.Mesh(this.#createGeometry(this.#capacity, null), this.#material);
+    // Instances move on the GPU: a bounding sphere would be wrong, so the
+    // mesh is never culled as a whole (each instance is tiny anyway).
+    this.#mesh.frustumCulled = false;
+    this.#mesh.renderOrder = 10;
+    this.#mesh.name = "aircraft";
     scene.add(this.#mesh);
   }
 
   /** The mesh (one draw call). */
-  get mesh(): THREE.InstancedMesh {
+  get mesh(): THREE.Mesh<THREE.InstancedBufferGeometry, THREE.ShaderMaterial> {
     return this.#mesh;
+  }
+
+  /** The instance data ({@link STRIDE} floats per slot), for tests. */
+  get data(): Float32Array {
+    return this.#data;
+  }
+
+  /** Seconds since the epoch are what the slots and `uNow` hold; this is the epoch (unix s). */
+  get epochS(): number | null {
+    return this.#epochS;
   }
 
   get count(): number {
@@ -136,104 +145,70 @@ export class AircraftLayer {
     return this.#index.get(id);
   }
 
-  /** Gives `id` a slot (the existing one if it has one). */
-  add(id: string): number {
-    const have = this.#index.get(id);
-    if (have !== undefined) return have;
-    if (this.#ids.length >= this.#capacity) this.#grow();
-    const i = this.#ids.length;
-    this.#ids.push(id);
-    this.#index.set(id, i);
-    this.#mesh.count = this.#ids.length;
-    return i;
-  }
-
-  /** Frees `id`'s slot: the last instance moves into it. */
-  remove(id: string): void {
-    const i = this.#index.get(id);
-    if (i === undefined) return;
-    const last = this.#ids.length - 1;
-    if (i !== last) {
-      const lastId = this.#ids[last]!;
-      const m = this.#mesh.instanceMatrix.array as Float32Array;
-      m.copyWithin(i * 16, last * 16, last * 16 + 16);
-      const c = this.#mesh.instanceColor!.array as Float32Array;
-      c.copyWithin(i * 3, last * 3, last * 3 + 3);
-      this.#ids[i] = lastId;
-      this.#index.set(lastId, i);
-    }
-    this.#ids.pop();
-    this.#index.delete(id);
-    this.#mesh.count = this.#ids.length;
-  }
-
-  clear(): void {
-    this.#ids.length = 0;
-    this.#index.clear();
-    this.#mesh.count = 0;
+  /** Shows `store`'s aircraft (null: none); slots follow its arrivals, updates and departures. */
+  bind(store: FlightStore | null): void {
+    if (store === this.#store) return;
+    this.#unlisten?.();
+    this.#unlisten = null;
+    this.#clear();
+    this.#store = store;
+    if (!store) return;
+    this.#unlisten = store.listen({
+      added: (t) => this.#add(t.flight.icao24),
+      updated: (t) => this.#mark(this.#index.get(t.flight.icao24), REPACK),
+      removed: (id) => this.#remove(id),
+    });
   }
 
   /**
-   * Writes slot `i`'s matrix (columns: right, forward, up, each scaled, and
-   * the position) and colour straight into the instance buffers.
+   * One animation frame: rewrites the slots whose state changed, uploads
+   * them, sets the uniforms; returns where the selected aircraft is drawn
+   * (null when it is not in the store).
    */
-  write(i: number, pose: InstancePose, r: number, g: number, b: number): void {
-    const m = this.#mesh.instanceMatrix.array as Float32Array;
-    const [fx, fy, fz] = pose.forward;
-    const [ux, uy, uz] = pose.up;
-    // right = forward x up: with (right, forward, up) right-handed, the
-    // silhouette's +Y nose follows the track and its face looks up.
-    const rx = fy * uz - fz * uy, ry = fz * ux - fx * uz, rz = fx * uy - fy * ux;
-    const s = pose.scale;
-    const o = i * 16;
-    m[o] = rx * s;
-    m[o + 1] = ry * s;
-    m[o + 2] = rz * s;
-    m[o + 3] = 0;
-    m[o + 4] = fx * s;
-    m[o + 5] = fy * s;
-    m[o + 6] = fz * s;
-    m[o + 7] = 0;
-    m[o + 8] = ux * s;
-    m[o + 9] = uy * s;
-    m[o + 10] = uz * s;
-    m[o + 11] = 0;
-    m[o + 12] = pose.position[0];
-    m[o + 13] = pose.position[1];
-    m[o + 14] = pose.position[2];
-    m[o + 15] = 1;
-    const c = this.#mesh.instanceColor!.array as Float32Array;
-    c[i * 3] = r;
-    c[i * 3 + 1] = g;
-    c[i * 3 + 2] = b;
+  frame(frame: FrameState): DrawnAircraft | null {
+    const store = this.#store;
+    if (!store) return null;
+    if (this.#epochS === null || Math.abs(frame.nowS - this.#epochS) > EPOCH_SPAN_S) {
+      this.#epochS = Math.round(frame.nowS);
+      this.#markAll();
+    }
+    this.#restyle(frame);
+    this.#flush(store);
+    const u = this.#uniforms;
+    u.now = frame.nowS - this.#epochS;
+    u.capS = store.capS;
+    u.pxScale = frame.unitsPerPxAtOne * frame.markerPx;
+    u.selectedSize = frame.cockpit ? SIZE_COCKPIT : SIZE_SELECTED;
+    u.search = frame.highlight !== null;
+    const un = this.#material.uniforms;
+    un.uNow!.value = u.now;
+    un.uCap!.value = u.capS;
+    un.uPxScale!.value = u.pxScale;
+    un.uSelectedSize!.value = u.selectedSize;
+    un.uSearch!.value = u.search ? 1 : 0;
+    const sel = frame.selected === null ? undefined : store.flights.get(frame.selected);
+    return sel ? drawnAt(store, sel, frame.nowS) : null;
   }
 
-  /** Marks the buffers for upload (only the used part). Call once per frame after writing. */
-  commit(): void {
-    const n = this.#ids.length;
-    const mat = this.#mesh.instanceMatrix;
-    mat.clearUpdateRanges();
-    mat.addUpdateRange(0, Math.max(16, n * 16));
-    mat.needsUpdate = true;
-    const col = this.#mesh.instanceColor!;
-    col.clearUpdateRanges();
-    col.addUpdateRange(0, Math.max(3, n * 3));
-    col.needsUpdate = true;
+  /** Slot `i` as the shader draws it at the last frame's uniforms. */
+  stateAt(i: number, out: InstanceState = emptyState()): InstanceState {
+    return instanceAt(this.#data, i * STRIDE, this.#uniforms, out);
   }
 
-  /** Scene position of slot `i` (the matrix translation). */
+  /** Scene position of slot `i` at the last frame's time. */
   positionAt(i: number, out: Vec3 = [0, 0, 0]): Vec3 {
-    const m = this.#mesh.instanceMatrix.array as Float32Array;
-    out[0] = m[i * 16 + 12]!;
-    out[1] = m[i * 16 + 13]!;
-    out[2] = m[i * 16 + 14]!;
+    const s = this.stateAt(i, scratch);
+    out[0] = s.position[0];
+    out[1] = s.position[1];
+    out[2] = s.position[2];
     return out;
   }
 
   /**
    * The aircraft nearest to a screen point (pixels from the canvas' top
    * left) within `maxPx`, ignoring those on the far side of the globe.
-   * Screen-space picking: a plane a few pixels long is hard to hit with a ray.
+   * Screen-space picking (a plane a few pixels long is hard to hit with a
+   * ray), with each position computed as the shader does, once per click.
    */
   pick(
     x: number,
@@ -243,9 +218,10 @@ export class AircraftLayer {
     const max2 = (view.maxPx ?? 14) ** 2;
     const cam = view.camera.position;
     const v = new THREE.Vector3();
+    const p: Vec3 = [0, 0, 0];
     let best: string | null = null, bestD = max2;
     for (let i = 0; i < this.#ids.length; i++) {
-      const [px, py, pz] = this.positionAt(i);
+      const [px, py, pz] = this.positionAt(i, p);
       // Behind the globe: the point's outward normal faces away from the camera.
       if (px * (cam.x - px) + py * (cam.y - py) + pz * (cam.z - pz) <= 0) continue;
       v.set(px, py, pz).project(view.camera);
@@ -261,38 +237,202 @@ export class AircraftLayer {
   }
 
   dispose(): void {
+    this.bind(null);
     this.#scene.remove(this.#mesh);
-    this.#mesh.dispose();
-    this.#geometry.dispose();
-    this.#material.map?.dispose();
+    this.#mesh.geometry.dispose();
+    this.#quad.dispose();
+    (this.#material.uniforms.uMap!.value as THREE.Texture).dispose();
     this.#material.dispose();
   }
 
-  #createMesh(capacity: number): THREE.InstancedMesh {
-    const mesh = new THREE.InstancedMesh(this.#geometry, this.#material, capacity);
-    mesh.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
-    mesh.instanceColor = new THREE.InstancedBufferAttribute(new Float32Array(capacity * 3), 3);
-    mesh.instanceColor.setUsage(THREE.DynamicDrawUsage);
-    mesh.count = 0;
-    // Instances move every frame: a cached bounding sphere would be wrong, so
-    // the mesh is never culled as a whole (each instance is tiny anyway).
-    mesh.frustumCulled = false;
-    mesh.renderOrder = 10;
-    mesh.name = "aircraft";
-    return mesh;
+  // --- slots -------------------------------------------------------------------------
+
+  #add(id: string): void {
+    if (this.#index.has(id)) return this.#mark(this.#index.get(id), REPACK);
+    if (this.#ids.length >= this.#capacity) this.#grow();
+    const i = this.#ids.length;
+    this.#ids.push(id);
+    this.#index.set(id, i);
+    this.#mesh.geometry.instanceCount = this.#ids.length;
+    this.#mark(i, REPACK);
+  }
+
+  /** Frees `id`'s slot: the last slot moves into it. */
+  #remove(id: string): void {
+    const i = this.#index.get(id);
+    if (i === undefined) return;
+    const last = this.#ids.length - 1;
+    if (i !== last) {
+      const lastId = this.#ids[last]!;
+      this.#data.copyWithin(i * STRIDE, last * STRIDE, last * STRIDE + STRIDE);
+      this.#ids[i] = lastId;
+      this.#index.set(lastId, i);
+      const moved = this.#flags[last]!;
+      this.#flags[last] = 0;
+      this.#mark(i, moved === REPACK ? REPACK : UPLOAD);
+    }
+    this.#flags[last] = 0;
+    this.#ids.pop();
+    this.#index.delete(id);
+    this.#mesh.geometry.instanceCount = this.#ids.length;
+  }
+
+  #clear(): void {
+    this.#ids.length = 0;
+    this.#index.clear();
+    this.#flags.fill(0);
+    this.#nDirty = 0;
+    this.#overflow = false;
+    this.#mesh.geometry.instanceCount = 0;
+  }
+
+  #mark(i: number | undefined, flag: number): void {
+    if (i === undefined) return;
+    const had = this.#flags[i]!;
+    if (had >= flag) return;
+    this.#flags[i] = flag;
+    if (had !== 0) return; // already listed
+    if (this.#nDirty < this.#dirty.length) this.#dirty[this.#nDirty++] = i;
+    else this.#overflow = true;
+  }
+
+  #markAll(): void {
+    for (let i = 0; i < this.#ids.length; i++) this.#flags[i] = REPACK;
+    this.#overflow = true;
+  }
+
+  /** Marks the slots whose selection, search or emergency state changed. */
+  #restyle(frame: FrameState): void {
+    if (frame.selected !== this.#selected) {
+      const old = this.#selected;
+      this.#selected = frame.selected;
+      if (old !== null) this.#mark(this.#index.get(old), REPACK);
+      if (frame.selected !== null) this.#mark(this.#index.get(frame.selected), REPACK);
+    }
+    if (frame.highlight !== this.#highlight) {
+      this.#markDifference(this.#highlight, frame.highlight);
+      this.#highlight = frame.highlight;
+    }
+    if (frame.emergencies !== this.#emergencies) {
+      this.#markDifference(this.#emergencies, frame.emergencies);
+      this.#emergencies = frame.emergencies;
+    }
+  }
+
+  #markDifference(a: ReadonlySet<string> | null, b: ReadonlySet<string> | null): void {
+    if (a) { for (const id of a) if (!b?.has(id)) this.#mark(this.#index.get(id), REPACK); }
+    if (b) { for (const id of b) if (!a?.has(id)) this.#mark(this.#index.get(id), REPACK); }
+  }
+
+  #modeOf(id: string): number {
+    return id === this.#selected
+      ? MODE_SELECTED
+      : this.#highlight?.has(id)
+      ? MODE_MATCH
+      : MODE_PLAIN;
+  }
+
+  #pack(i: number, t: TrackedFlight): void {
+    const id = t.flight.icao24;
+    packInstance(this.#data, i * STRIDE, t, {
+      epochS: this.#epochS ?? 0,
+      mode: this.#modeOf(id),
+      emergency: isEmergency(t, this.#emergencies),
+    });
+    this.stats.packed++;
+  }
+
+  // --- upload ------------------------------------------------------------------------
+
+  /** Packs the dirty slots and marks their ranges for upload. */
+  #flush(store: FlightStore): void {
+    const n = this.#ids.length;
+    const list = this.#dirty;
+    let count = 0;
+    if (this.#overflow) {
+      // Too many to list: every flagged slot, in order.
+      for (let i = 0; i < n; i++) if (this.#flags[i] !== 0) list[count++] = i;
+    } else {
+      for (let k = 0; k < this.#nDirty; k++) {
+        if (list[k]! < n && this.#flags[list[k]!] !== 0) list[count++] = list[k]!;
+      }
+      list.subarray(0, count).sort();
+    }
+    this.#nDirty = 0;
+    this.#overflow = false;
+    if (count === 0) return;
+    for (let k = 0; k < count; k++) {
+      const i = list[k]!;
+      if (this.#flags[i] === REPACK) {
+        const t = store.flights.get(this.#ids[i]!);
+        if (t) this.#pack(i, t);
+      }
+      this.#flags[i] = 0;
+    }
+    const buf = this.#buffer;
+    buf.clearUpdateRanges();
+    let runs = 1;
+    for (let k = 1; k < count; k++) if (list[k]! - list[k - 1]! > MERGE_GAP) runs++;
+    if (runs > MAX_RANGES) {
+      this.#range(list[0]!, list[count - 1]!);
+    } else {
+      let from = list[0]!;
+      for (let k = 1; k < count; k++) {
+        if (list[k]! - list[k - 1]! > MERGE_GAP) {
+          this.#range(from, list[k - 1]!);
+          from = list[k]!;
+        }
+      }
+      this.#range(from, list[count - 1]!);
+    }
+    buf.needsUpdate = true;
+  }
+
+  #range(first: number, last: number): void {
+    const floats = (last - first + 1) * STRIDE;
+    this.#buffer.addUpdateRange(first * STRIDE, floats);
+    this.stats.uploadedFloats += floats;
+    this.stats.ranges++;
+  }
+
+  #createGeometry(capacity: number, old: Float32Array | null): THREE.InstancedBufferGeometry {
+    const data = new Float32Array(capacity * STRIDE);
+    if (old) data.set(old);
+    const buffer = new THREE.InstancedInterleavedBuffer(data, STRIDE, 1);
+    buffer.setUsage(THREE.DynamicDrawUsage);
+    const geom = new THREE.InstancedBufferGeometry();
+    // Own copies of the quad: disposing an old geometry frees its GL buffers.
+    geom.setIndex(this.#quad.getIndex()!.clone());
+    geom.setAttribute("position", this.#quad.getAttribute("position").clone());
+    geom.setAttribute("uv", this.#quad.getAttribute("uv").clone());
+    for (const [name, offset] of Object.entries(OFFSET)) {
+      const attr = `a${name[0]!.toUpperCase()}${name.slice(1)}`;
+      geom.setAttribute(attr, new THREE.InterleavedBufferAttribute(buffer, 4, offset));
+    }
+    geom.instanceCount = this.#ids.length;
+    this.#data = data;
+    this.#buffer = buffer;
+    this.#flags = grow8(this.#flags, capacity);
+    const dirty = new Int32Array(capacity);
+    dirty.set(this.#dirty.subarray(0, Math.min(this.#nDirty, capacity)));
+    this.#dirty = dirty;
+    return geom;
   }
 
   #grow(): void {
-    const old = this.#mesh;
     this.#capacity *= 2;
-    const mesh = this.#createMesh(this.#capacity);
-    (mesh.instanceMatrix.array as Float32Array).set(old.instanceMatrix.array as Float32Array);
-    (mesh.instanceColor!.array as Float32Array).set(old.instanceColor!.array as Float32Array);
-    mesh.count = old.count;
-    this.#scene.remove(old);
+    const old = this.#mesh.geometry;
+    // A new buffer is uploaded whole on first use: nothing pending needs a range.
+    this.#mesh.geometry = this.#createGeometry(this.#capacity, this.#data);
     old.dispose();
-    this.#scene.add(mesh);
-    this.#mesh = mesh;
-    this.rebuilds++;
+    this.stats.rebuilds++;
   }
+}
+
+const scratch = emptyState();
+
+function grow8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  b.set(a.subarray(0, Math.min(a.length, n)));
+  return b;
 }

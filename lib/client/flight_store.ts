@@ -36,6 +36,8 @@ export const DEFAULT_INTERVAL_S = 10;
 
 export interface StoreListener {
   added(t: TrackedFlight): void;
+  /** `t` took a new state (measurement, blend or any field): a renderer rewrites its slot. */
+  updated?(t: TrackedFlight): void;
   removed(icao24: string): void;
 }
 
@@ -121,6 +123,7 @@ export class FlightStore {
     if (gap === 0) {
       // Same position, newer contact: keep the motion, refresh the rest.
       old.flight = flight;
+      this.#updated(old);
       return true;
     }
     const next = kinematicsOf(flight);
@@ -139,7 +142,12 @@ export class FlightStore {
     old.kinematics = next;
     old.intervalS = nextInterval(old.intervalS, gap);
     old.correction = correction;
+    this.#updated(old);
     return true;
+  }
+
+  #updated(t: TrackedFlight): void {
+    for (const l of this.#listeners) l.updated?.(t);
   }
 
   remove(icao24: string): boolean {

@@ -17,7 +17,15 @@ import { type Batch, BATCH_FIELDS, BinaryTable } from "./v2_table.ts";
 /** An action as it crosses from the Worker: snapshots and deltas carry a {@link Batch}. */
 export type WireAction =
   | Exclude<ProtocolAction, { kind: "snapshot" | "delta" }>
-  | { kind: "batch"; type: "snapshot" | "delta"; seq: number; serverTimeMs: number; batch: Batch };
+  | {
+    kind: "batch";
+    type: "snapshot" | "delta";
+    seq: number;
+    serverTimeMs: number;
+    /** Aircraft in the whole world, when the frame says (v2.bin repeats it only when it changed). */
+    total?: number;
+    batch: Batch;
+  };
 
 /** Counters of the feed, for the status bar and tests. */
 export interface FeedStats extends ProtocolStats {
@@ -75,6 +83,7 @@ export class BinaryFeed {
           type: r.kind,
           seq: r.seq,
           serverTimeMs: r.serverTimeMs,
+          ...(r.total === null ? {} : { total: r.total }),
           batch: r.batch,
         });
       }
@@ -127,13 +136,21 @@ export function materialise(batch: Batch): Flight[] {
 /** A wire action as the page applies it (batches materialised). */
 export function toProtocolAction(a: WireAction): ProtocolAction {
   if (a.kind !== "batch") return a;
+  const total = a.total === undefined ? {} : { total: a.total };
   return a.type === "snapshot"
-    ? { kind: "snapshot", seq: a.seq, serverTimeMs: a.serverTimeMs, flights: materialise(a.batch) }
+    ? {
+      kind: "snapshot",
+      seq: a.seq,
+      serverTimeMs: a.serverTimeMs,
+      flights: materialise(a.batch),
+      ...total,
+    }
     : {
       kind: "delta",
       seq: a.seq,
       serverTimeMs: a.serverTimeMs,
       upserts: materialise(a.batch),
       removes: a.batch.removes,
+      ...total,
     };
 }

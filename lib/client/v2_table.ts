@@ -130,7 +130,14 @@ export class BinaryTable {
   apply(
     bytes: Uint8Array,
     admit: (kind: "snapshot" | "delta", seq: number, serverTimeMs: number) => boolean,
-  ): { kind: "snapshot" | "delta"; seq: number; serverTimeMs: number; batch: Batch | null } {
+  ): {
+    kind: "snapshot" | "delta";
+    seq: number;
+    serverTimeMs: number;
+    /** Aircraft in the whole world, when the frame says (null: unchanged or unknown). */
+    total: number | null;
+    batch: Batch | null;
+  } {
     this.#nTouched = 0;
     this.#removed = [];
     let applied = false;
@@ -152,6 +159,7 @@ export class BinaryTable {
       kind: scanned.kind,
       seq: scanned.seq,
       serverTimeMs: scanned.serverTimeMs,
+      total: scanned.total,
       batch: applied ? this.#batch() : null,
     };
   }

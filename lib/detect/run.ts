@@ -81,8 +81,12 @@ export function createDetectionRun(options: DetectionRunOptions): DetectionRun {
       for (const row of reply.states ?? []) {
         summary.rows++;
         const mapped = stateVectorToFlight(row);
-        if (mapped.ok) flights.push(mapped.flight);
-        else {
+        if (mapped.ok) {
+          // A receiver recording keeps the declared emergencies beside the rows.
+          const emergency = reply.emergency?.[mapped.flight.icao24];
+          if (emergency !== undefined) mapped.flight.emergency = emergency;
+          flights.push(mapped.flight);
+        } else {
           summary.rowsRejected++;
           const key = mapped.reason.split(":").slice(0, 2).join(":").slice(0, 80);
           summary.rejectReasons[key] = (summary.rejectReasons[key] ?? 0) + 1;

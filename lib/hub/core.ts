@@ -81,6 +81,8 @@ export class HubCore<M> {
   #pendingAnomalies: { event: AnomalyEvent; message: EncodedMessage }[] = [];
   #seq = 0;
   #lastTickMs: number | undefined;
+  /** The world count of the last tick (v2.bin deltas repeat it only when it changed). */
+  #lastTotal: number | undefined;
 
   constructor(options: HubCoreOptions) {
     this.#encode = options.encode ?? defaultEncode;
@@ -191,8 +193,10 @@ export class HubCore<M> {
       g.world?.encodeBinary(base);
       for (const s of g.tiles.values()) s.encodeBinary(base);
     }
-    // The whole world's count, for "in view / in total" (v1 encodings only so far).
+    // The whole world's count, for "in view / in total"; v2.bin deltas carry it when it changed.
     const total = this.#cache.committedSize;
+    const binTotal = total === this.#lastTotal ? undefined : total;
+    this.#lastTotal = total;
     let empty: EncodedMessage | undefined;
     const pending = this.#pendingAnomalies;
     this.#pendingAnomalies = [];
@@ -207,14 +211,15 @@ export class HubCore<M> {
       if (count === 0) {
         empty ??= this.#message(
           { type: "delta", seq, server_time_ms: nowMs, upserts: [], removes: [], total },
-          () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, []),
+          () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal }, []),
         );
         deltas.push({ bucket, message: empty, changes: 0, anomalies });
         continue;
       }
       const parts: Uint8Array[] = [];
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
-      const binary = () => composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs }, parts);
+      const binary = () =>
+        composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal }, parts);
       const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
       // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
       // encoded once per tick for every view that has them.
@@ -253,13 +258,13 @@ export class HubCore<M> {
           seq,
           server_time_ms: nowMs,
           flights: bucket.flights(this.#state),
-          // The whole world's count, for "in view / in total" (v1 encodings only so far).
+          // The whole world's count, for "in view / in total".
           total: this.#cache.committedSize,
         },
         () =>
           composeFrame(
             FRAME_SNAPSHOT,
-            { seq, serverTimeMs: at },
+            { seq, serverTimeMs: at, total: this.#cache.committedSize },
             bucket.segments.map((s) => s.binarySnapshot(seq, timeBase(at), this.#state)),
           ),
       );

@@ -7,7 +7,7 @@
  * @module
  */
 import type { OpenSkyReply } from "../../contracts/opensky.ts";
-import type { Flight, Source } from "../../contracts/flight.ts";
+import type { Flight, FlightSourceKind, Source } from "../../contracts/flight.ts";
 import { TOPICS } from "../../contracts/topics.ts";
 import type { OutgoingMessage, TopicMessages } from "../bus/types.ts";
 import { stateVectorToFlight } from "./state_vector.ts";
@@ -54,6 +54,20 @@ export interface PollMessagesOptions {
   /** Seconds added to time_position / last_contact (replay). Default 0. */
   shiftSeconds?: number;
   topics?: Pick<ProducerTopics, "state" | "updates">;
+  /**
+   * The flights' `source`. Default {@link flightSourceOf}(`source`): `replay` for a replay,
+   * `opensky` for a live or recording poll.
+   */
+  flightSource?: FlightSourceKind;
+}
+
+/**
+ * The flight `source` of what a poll publishes: a replay says `replay` (also for a
+ * recording of a receiver: the position comes from a file, not from a live feed, and the
+ * map must not present it as live); live and record mode say `opensky`.
+ */
+export function flightSourceOf(source: Pick<Source, "mode">): FlightSourceKind {
+  return source.mode === "replay" ? "replay" : "opensky";
 }
 
 /**
@@ -63,6 +77,7 @@ export interface PollMessagesOptions {
 export function buildPollMessages(reply: OpenSkyReply, options: PollMessagesOptions): PollMessages {
   const topics = options.topics ?? DEFAULT_PRODUCER_TOPICS;
   const shiftSeconds = options.shiftSeconds ?? 0;
+  const flightSource = options.flightSource ?? flightSourceOf(options.source);
   // The source and timestamp are the same for the whole poll: serialise them
   // once and splice the payload in, instead of one JSON.stringify per envelope.
   const head = `,"produced_at":${JSON.stringify(options.producedAt)},"source":${
@@ -82,7 +97,11 @@ export function buildPollMessages(reply: OpenSkyReply, options: PollMessagesOpti
       rejected.push({ index, icao24: rowIcao24(row), reason: result.reason, raw: rawRow(row) });
       continue;
     }
+    // The row's own fresh object: set in place rather than copied (one per row per poll).
     const flight = result.flight;
+    flight.source = flightSource;
+    const emergency = reply.emergency?.[flight.icao24];
+    if (emergency !== undefined) flight.emergency = emergency;
     const payload = JSON.stringify(flight);
     flights.push(flight);
     state.push({ key: flight.icao24, value: `${statePrefix}${payload}}` });
@@ -94,6 +113,51 @@ export function buildPollMessages(reply: OpenSkyReply, options: PollMessagesOpti
     batch.push({ topic: topics.updates, messages: updates });
   }
   return { batch, flights, rejected };
+}
+
+/**
+ * Both envelopes of flight objects made elsewhere (the receiver sources' merged flights),
+ * already valid, in the same byte layout as {@link buildPollMessages}; empty when `flights` is.
+ * `source` may depend on the flight (each receiver kind is its own provider); the envelope
+ * head is serialised once per distinct `Source` object.
+ */
+export function buildFlightMessages(
+  flights: readonly Flight[],
+  options: {
+    source: Source | ((flight: Flight) => Source);
+    producedAt: string;
+    topics?: Pick<ProducerTopics, "state" | "updates">;
+  },
+): TopicMessages[] {
+  if (flights.length === 0) return [];
+  const topics = options.topics ?? DEFAULT_PRODUCER_TOPICS;
+  const sourceOf = options.source;
+  const heads = new Map<Source, string>();
+  const headOf = (source: Source) => {
+    let head = heads.get(source);
+    if (head === undefined) {
+      head = `,"produced_at":${JSON.stringify(options.producedAt)},"source":${
+        JSON.stringify(sourceFields(source))
+      },"payload":`;
+      heads.set(source, head);
+    }
+    return head;
+  };
+  const state: OutgoingMessage[] = [];
+  const updates: OutgoingMessage[] = [];
+  for (const flight of flights) {
+    const head = headOf(typeof sourceOf === "function" ? sourceOf(flight) : sourceOf);
+    const payload = JSON.stringify(flight);
+    state.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_state"${head}${payload}}`,
+    });
+    updates.push({
+      key: flight.icao24,
+      value: `{"schema_version":1,"type":"flight_update"${head}${payload}}`,
+    });
+  }
+  return [{ topic: topics.state, messages: state }, { topic: topics.updates, messages: updates }];
 }
 
 // Fixed key order, so the same input gives byte-identical messages (replay determinism).

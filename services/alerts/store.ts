@@ -1,5 +1,5 @@
 /**
- * Alert rules and events in PostgreSQL (migrations/0003_alerts.sql): what
+ * Alert rules and events in PostgreSQL (migrations/0003_alerts.sql, 0004): what
  * the web routes, the worker's evaluation and the webhook delivery share.
  *
  * @module
@@ -11,6 +11,7 @@ import {
   type AlertRuleInput,
   normalizeRule,
 } from "../../contracts/alerts.ts";
+import type postgres from "postgres";
 import type { Sql } from "../../lib/db/mod.ts";
 
 /** Default and largest page of `GET /api/alerts/events`. */
@@ -116,7 +117,10 @@ export async function createRule(sql: Sql, input: z.output<typeof AlertRuleInput
 }
 
 /** Stores alert events (idempotent by id); returns how many were new. */
-export async function insertAlertEvents(sql: Sql, events: readonly AlertEvent[]): Promise<number> {
+export async function insertAlertEvents(
+  sql: Sql | postgres.TransactionSql,
+  events: readonly AlertEvent[],
+): Promise<number> {
   if (events.length === 0) return 0;
   const col = <T>(f: (e: AlertEvent) => T, type: number) =>
     sql.array(events.map(f) as never[], type);
@@ -147,6 +151,8 @@ export interface AlertEventQuery {
   /** at < until. */
   until?: Date;
   limit?: number;
+  /** Only events not published yet (the outbox), stored since this time. */
+  unpublishedSince?: Date;
 }
 
 interface EventRow {
@@ -176,6 +182,11 @@ export async function listAlertEvents(sql: Sql, query: AlertEventQuery): Promise
       ${query.icao24 ? sql`AND icao24 = ${query.icao24}` : empty}
       ${query.since ? sql`AND at >= ${query.since}` : empty}
       ${query.until ? sql`AND at < ${query.until}` : empty}
+      ${
+    query.unpublishedSince
+      ? sql`AND published_at IS NULL AND stored_at >= ${query.unpublishedSince}`
+      : empty
+  }
     ORDER BY at DESC, id DESC
     LIMIT ${query.limit ?? DEFAULT_EVENT_LIMIT}`;
   return rows.map((r) => ({

@@ -109,33 +109,40 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     log,
     now,
     holdMaxMessages: config.PRODUCER_HOLD_MAX_MESSAGES,
-    // A replay can pause for the broker; live positions cannot wait, the oldest go first.
-    whenFull: config.mode === "replay" ? "wait" : "drop_oldest",
+    // A replay can pause for the broker; live positions (OpenSky or receivers, which share this
+    // outbox) cannot wait, the oldest go first.
+    whenFull: config.mode === "replay" && !config.SOURCES.some(isReceiverSpec)
+      ? "wait"
+      : "drop_oldest",
   });
 
   const controller = new AbortController();
   const startedMs = now();
   let lastStepMs = startedMs;
   let finished = false;
-  let staleAfterMs: number;
+  let replayEnded = false;
   const onPublished = () => {
     lastStepMs = now();
   };
   let recorder: RecordingWriter | null = null;
-  let run: () => Promise<unknown>;
-  // SOURCES with only receivers: no OpenSky poll and no demo replay.
+  // Every source runs at once: a replay (OPENSKY_MODE=replay or `replay:` sources), the
+  // OpenSky poller (unset SOURCES outside replay, or `opensky:`), and the receivers. With only
+  // receivers in SOURCES: no OpenSky poll and no demo replay.
   const receiverSpecs = config.SOURCES.filter(isReceiverSpec);
-  const legacy = config.SOURCES.length === 0 || config.SOURCES.some((s) => !isReceiverSpec(s));
+  const replaying = config.mode === "replay";
+  const polling = config.SOURCES.length === 0
+    ? !replaying
+    : config.SOURCES.some((s) => s.kind === "opensky");
+  const runners: (() => Promise<void>)[] = [];
+  // The longest quiet time a healthy runner may have (0: nothing but receivers).
+  let staleAfterMs = 0;
 
-  if (!legacy) {
-    run = () => Promise.resolve();
-    staleAfterMs = Infinity;
-    if (config.mode === "record") {
-      const dir = config.RECORD_DIR ?? join(config.DATA_DIR, "recordings");
-      recorder = await RecordingWriter.open(dir, { startMs: startedMs });
-      log.info("recording receiver flights", { file: recorder.path });
-    }
-  } else if (config.mode === "replay") {
+  if (config.mode === "record") {
+    const dir = config.RECORD_DIR ?? join(config.DATA_DIR, "recordings");
+    recorder = await RecordingWriter.open(dir, { startMs: startedMs });
+    log.info(polling ? "recording replies" : "recording receiver flights", { file: recorder.path });
+  }
+  if (replaying) {
     const sources = await resolveReplaySources(config.REPLAY_FILES);
     log.info("replaying", {
       recordings: sources.map((s) => s.label),
@@ -146,8 +153,8 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     // Recordings have gaps of up to ~10 s; allow for slow replays.
     staleAfterMs = Math.max(120_000, config.REPLAY_SPEED > 0 ? 30_000 / config.REPLAY_SPEED : 0);
     const progress = options.progress ?? Deno.stderr.isTerminal();
-    run = () =>
-      runReplay(controller.signal, {
+    runners.push(async () => {
+      await runReplay(controller.signal, {
         sources,
         publisher,
         metrics,
@@ -159,7 +166,13 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
         progress: progress ? terminalProgress() : null,
         now,
       });
-  } else {
+      if (!controller.signal.aborted) {
+        log.info("replay reached its end");
+        replayEnded = true;
+      }
+    });
+  }
+  if (polling) {
     const auth = openSkyAuth(config, { log, fetch: options.fetch, now });
     warnAboutBudget(config, { anonymous: auth.anonymous, log });
     const client = new OpenSkyClient(config.OPENSKY_API_URL, {
@@ -168,26 +181,24 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       timeoutMs: config.OPENSKY_TIMEOUT_MS,
       fetch: options.fetch,
     });
-    if (config.mode === "record") {
-      const dir = config.RECORD_DIR ?? join(config.DATA_DIR, "recordings");
-      recorder = await RecordingWriter.open(dir, { startMs: startedMs });
-      log.info("recording replies", { file: recorder.path });
-    }
     const source: Source = {
       provider: "opensky",
-      mode: config.mode,
+      // Beside a replay (SOURCES=opensky:,replay:...) the polls are still live ones.
+      mode: replaying ? "live" : config.mode,
       bbox: config.OPENSKY_BBOX,
       poll_interval_s: config.POLL_INTERVAL_SECONDS,
     };
-    staleAfterMs = Math.max(3 * config.POLL_INTERVAL_SECONDS * 1000, 60_000) +
-      config.OPENSKY_TIMEOUT_MS;
+    staleAfterMs = Math.max(
+      staleAfterMs,
+      Math.max(3 * config.POLL_INTERVAL_SECONDS * 1000, 60_000) + config.OPENSKY_TIMEOUT_MS,
+    );
     log.info("polling OpenSky", {
       url: client.url,
       interval_s: config.POLL_INTERVAL_SECONDS,
       auth: auth.anonymous ? "anonymous" : "oauth2",
     });
     const rec = recorder ?? undefined;
-    run = () =>
+    runners.push(() =>
       runPoller(controller.signal, {
         client,
         publisher,
@@ -200,7 +211,8 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
         onPublished,
         now,
         random: options.random,
-      });
+      })
+    );
   }
 
   let receivers: ReceiverSources | null = null;
@@ -208,8 +220,7 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
     const rec = recorder;
     receivers = startReceiverSources(controller.signal, {
       specs: receiverSpecs,
-      bus,
-      topics,
+      publisher,
       registry: metrics.registry,
       log,
       receiver: config.RECEIVER_LAT !== undefined && config.RECEIVER_LON !== undefined
@@ -225,11 +236,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
 
   const done = (async () => {
     try {
-      await run();
-      if (!controller.signal.aborted && legacy) {
-        finished = receivers === null;
-        log.info("replay reached its end");
-      }
+      await Promise.all(runners.map((run) => run()));
+      // A replay without loop that ended with nothing else running: done, and healthy.
+      finished = replayEnded && !polling && receivers === null;
       await receivers?.done;
     } catch (error) {
       // Runners handle upstream trouble themselves; reaching here is a bug or a file error.
@@ -250,6 +259,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
   const stop = () => {
     stopping ??= (async () => {
       controller.abort();
+      // The receivers' last flush goes into the outbox before it closes (bounded: its send may
+      // wait for a broker that is gone).
+      if (receivers) await Promise.race([receivers.done, delay(5_000)]);
       // One last try for what is held, bounded (the broker may be gone for good); close()
       // also wakes a replay waiting for room in the outbox.
       if (publisher.held > 0) await Promise.race([publisher.flush(), delay(5_000)]);
@@ -281,7 +293,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       if (finished) return { ok: true, reason: "replay finished" };
       const fromReceivers = receivers?.health();
       if (fromReceivers && !fromReceivers.ok) return fromReceivers;
-      if (!legacy) return fromReceivers!;
+      if (runners.length === 0 || (replayEnded && !polling)) {
+        return fromReceivers ?? { ok: true, reason: "replay finished" };
+      }
       const ageMs = now() - lastStepMs;
       if (ageMs > staleAfterMs) {
         return {

@@ -9,10 +9,14 @@
  * @module
  */
 import type { OpenSkyReply } from "../../contracts/opensky.ts";
-import type { Source } from "../../contracts/flight.ts";
+import { Flight, type Source } from "../../contracts/flight.ts";
 import type { Bus, OutgoingMessage, TopicMessages } from "../../lib/bus/types.ts";
 import { buildDeadLetter, deadLetterChunks } from "../../lib/bus/deadletter.ts";
-import { buildPollMessages, type ProducerTopics } from "../../lib/opensky/envelope.ts";
+import {
+  buildFlightMessages,
+  buildPollMessages,
+  type ProducerTopics,
+} from "../../lib/opensky/envelope.ts";
 import type { ProducerMetrics } from "./metrics.ts";
 import type { Logger } from "../../lib/log.ts";
 import { Outbox, type WhenFull } from "./outbox.ts";
@@ -139,14 +143,49 @@ export class Publisher {
       }
     }
     if (state.messages.length > 0) await this.#outbox.push([state, updates]);
-    if (bad.length > 0) {
-      for (const messages of this.#deadLetters(bad, producedAt)) {
-        await this.#outbox.push([{ topic: this.#topics.deadletter, messages }]);
-      }
-      this.#metrics.deadletter.inc(bad.length);
-      this.#log.debug("dead-lettered input", { count: bad.length, first: bad[0]!.reason });
-    }
+    await this.#sendDeadLetters(bad, producedAt);
     return { flights, rejected: bad.length, held: this.#outbox.held };
+  }
+
+  async #sendDeadLetters(bad: Rejection[], producedAt: string): Promise<void> {
+    if (bad.length === 0) return;
+    for (const messages of this.#deadLetters(bad, producedAt)) {
+      await this.#outbox.push([{ topic: this.#topics.deadletter, messages }]);
+    }
+    this.#metrics.deadletter.inc(bad.length);
+    this.#log.debug("dead-lettered input", { count: bad.length, first: bad[0]!.reason });
+  }
+
+  /**
+   * Queues flight objects made here (the receiver sources' merged flights) like a poll: each
+   * is validated (what fails is dead-lettered with `rejections`), one send for both topics,
+   * behind anything held. Does not reject when the broker is away: they are held.
+   */
+  async publishFlights(
+    flights: readonly Flight[],
+    options: { source: Source | ((flight: Flight) => Source); rejections?: Rejection[] },
+  ): Promise<PublishResult> {
+    const producedAt = new Date(this.#now()).toISOString();
+    const valid: Flight[] = [];
+    const bad: Rejection[] = [...(options.rejections ?? [])];
+    for (const flight of flights) {
+      const checked = Flight.safeParse(flight);
+      if (checked.success) valid.push(flight);
+      else {
+        bad.push({
+          reason: `flight failed validation: ${checked.error.issues[0]?.message}`,
+          raw: JSON.stringify(flight),
+          key: flight.icao24,
+        });
+      }
+    }
+    if (valid.length > 0) {
+      await this.#outbox.push(
+        buildFlightMessages(valid, { source: options.source, producedAt, topics: this.#topics }),
+      );
+    }
+    await this.#sendDeadLetters(bad, producedAt);
+    return { flights: [valid.length], rejected: bad.length, held: this.#outbox.held };
   }
 
   /** Dead-letters inputs that came without any flight (a reply that is not JSON). */
@@ -159,7 +198,7 @@ export class Publisher {
     return deadLetterChunks(rejections.map((r) =>
       buildDeadLetter({
         source: DEADLETTER_SOURCE,
-        topic: null, // the input came from OpenSky or a file, not from a topic
+        topic: null, // the input came from OpenSky, a receiver or a file, not from a topic
         key: r.key,
         reason: r.reason,
         raw: r.raw,

@@ -235,6 +235,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     const assigned = consumer.subscription?.assignments?.();
     if (assigned?.some((a) => a.topic === batch.topic && a.partition === batch.partition)) {
       processor.retain(assigned);
+      alerts?.retain(assigned);
     }
     const first = batch.messages[0]!.offset;
     const last = batch.messages[batch.messages.length - 1]!.offset;
@@ -270,7 +271,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       const started = performance.now();
       result = await writer.write(toWriteBatch(processed.outputs));
       metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
-      alerted = (await alerts?.store(batch, input, processed.outputs)) ?? [];
+      alerted = (await alerts?.store(
+        { topic: batch.topic, partition: batch.partition, firstOffset: first },
+        input,
+        processed.outputs,
+      )) ?? [];
       outage.markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {

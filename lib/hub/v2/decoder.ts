@@ -6,10 +6,11 @@
  * relay, tests and tools; a browser that wants no per-aircraft objects uses
  * {@link scanFrame} with its own store instead.
  *
- * Field deltas apply only on top of the state of seq - 1: a delta that does
- * not follow the last applied seq is not applied; it comes back with no
- * upserts and no removes (and its seq, so a seq check sees the gap), and
- * every later delta too, until a snapshot.
+ * Field deltas apply only on top of the state of seq - 1, by the seq rule
+ * of lib/hub/seq.ts (the one every client applies): a delta it does not
+ * admit is not applied; it comes back with no upserts and no removes (and
+ * its seq, so a seq check sees the gap), and every later delta too, until a
+ * snapshot.
  *
  * @module
  */
@@ -17,34 +18,43 @@ import type { Flight } from "../../../contracts/flight.ts";
 import { applyChange, fullToQ, scanFrame, type WireRecord } from "./scan.ts";
 import { dequantise, intToIcao, type QFlight } from "./record.ts";
 import { FrameError } from "./wire.ts";
+import { SeqState } from "../seq.ts";
 
 /** What {@link BinaryDecoder.decode} returns. */
 export type DecodedMessage =
-  | { type: "snapshot"; seq: number; server_time_ms: number; flights: Flight[] }
-  | { type: "delta"; seq: number; server_time_ms: number; upserts: Flight[]; removes: string[] }
+  | { type: "snapshot"; seq: number; server_time_ms: number; flights: Flight[]; total?: number }
+  | {
+    type: "delta";
+    seq: number;
+    server_time_ms: number;
+    upserts: Flight[];
+    removes: string[];
+    total?: number;
+  }
   | { type: string; [key: string]: unknown };
 
 export class BinaryDecoder {
   /** The aircraft held, by icao24 integer, in frame units. */
   readonly flights: Map<number, QFlight> = new Map();
-  #seq: number | null = null;
+  readonly #seq = new SeqState();
 
   /** Seq of the last snapshot or delta applied; null before a snapshot and after a gap or an error. */
   get seq(): number | null {
-    return this.#seq;
+    return this.#seq.awaitingSnapshot ? null : this.#seq.seq;
   }
 
   /** Forgets the seq (after a reconnect): deltas are not applied until a snapshot. */
   reset(): void {
-    this.#seq = null;
+    this.#seq.reset();
   }
 
   /**
    * Decodes one frame and applies it. Throws {@link FrameError} for a bad
    * frame, leaving the state as it was but unusable (seq null) until the next
-   * snapshot.
+   * snapshot. `nowMs` is the clock of the seq rule's resync timing (unused
+   * by callers that keep their own).
    */
-  decode(bytes: Uint8Array): DecodedMessage {
+  decode(bytes: Uint8Array, nowMs = 0): DecodedMessage {
     const removes: number[] = [];
     const fulls: QFlight[] = [];
     const changes: WireRecord[] = [];
@@ -53,7 +63,8 @@ export class BinaryDecoder {
     try {
       scanned = scanFrame(bytes, {
         header: (kind, seq) => {
-          apply = kind === "snapshot" || (this.#seq !== null && seq === this.#seq + 1);
+          apply = (kind === "snapshot" ? this.#seq.snapshot(seq) : this.#seq.delta(seq, nowMs)) ===
+            "apply";
           return apply;
         },
         remove: (icao) => void removes.push(icao),
@@ -61,25 +72,37 @@ export class BinaryDecoder {
         change: (r) => void changes.push({ ...r }),
       });
     } catch (error) {
-      this.#seq = null;
+      this.#seq.lost(nowMs);
       throw error;
     }
     if (scanned.kind === "message") return scanned.message;
     const { seq, serverTimeMs } = scanned;
-    if (scanned.kind === "snapshot") {
+    const total = scanned.total === null ? {} : { total: scanned.total };
+    if (scanned.kind === "snapshot" && apply) {
       this.flights.clear();
       for (const q of fulls) this.flights.set(q.icao, q);
-      this.#seq = seq;
       return {
         type: "snapshot",
         seq,
         server_time_ms: serverTimeMs,
         flights: fulls.map(dequantise),
+        ...total,
       };
     }
+    if (scanned.kind === "snapshot") {
+      // Older than the state held (stale by the seq rule): not applied, and it carries nothing.
+      return { type: "snapshot", seq, server_time_ms: serverTimeMs, flights: [], ...total };
+    }
     if (!apply) {
-      this.#seq = null;
-      return { type: "delta", seq, server_time_ms: serverTimeMs, upserts: [], removes: [] };
+      // Not admitted (stale, or a gap: the seq rule now waits for a snapshot): nothing applied.
+      return {
+        type: "delta",
+        seq,
+        server_time_ms: serverTimeMs,
+        upserts: [],
+        removes: [],
+        ...total,
+      };
     }
     // Stage first so a frame that does not fit the state changes nothing.
     const staged = new Map<number, QFlight>();
@@ -97,7 +120,7 @@ export class BinaryDecoder {
         staged.set(r.icao, next);
       }
     } catch (error) {
-      this.#seq = null;
+      this.#seq.lost(nowMs);
       throw error;
     }
     const removedIds: string[] = [];
@@ -110,8 +133,14 @@ export class BinaryDecoder {
       this.flights.set(icao, q);
       upserts.push(dequantise(q));
     }
-    this.#seq = seq;
-    return { type: "delta", seq, server_time_ms: serverTimeMs, upserts, removes: removedIds };
+    return {
+      type: "delta",
+      seq,
+      server_time_ms: serverTimeMs,
+      upserts,
+      removes: removedIds,
+      ...total,
+    };
   }
 
   /** The held aircraft as flight objects. */

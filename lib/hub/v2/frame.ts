@@ -15,11 +15,24 @@
 import { Encoder } from "@msgpack/msgpack";
 import { ByteWriter } from "./wire.ts";
 import { type QFlight, TRACK_UNITS, wrapLon } from "./record.ts";
+import { climb, deadReckon, interleave, zigzag } from "./predict.ts";
 
-/** First byte of every frame. */
+/**
+ * First byte of every frame. Snapshot and delta kinds carry the layout
+ * revision in their high nibble (revision 2: 0x21, 0x22); the layout of
+ * revision 1 (0x01, 0x02) is refused with a clear error, as is any revision
+ * this code does not read.
+ */
 export const FRAME_GENERIC = 0x00;
-export const FRAME_SNAPSHOT = 0x01;
-export const FRAME_DELTA = 0x02;
+export const FRAME_SNAPSHOT = 0x21;
+export const FRAME_DELTA = 0x22;
+/** Layout revision of the snapshot and delta frames this code writes and reads. */
+export const LAYOUT_REVISION = 2;
+
+/** Contents bits of a segment's head (`byte length × 8 + contents`). */
+export const SEG_STRINGS = 1;
+export const SEG_REMOVES = 2;
+export const SEG_FULL = 4;
 
 /** Field bits of a record's mask, in the order their values follow. */
 export const F_POS = 1 << 0;
@@ -28,22 +41,25 @@ export const F_GEO = 1 << 2;
 export const F_VEL = 1 << 3;
 export const F_HDG = 1 << 4;
 export const F_VR = 1 << 5;
-export const F_TPOS = 1 << 6;
-export const F_CALLSIGN = 1 << 7;
-export const F_COUNTRY = 1 << 8;
-export const F_SQUAWK = 1 << 9;
-export const F_CATEGORY = 1 << 10;
-export const F_SOURCE = 1 << 11;
-export const F_PSRC = 1 << 12;
-export const F_FLAGS = 1 << 13;
+/** last_contact differs from the previous record's in the segment (the first: the frame's T). */
+export const F_LC = 1 << 6;
+/** time_position differs from last_contact. */
+export const F_TPOS = 1 << 7;
+export const F_CALLSIGN = 1 << 8;
+export const F_COUNTRY = 1 << 9;
+export const F_SQUAWK = 1 << 10;
+export const F_CATEGORY = 1 << 11;
+export const F_SOURCE = 1 << 12;
+export const F_PSRC = 1 << 13;
+export const F_FLAGS = 1 << 14;
 /** Change records only: a null mask and an absolute mask follow the mask. */
-export const F_SPECIAL = 1 << 14;
+export const F_SPECIAL = 1 << 15;
 /** Every mask bit this version knows. */
-export const KNOWN_BITS = (1 << 15) - 1;
+export const KNOWN_BITS = (1 << 16) - 1;
 /** Fields that may become null (bits allowed in the null mask). */
 export const NULLABLE_BITS = F_ALT | F_GEO | F_VEL | F_HDG | F_VR | F_CALLSIGN | F_COUNTRY |
   F_SQUAWK | F_SOURCE;
-/** Fields sent as a delta in change records unless in the absolute mask. */
+/** Fields sent as a residual in change records unless in the absolute mask. */
 export const DELTA_BITS = F_POS | F_ALT | F_GEO | F_VEL | F_HDG | F_VR;
 
 /** Longest callsign, UTF-8 bytes (8 characters). */
@@ -66,24 +82,13 @@ export interface Change {
   next: QFlight;
 }
 
-/** The mask of fields that differ between `prev` and `next` (F_TPOS when time_position moved). */
-export function changedMask(prev: QFlight, next: QFlight): number {
-  let m = 0;
-  if (prev.lat !== next.lat || prev.lon !== next.lon) m |= F_POS;
-  if (prev.alt !== next.alt) m |= F_ALT;
-  if (prev.geo !== next.geo) m |= F_GEO;
-  if (prev.vel !== next.vel) m |= F_VEL;
-  if (prev.hdg !== next.hdg) m |= F_HDG;
-  if (prev.vr !== next.vr) m |= F_VR;
-  if (prev.tpos !== next.tpos) m |= F_TPOS;
-  if (prev.callsign !== next.callsign) m |= F_CALLSIGN;
-  if (prev.country !== next.country) m |= F_COUNTRY;
-  if (prev.squawk !== next.squawk) m |= F_SQUAWK;
-  if (prev.category !== next.category) m |= F_CATEGORY;
-  if (prev.source !== next.source) m |= F_SOURCE;
-  if (prev.psrc !== next.psrc) m |= F_PSRC;
-  if (prev.flags !== next.flags) m |= F_FLAGS;
-  return m;
+/** True when a client holding `a` must be told about `b` (any value differs). */
+export function differs(a: QFlight, b: QFlight): boolean {
+  return a.lat !== b.lat || a.lon !== b.lon || a.alt !== b.alt || a.geo !== b.geo ||
+    a.vel !== b.vel || a.hdg !== b.hdg || a.vr !== b.vr || a.tpos !== b.tpos || a.lc !== b.lc ||
+    a.callsign !== b.callsign || a.country !== b.country || a.squawk !== b.squawk ||
+    a.category !== b.category || a.source !== b.source || a.psrc !== b.psrc ||
+    a.flags !== b.flags;
 }
 
 const byIcao = (a: { icao: number }, b: { icao: number }) => a.icao - b.icao;
@@ -91,8 +96,8 @@ const byIcao = (a: { icao: number }, b: { icao: number }) => a.icao - b.icao;
 /**
  * One segment: removes (icao24 integers), full records and change records,
  * times relative to `base` ({@link timeBase} of the frame it goes in).
- * Returns the segment with its length prefix, ready to concatenate.
- * Change records where nothing differs (last_contact included) are left out.
+ * Returns the segment with its head, ready to concatenate. Change records
+ * where nothing differs are left out.
  */
 export function encodeSegment(
   removes: readonly number[],
@@ -106,68 +111,84 @@ export function encodeSegment(
     if (i === undefined) table.set(s, i = table.size);
     return i;
   };
+  const ctx: WriteContext = { base, lc: base, intern };
   const body = scratchBody;
   body.reset();
-  const removeList = [...removes].sort((a, b) => a - b);
-  body.uvarint(removeList.length);
+  let contents = 0;
+  if (removes.length > 0) {
+    contents |= SEG_REMOVES;
+    const removeList = [...removes].sort((a, b) => a - b);
+    body.uvarint(removeList.length);
+    let last = 0;
+    for (const icao of removeList) {
+      body.uvarint(icao - last);
+      last = icao;
+    }
+  }
+  if (full.length > 0) {
+    contents |= SEG_FULL;
+    const fullList = [...full].sort(byIcao);
+    body.uvarint(fullList.length);
+    let last = 0;
+    for (const q of fullList) {
+      body.uvarint(q.icao - last);
+      last = q.icao;
+      writeFull(body, q, ctx);
+    }
+  }
+  const changeList = (options.changes ?? []).filter((c) => differs(c.prev, c.next))
+    .sort((a, b) => a.next.icao - b.next.icao);
   let last = 0;
-  for (const icao of removeList) {
-    body.uvarint(icao - last);
-    last = icao;
+  for (const { prev, next } of changeList) {
+    body.uvarint(next.icao - last);
+    last = next.icao;
+    writeChange(body, prev, next, ctx);
   }
-  const fullList = [...full].sort(byIcao);
-  body.uvarint(fullList.length);
-  last = 0;
-  for (const q of fullList) {
-    body.uvarint(q.icao - last);
-    last = q.icao;
-    writeFull(body, q, base, intern);
+  const bodyBytes = body.view();
+  let tableBytes: Uint8Array | null = null;
+  if (table.size > 0) {
+    contents |= SEG_STRINGS;
+    const head = scratchHead;
+    head.reset();
+    head.uvarint(table.size);
+    for (const s of table.keys()) head.string(s);
+    tableBytes = head.view();
   }
-  const changeList: { icao: number; c: Change; mask: number }[] = [];
-  for (const c of options.changes ?? []) {
-    const mask = changedMask(c.prev, c.next);
-    if (mask !== 0 || c.prev.lc !== c.next.lc) changeList.push({ icao: c.next.icao, c, mask });
-  }
-  changeList.sort(byIcao);
-  body.uvarint(changeList.length);
-  last = 0;
-  for (const { icao, c, mask } of changeList) {
-    body.uvarint(icao - last);
-    last = icao;
-    writeChange(body, c.prev, c.next, { mask, base, intern });
-  }
-  // The table's count and strings go to the head; then the length prefix in front of both.
-  const head = scratchHead;
-  head.reset();
-  head.uvarint(table.size);
-  for (const s of table.keys()) head.string(s);
-  const size = head.length + body.length;
+  const length = (tableBytes?.length ?? 0) + bodyBytes.length;
   const prefix = scratchPrefix;
   prefix.reset();
-  prefix.uvarint(size);
-  const out = new Uint8Array(prefix.length + size);
+  prefix.uvarint(length * 8 + contents);
+  const out = new Uint8Array(prefix.length + length);
   out.set(prefix.view(), 0);
-  out.set(head.view(), prefix.length);
-  out.set(body.view(), prefix.length + head.length);
+  if (tableBytes) out.set(tableBytes, prefix.length);
+  out.set(bodyBytes, prefix.length + (tableBytes?.length ?? 0));
   return out;
 }
 
 /**
  * Scratch writers of {@link encodeSegment} (synchronous, never re-entered): their buffers grow
  * once and are kept, so encoding a segment allocates only its result. A tick encodes thousands of
- * segments, and four writers and their copies each were a third of the hub's tick (load profile).
+ * segments; a writer and a copy per part of each were a third of the hub's tick (load profile).
  */
 const scratchBody = new ByteWriter(64 * 1024);
 const scratchHead = new ByteWriter(4 * 1024);
 const scratchPrefix = new ByteWriter(16);
 
-function writeFull(w: ByteWriter, q: QFlight, base: number, intern: (s: string) => number): void {
+interface WriteContext {
+  base: number;
+  /** last_contact of the previous record in the segment (the first record's prediction: base). */
+  lc: number;
+  intern: (s: string) => number;
+}
+
+function writeFull(w: ByteWriter, q: QFlight, ctx: WriteContext): void {
   let mask = F_POS;
   if (q.alt !== null) mask |= F_ALT;
   if (q.geo !== null) mask |= F_GEO;
   if (q.vel !== null) mask |= F_VEL;
   if (q.hdg !== null) mask |= F_HDG;
   if (q.vr !== null) mask |= F_VR;
+  if (q.lc !== ctx.lc) mask |= F_LC;
   if (q.tpos !== q.lc) mask |= F_TPOS;
   if (q.callsign !== null) mask |= F_CALLSIGN;
   if (q.country !== null) mask |= F_COUNTRY;
@@ -177,7 +198,6 @@ function writeFull(w: ByteWriter, q: QFlight, base: number, intern: (s: string) 
   if (q.psrc !== 0) mask |= F_PSRC;
   if (q.flags !== 0) mask |= F_FLAGS;
   w.uvarint(mask);
-  w.svarint(base - q.lc);
   w.svarint(q.lat);
   w.svarint(q.lon);
   if (mask & F_ALT) w.svarint(q.alt!);
@@ -185,87 +205,135 @@ function writeFull(w: ByteWriter, q: QFlight, base: number, intern: (s: string) 
   if (mask & F_VEL) w.svarint(q.vel!);
   if (mask & F_HDG) w.uvarint(q.hdg!);
   if (mask & F_VR) w.svarint(q.vr!);
-  writeRare(w, q, mask, intern);
+  writeRare(w, q, mask, ctx);
 }
 
-function writeChange(
-  w: ByteWriter,
-  prev: QFlight,
-  next: QFlight,
-  o: { mask: number; base: number; intern: (s: string) => number },
-): void {
-  let mask = o.mask;
-  let nulls = 0;
-  let abs = 0;
-  const fields: [number, number | null, number | null][] = [
-    [F_ALT, prev.alt, next.alt],
-    [F_GEO, prev.geo, next.geo],
-    [F_VEL, prev.vel, next.vel],
-    [F_HDG, prev.hdg, next.hdg],
-    [F_VR, prev.vr, next.vr],
-  ];
-  for (const [bit, p, n] of fields) {
-    if (!(mask & bit)) continue;
-    if (n === null) nulls |= bit;
-    else if (p === null) abs |= bit;
+const dr: [number, number] = [0, 0];
+
+/** The residual of a nullable field against its prediction, or how it changed. */
+function nullableField(
+  bit: number,
+  prev: number | null,
+  next: number | null,
+  predicted: number,
+  acc: { mask: number; nulls: number; abs: number },
+): number {
+  if (next === null) {
+    if (prev !== null) {
+      acc.mask |= bit;
+      acc.nulls |= bit;
+    }
+    return 0;
   }
-  if ((mask & F_CALLSIGN) && next.callsign === null) nulls |= F_CALLSIGN;
-  if ((mask & F_COUNTRY) && next.country === null) nulls |= F_COUNTRY;
-  if ((mask & F_SQUAWK) && next.squawk === null) nulls |= F_SQUAWK;
-  if ((mask & F_SOURCE) && next.source === null) nulls |= F_SOURCE;
-  if (nulls || abs) mask |= F_SPECIAL;
+  if (prev === null) {
+    acc.mask |= bit;
+    acc.abs |= bit;
+    return next;
+  }
+  if (next !== predicted) acc.mask |= bit;
+  return next - predicted;
+}
+
+function writeChange(w: ByteWriter, prev: QFlight, next: QFlight, ctx: WriteContext): void {
+  const acc = { mask: 0, nulls: 0, abs: 0 };
+  // Predictions (predict.ts): the held position moved by its speed and track over the
+  // time_position difference, the altitude by its vertical rate over the last_contact one, the
+  // geometric altitude by the barometric change; everything else unchanged.
+  deadReckon(prev, next.tpos - prev.tpos, dr);
+  const rLat = next.lat - (prev.lat + dr[0]);
+  const rLon = wrapLon(next.lon - wrapLon(prev.lon + dr[1]));
+  if (rLat !== 0 || rLon !== 0) acc.mask |= F_POS;
+  const alt = nullableField(
+    F_ALT,
+    prev.alt,
+    next.alt,
+    prev.alt === null ? 0 : prev.alt + climb(prev.vr, next.lc - prev.lc),
+    acc,
+  );
+  const geoStep = prev.alt !== null && next.alt !== null ? next.alt - prev.alt : 0;
+  const geo = nullableField(F_GEO, prev.geo, next.geo, (prev.geo ?? 0) + geoStep, acc);
+  const vel = nullableField(F_VEL, prev.vel, next.vel, prev.vel ?? 0, acc);
+  let hdg = nullableField(F_HDG, prev.hdg, next.hdg, prev.hdg ?? 0, acc);
+  if ((acc.mask & F_HDG) && !(acc.abs & F_HDG)) hdg = wrapTrack(hdg);
+  const vr = nullableField(F_VR, prev.vr, next.vr, prev.vr ?? 0, acc);
+  if (next.lc !== ctx.lc) acc.mask |= F_LC;
+  if (next.tpos !== next.lc) acc.mask |= F_TPOS;
+  if (prev.callsign !== next.callsign) acc.mask |= F_CALLSIGN;
+  if (prev.country !== next.country) acc.mask |= F_COUNTRY;
+  if (prev.squawk !== next.squawk) acc.mask |= F_SQUAWK;
+  if (prev.category !== next.category) acc.mask |= F_CATEGORY;
+  if (prev.source !== next.source) acc.mask |= F_SOURCE;
+  if (prev.psrc !== next.psrc) acc.mask |= F_PSRC;
+  if (prev.flags !== next.flags) acc.mask |= F_FLAGS;
+  if ((acc.mask & F_CALLSIGN) && next.callsign === null) acc.nulls |= F_CALLSIGN;
+  if ((acc.mask & F_COUNTRY) && next.country === null) acc.nulls |= F_COUNTRY;
+  if ((acc.mask & F_SQUAWK) && next.squawk === null) acc.nulls |= F_SQUAWK;
+  if ((acc.mask & F_SOURCE) && next.source === null) acc.nulls |= F_SOURCE;
+  let mask = acc.mask;
+  if (acc.nulls || acc.abs) mask |= F_SPECIAL;
   w.uvarint(mask);
   if (mask & F_SPECIAL) {
-    w.uvarint(nulls);
-    w.uvarint(abs);
+    w.uvarint(acc.nulls);
+    w.uvarint(acc.abs);
   }
-  w.svarint(o.base - next.lc);
-  if (mask & F_POS) {
-    w.svarint(next.lat - prev.lat);
-    w.svarint(wrapLon(next.lon - prev.lon));
+  if (mask & F_POS) w.uvarint(interleave(zigzag(rLat), zigzag(rLon)));
+  const values = mask & ~acc.nulls;
+  if (values & F_ALT) w.svarint(alt);
+  if (values & F_GEO) w.svarint(geo);
+  if (values & F_VEL) w.svarint(vel);
+  if (values & F_HDG) {
+    if (acc.abs & F_HDG) w.uvarint(hdg);
+    else w.svarint(hdg);
   }
-  for (const [bit, p, n] of fields) {
-    if (!(mask & bit) || (nulls & bit)) continue;
-    if (abs & bit) {
-      if (bit === F_HDG) w.uvarint(n!);
-      else w.svarint(n!);
-    } else if (bit === F_HDG) w.svarint(wrapTrack(n! - p!));
-    else w.svarint(n! - p!);
-  }
-  writeRare(w, next, mask & ~nulls, o.intern);
+  if (values & F_VR) w.svarint(vr);
+  writeRare(w, next, values, ctx);
 }
 
-/** Fields from F_TPOS on, shared by full and change records. */
-function writeRare(w: ByteWriter, q: QFlight, mask: number, intern: (s: string) => number): void {
+/** Fields from F_LC on, shared by full and change records. */
+function writeRare(w: ByteWriter, q: QFlight, mask: number, ctx: WriteContext): void {
+  if (mask & F_LC) w.svarint(ctx.base - q.lc);
+  ctx.lc = q.lc;
   if (mask & F_TPOS) w.svarint(q.lc - q.tpos);
   if (mask & F_CALLSIGN) w.string(q.callsign!);
-  if (mask & F_COUNTRY) w.uvarint(intern(q.country!));
+  if (mask & F_COUNTRY) w.uvarint(ctx.intern(q.country!));
   if (mask & F_SQUAWK) w.uvarint(q.squawk!);
   if (mask & F_CATEGORY) w.uvarint(q.category);
-  if (mask & F_SOURCE) w.uvarint(intern(q.source!));
+  if (mask & F_SOURCE) w.uvarint(ctx.intern(q.source!));
   if (mask & F_PSRC) w.uvarint(q.psrc);
   if (mask & F_FLAGS) w.uvarint(q.flags);
 }
 
 /** A track difference in [-1800, 1800). */
-function wrapTrack(d: number): number {
+export function wrapTrack(d: number): number {
   if (d >= TRACK_UNITS / 2) return d - TRACK_UNITS;
   if (d < -TRACK_UNITS / 2) return d + TRACK_UNITS;
   return d;
 }
 
+/** The header of a snapshot or delta frame. */
+export interface FrameHeader {
+  seq: number;
+  serverTimeMs: number;
+  /**
+   * Aircraft in the whole world. Omitted (sent as 0) in a delta when it is
+   * the same as in the frame of seq - 1, and when unknown.
+   */
+  total?: number;
+}
+
 /** A snapshot or delta frame: the header, then the segments as they are. */
 export function composeFrame(
   kind: typeof FRAME_SNAPSHOT | typeof FRAME_DELTA,
-  header: { seq: number; serverTimeMs: number },
+  header: FrameHeader,
   segments: readonly Uint8Array[],
 ): Uint8Array<ArrayBuffer> {
   let size = 0;
   for (const s of segments) size += s.length;
-  const w = new ByteWriter(24 + size);
+  const w = new ByteWriter(28 + size);
   w.byte(kind);
   w.uvarint(header.seq);
   w.uvarint(header.serverTimeMs);
+  w.uvarint(header.total === undefined ? 0 : header.total + 1);
   w.uvarint(segments.length);
   for (const s of segments) w.bytes(s);
   return w.finish();

@@ -12,3 +12,4 @@ export * from "./frame.ts";
 export * from "./scan.ts";
 export * from "./tracker.ts";
 export * from "./decoder.ts";
+export * from "./predict.ts";

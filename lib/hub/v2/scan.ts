@@ -18,6 +18,7 @@ import {
   F_FLAGS,
   F_GEO,
   F_HDG,
+  F_LC,
   F_POS,
   F_PSRC,
   F_SOURCE,
@@ -30,11 +31,16 @@ import {
   FRAME_GENERIC,
   FRAME_SNAPSHOT,
   KNOWN_BITS,
+  LAYOUT_REVISION,
   MAX_CALLSIGN_BYTES,
   MAX_TABLE_STRING_BYTES,
   NULLABLE_BITS,
+  SEG_FULL,
+  SEG_REMOVES,
+  SEG_STRINGS,
   timeBase,
 } from "./frame.ts";
+import { climb, deadReckon, deinterleave, unzigzag } from "./predict.ts";
 
 const msgpackDecoder = new Decoder();
 
@@ -42,9 +48,10 @@ const msgpackDecoder = new Decoder();
  * One record as read, reused from record to record (no allocation per
  * aircraft). In a full record every value is absolute and fields outside
  * `mask` hold their defaults. In a change record the fields in `mask` are
- * deltas (exact differences in frame units; the track wraps at 3600, the
- * longitude at 36,000,000) unless in `absMask`, or null when in `nullMask`.
- * `lc` and, when F_TPOS is in the mask, `tpos` are absolute in both.
+ * residuals against the predictions of predict.ts (exact, in frame units;
+ * the track wraps at 3600, the longitude at 36,000,000) unless in
+ * `absMask`, or null when in `nullMask`; fields outside it take their
+ * prediction ({@link applyChange}). `lc` and `tpos` are absolute in both.
  */
 export interface WireRecord {
   icao: number;
@@ -71,8 +78,16 @@ export interface WireRecord {
 
 /** What {@link scanFrame} reports, in order: header, every remove, then records. */
 export interface FrameVisitor {
-  /** A snapshot or delta header. Return false to skip the frame's contents. */
-  header(kind: "snapshot" | "delta", seq: number, serverTimeMs: number): boolean | void;
+  /**
+   * A snapshot or delta header (`total`: aircraft in the whole world, null
+   * when the frame does not say). Return false to skip the frame's contents.
+   */
+  header(
+    kind: "snapshot" | "delta",
+    seq: number,
+    serverTimeMs: number,
+    total: number | null,
+  ): boolean | void;
   /** Removes of every segment come before any record, so an aircraft moving between tiles survives. */
   remove(icao: number): void;
   full(record: Readonly<WireRecord>): void;
@@ -81,7 +96,7 @@ export interface FrameVisitor {
 
 /** A decoded frame without state: generic messages as they are. */
 export type ScannedFrame =
-  | { kind: "snapshot" | "delta"; seq: number; serverTimeMs: number }
+  | { kind: "snapshot" | "delta"; seq: number; serverTimeMs: number; total: number | null }
   | { kind: "message"; message: { type: string; [key: string]: unknown } };
 
 function newRecord(): WireRecord {
@@ -123,70 +138,85 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   const kind = r.byte();
   if (kind === FRAME_GENERIC) return { kind: "message", message: decodeGenericBody(bytes) };
   if (kind !== FRAME_SNAPSHOT && kind !== FRAME_DELTA) {
-    throw new FrameError(`unknown frame kind 0x${kind.toString(16).padStart(2, "0")}`, 0);
+    const hex = `0x${kind.toString(16).padStart(2, "0")}`;
+    const type = kind & 0x0f;
+    if (type === 1 || type === 2) {
+      throw new FrameError(
+        `frame kind ${hex} is layout revision ${kind >> 4 || 1}; this decoder reads revision ` +
+          `${LAYOUT_REVISION} (reload the page or upgrade the client)`,
+        0,
+      );
+    }
+    throw new FrameError(`unknown frame kind ${hex}`, 0);
   }
   const name = kind === FRAME_SNAPSHOT ? "snapshot" : "delta";
   const seq = r.uvarint();
   const serverTimeMs = r.uvarint();
+  const totalCode = r.uvarint();
+  const total = totalCode === 0 ? null : totalCode - 1;
   const nSegments = r.count("segment");
-  const starts: number[] = [];
+  // Per segment: where its contents start and end, and its contents bits.
+  const segs: number[] = [];
   for (let i = 0; i < nSegments; i++) {
     const at = r.pos;
-    const len = r.uvarint();
+    const head = r.uvarint();
+    const len = Math.floor(head / 8);
+    const contents = head % 8;
     if (len > r.end - r.pos) {
       throw new FrameError(`segment ${i} of ${len} bytes runs past the end (truncated)`, at);
     }
-    starts.push(r.pos, r.pos + len);
+    if (kind === FRAME_SNAPSHOT && (contents & SEG_REMOVES)) {
+      throw new FrameError("a snapshot segment has removes", at);
+    }
+    segs.push(r.pos, r.pos + len, contents);
     r.pos += len;
   }
   if (!r.done) throw new FrameError(`${r.end - r.pos} trailing bytes`, r.pos);
-  const result: ScannedFrame = { kind: name, seq, serverTimeMs };
-  if (!visitor || visitor.header(name, seq, serverTimeMs) === false) return result;
+  const result: ScannedFrame = { kind: name, seq, serverTimeMs, total };
+  if (!visitor || visitor.header(name, seq, serverTimeMs, total) === false) return result;
   const base = timeBase(serverTimeMs);
   const rec = newRecord();
   const tables: string[][] = [];
   const bodies: number[] = [];
   // Pass 1: string tables and removes of every segment.
   for (let i = 0; i < nSegments; i++) {
-    const seg = new ByteReader(bytes, starts[2 * i]!, starts[2 * i + 1]!);
-    const nStrings = seg.count("string table");
+    const seg = new ByteReader(bytes, segs[3 * i]!, segs[3 * i + 1]!);
+    const contents = segs[3 * i + 2]!;
     const table: string[] = [];
-    for (let k = 0; k < nStrings; k++) table.push(seg.string(MAX_TABLE_STRING_BYTES));
-    tables.push(table);
-    const nRemoves = seg.count("remove");
-    if (nRemoves > 0 && kind === FRAME_SNAPSHOT) {
-      throw new FrameError("a snapshot segment has removes", seg.pos);
+    if (contents & SEG_STRINGS) {
+      const nStrings = seg.count("string table");
+      for (let k = 0; k < nStrings; k++) table.push(seg.string(MAX_TABLE_STRING_BYTES));
     }
-    let icao = 0;
-    for (let k = 0; k < nRemoves; k++) {
-      icao = nextIcao(seg, icao, k);
-      visitor.remove(icao);
+    tables.push(table);
+    if (contents & SEG_REMOVES) {
+      const nRemoves = seg.count("remove");
+      let icao = 0;
+      for (let k = 0; k < nRemoves; k++) {
+        icao = nextIcao(seg, icao, k);
+        visitor.remove(icao);
+      }
     }
     bodies.push(seg.pos);
   }
-  // Pass 2: full records, then change records, segment by segment.
+  // Pass 2: full records, then change records (to the segment's end), segment by segment.
   for (let i = 0; i < nSegments; i++) {
-    const seg = new ByteReader(bytes, bodies[i]!, starts[2 * i + 1]!);
-    const table = tables[i]!;
-    const nFull = seg.count("full record", 3);
-    let icao = 0;
-    for (let k = 0; k < nFull; k++) {
-      icao = nextIcao(seg, icao, k);
-      readFull(seg, rec, { icao, base, table });
-      visitor.full(rec);
+    const seg = new ByteReader(bytes, bodies[i]!, segs[3 * i + 1]!);
+    const c: RecordContext = { icao: 0, base, lc: base, table: tables[i]! };
+    if (segs[3 * i + 2]! & SEG_FULL) {
+      const nFull = seg.count("full record", 4);
+      for (let k = 0; k < nFull; k++) {
+        c.icao = nextIcao(seg, c.icao, k);
+        readFull(seg, rec, c);
+        visitor.full(rec);
+      }
     }
-    const nChange = seg.count("change record", 3);
-    if (nChange > 0 && kind === FRAME_SNAPSHOT) {
+    if (!seg.done && kind === FRAME_SNAPSHOT) {
       throw new FrameError("a snapshot segment has change records", seg.pos);
     }
-    icao = 0;
-    for (let k = 0; k < nChange; k++) {
-      icao = nextIcao(seg, icao, k);
-      readChange(seg, rec, { icao, base, table });
+    for (let k = 0, last = 0; !seg.done; k++) {
+      c.icao = last = nextIcao(seg, last, k);
+      readChange(seg, rec, c);
       visitor.change(rec);
-    }
-    if (!seg.done) {
-      throw new FrameError(`segment ${i} has ${seg.end - seg.pos} extra bytes`, seg.pos);
     }
   }
   return result;
@@ -213,6 +243,8 @@ function readMask(r: ByteReader): number {
 interface RecordContext {
   icao: number;
   base: number;
+  /** last_contact of the previous record in the segment (the first: the frame's time base). */
+  lc: number;
   table: string[];
 }
 
@@ -225,7 +257,6 @@ function readFull(r: ByteReader, rec: WireRecord, c: RecordContext): void {
   rec.mask = mask;
   rec.nullMask = 0;
   rec.absMask = 0;
-  rec.lc = c.base - r.svarint();
   rec.lat = r.svarint();
   rec.lon = r.svarint();
   if (rec.lat < -9_000_000 || rec.lat > 9_000_000) {
@@ -240,8 +271,7 @@ function readFull(r: ByteReader, rec: WireRecord, c: RecordContext): void {
   rec.hdg = mask & F_HDG ? r.uvarint() : 0;
   if (rec.hdg >= TRACK_UNITS) throw new FrameError("track out of range", at);
   rec.vr = mask & F_VR ? r.svarint() : 0;
-  readRare(r, rec, mask, c.table);
-  if (!(mask & F_TPOS)) rec.tpos = rec.lc;
+  readRare(r, rec, mask, c);
   if (!(mask & F_CALLSIGN)) rec.callsign = null;
   if (!(mask & F_COUNTRY)) rec.country = null;
   if (!(mask & F_SQUAWK)) rec.squawk = 0;
@@ -250,6 +280,8 @@ function readFull(r: ByteReader, rec: WireRecord, c: RecordContext): void {
   if (!(mask & F_PSRC)) rec.psrc = 0;
   if (!(mask & F_FLAGS)) rec.flags = 0;
 }
+
+const pair: [number, number] = [0, 0];
 
 function readChange(r: ByteReader, rec: WireRecord, c: RecordContext): void {
   const at = r.pos;
@@ -268,25 +300,36 @@ function readChange(r: ByteReader, rec: WireRecord, c: RecordContext): void {
       throw new FrameError("bad absolute mask", at);
     }
   }
-  rec.lc = c.base - r.svarint();
   if (mask & F_POS) {
-    rec.lat = r.svarint();
-    rec.lon = r.svarint();
+    if (rec.absMask & F_POS) {
+      rec.lat = r.svarint();
+      rec.lon = r.svarint();
+    } else {
+      deinterleave(r.uvarint(), pair);
+      rec.lat = unzigzag(pair[0]);
+      rec.lon = unzigzag(pair[1]);
+    }
+  } else {
+    rec.lat = 0;
+    rec.lon = 0;
   }
   const values = mask & ~rec.nullMask;
-  if (values & F_ALT) rec.alt = r.svarint();
-  if (values & F_GEO) rec.geo = r.svarint();
-  if (values & F_VEL) rec.vel = r.svarint();
-  if (values & F_HDG) rec.hdg = rec.absMask & F_HDG ? r.uvarint() : r.svarint();
-  if (values & F_VR) rec.vr = r.svarint();
-  readRare(r, rec, values, c.table);
+  rec.alt = values & F_ALT ? r.svarint() : 0;
+  rec.geo = values & F_GEO ? r.svarint() : 0;
+  rec.vel = values & F_VEL ? r.svarint() : 0;
+  rec.hdg = values & F_HDG ? (rec.absMask & F_HDG ? r.uvarint() : r.svarint()) : 0;
+  rec.vr = values & F_VR ? r.svarint() : 0;
+  readRare(r, rec, values, c);
 }
 
-function readRare(r: ByteReader, rec: WireRecord, mask: number, table: string[]): void {
+/** last_contact, time_position and the rarely changing fields, shared by full and change records. */
+function readRare(r: ByteReader, rec: WireRecord, mask: number, c: RecordContext): void {
   const at = r.pos;
-  if (mask & F_TPOS) rec.tpos = rec.lc - r.svarint();
+  rec.lc = mask & F_LC ? c.base - r.svarint() : c.lc;
+  c.lc = rec.lc;
+  rec.tpos = mask & F_TPOS ? rec.lc - r.svarint() : rec.lc;
   if (mask & F_CALLSIGN) rec.callsign = r.string(MAX_CALLSIGN_BYTES);
-  if (mask & F_COUNTRY) rec.country = tableString(r, table);
+  if (mask & F_COUNTRY) rec.country = tableString(r, c.table);
   if (mask & F_SQUAWK) {
     rec.squawk = r.uvarint();
     if (rec.squawk > 0o7777) throw new FrameError("squawk out of range", at);
@@ -295,7 +338,7 @@ function readRare(r: ByteReader, rec: WireRecord, mask: number, table: string[])
     rec.category = r.uvarint();
     if (rec.category > 20) throw new FrameError("category out of range", at);
   }
-  if (mask & F_SOURCE) rec.source = tableString(r, table);
+  if (mask & F_SOURCE) rec.source = tableString(r, c.table);
   if (mask & F_PSRC) {
     rec.psrc = r.uvarint();
     if (rec.psrc > 3) throw new FrameError("position_source out of range", at);
@@ -349,38 +392,49 @@ export function fullToQ(rec: Readonly<WireRecord>): QFlight {
   };
 }
 
+const move: [number, number] = [0, 0];
+
 /**
- * Applies a change record to the state the client holds, in place. Throws
- * {@link FrameError} when a delta applies to a null field (client and server
- * disagree: resync).
+ * Applies a change record to the state the client holds, in place: every
+ * field takes its prediction (predict.ts) plus the record's residual, or the
+ * record's absolute value, or null. Throws {@link FrameError} when a
+ * residual applies to a null field or the result is out of range (client
+ * and server disagree: resync).
  */
 export function applyChange(q: QFlight, rec: Readonly<WireRecord>): void {
   const m = rec.mask;
   const nulls = rec.nullMask;
   const abs = rec.absMask;
-  q.lc = rec.lc;
-  if (m & F_POS) {
-    if (abs & F_POS) {
-      q.lat = rec.lat;
-      q.lon = rec.lon;
-    } else {
-      q.lat += rec.lat;
-      q.lon = wrapLon(q.lon + rec.lon);
-    }
+  // Predictions read the held state, so they come first.
+  deadReckon(q, rec.tpos - q.tpos, move);
+  const dLc = rec.lc - q.lc;
+  const climbBy = climb(q.vr, dLc);
+  const heldAlt = q.alt;
+  if ((m & F_POS) && (abs & F_POS)) {
+    q.lat = rec.lat;
+    q.lon = rec.lon;
+  } else {
+    q.lat += move[0] + (m & F_POS ? rec.lat : 0);
+    q.lon = wrapLon(wrapLon(q.lon + move[1]) + (m & F_POS ? rec.lon : 0));
   }
-  q.alt = field(q.alt, rec.alt, F_ALT, rec);
-  q.geo = field(q.geo, rec.geo, F_GEO, rec);
-  q.vel = field(q.vel, rec.vel, F_VEL, rec);
+  if (q.lat < -9_000_000 || q.lat > 9_000_000) {
+    throw new FrameError(`latitude out of range after a change (${rec.icao})`, 0);
+  }
+  q.lc = rec.lc;
+  q.tpos = rec.tpos;
+  q.alt = field(q.alt, q.alt === null ? 0 : q.alt + climbBy, F_ALT, rec, rec.alt);
+  const geoStep = heldAlt !== null && q.alt !== null ? q.alt - heldAlt : 0;
+  q.geo = field(q.geo, q.geo === null ? 0 : q.geo + geoStep, F_GEO, rec, rec.geo);
+  q.vel = field(q.vel, q.vel ?? 0, F_VEL, rec, rec.vel);
   if (m & F_HDG) {
     if (nulls & F_HDG) q.hdg = null;
     else if (abs & F_HDG) q.hdg = rec.hdg;
     else {
       if (q.hdg === null) throw new FrameError(`track delta on a null track (${rec.icao})`, 0);
-      q.hdg = (q.hdg + rec.hdg + TRACK_UNITS) % TRACK_UNITS;
+      q.hdg = (((q.hdg + rec.hdg) % TRACK_UNITS) + TRACK_UNITS) % TRACK_UNITS;
     }
   }
-  q.vr = field(q.vr, rec.vr, F_VR, rec);
-  if (m & F_TPOS) q.tpos = rec.tpos;
+  q.vr = field(q.vr, q.vr ?? 0, F_VR, rec, rec.vr);
   if (m & F_CALLSIGN) q.callsign = nulls & F_CALLSIGN ? null : rec.callsign;
   if (m & F_COUNTRY) q.country = nulls & F_COUNTRY ? null : rec.country;
   if (m & F_SQUAWK) q.squawk = nulls & F_SQUAWK ? null : rec.squawk;
@@ -390,15 +444,17 @@ export function applyChange(q: QFlight, rec: Readonly<WireRecord>): void {
   if (m & F_FLAGS) q.flags = rec.flags;
 }
 
+/** A nullable field after a change: its prediction, plus the residual, absolute, or null. */
 function field(
   held: number | null,
-  value: number,
+  predicted: number,
   bit: number,
   rec: Readonly<WireRecord>,
+  value: number,
 ): number | null {
-  if (!(rec.mask & bit)) return held;
+  if (!(rec.mask & bit)) return held === null ? null : predicted;
   if (rec.nullMask & bit) return null;
   if (rec.absMask & bit) return value;
   if (held === null) throw new FrameError(`delta on a null field (${rec.icao})`, 0);
-  return held + value;
+  return predicted + value;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Flight } from "../../../contracts/flight.ts";
-import { type Change, changedMask, encodeSegment } from "./frame.ts";
+import { type Change, differs, encodeSegment } from "./frame.ts";
 import { icaoToInt, type QFlight, quantise } from "./record.ts";
 
 export class BinaryTracker {
@@ -43,7 +43,7 @@ export class BinaryTracker {
       const prev = this.#held.get(f.icao24);
       this.#held.set(f.icao24, next);
       if (!prev) full.push(next);
-      else if (changedMask(prev, next) !== 0 || prev.lc !== next.lc) changes.push({ prev, next });
+      else if (differs(prev, next)) changes.push({ prev, next });
     }
     for (const icao24 of removes) {
       if (this.#held.delete(icao24)) gone.push(icaoToInt(icao24));

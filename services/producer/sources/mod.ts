@@ -3,21 +3,19 @@
  * `sbs://`, `beast://`, aircraft.json and v2 source at once, feeds their
  * updates into one {@link FlightMerger}, and every `flushIntervalMs`
  * (default 200 ms, so a receiver's message reaches the hub within a tick)
- * publishes the aircraft that changed to flights.state and flights.updates.
- * What cannot be parsed goes to flights.deadletter with the source and the
- * reason. Record mode writes each flush as one OpenSky-format reply line, so
+ * publishes the aircraft that changed to flights.state and flights.updates
+ * through the producer's {@link Publisher} (so its outbox holds and resends
+ * them while the broker is away, in order, like OpenSky polls). What cannot be
+ * parsed goes to flights.deadletter with the source and the reason. Record mode writes each flush as one OpenSky-format reply line, so
  * `deno task replay` plays receiver recordings like any other.
  *
  * @module
  */
-import { Flight } from "../../../contracts/flight.ts";
+import type { Flight, Source } from "../../../contracts/flight.ts";
 import type { OpenSkyReply } from "../../../contracts/opensky.ts";
-import { buildDeadLetter } from "../../../lib/bus/deadletter.ts";
-import type { Bus, OutgoingMessage, TopicMessages } from "../../../lib/bus/types.ts";
 import type { Logger } from "../../../lib/log.ts";
 import { BeastReader, decodeModeS, modeACode } from "../../../lib/modes/mod.ts";
 import type { LatLon } from "../../../lib/modes/cpr.ts";
-import type { ProducerTopics } from "../../../lib/opensky/envelope.ts";
 import { flightToStateVector } from "../../../lib/opensky/state_vector.ts";
 import {
   DocumentError,
@@ -34,17 +32,15 @@ import type { Registry } from "prom-client";
 import { runHttpSource } from "./http.ts";
 import { SourceMetrics } from "./metrics.ts";
 import { sleep } from "../../../lib/async.ts";
+import type { Publisher, Rejection } from "../publisher.ts";
 import { type Backoff, runTcpSource } from "./tcp.ts";
 
 export { SourceMetrics } from "./metrics.ts";
 
-/** Dead-letter `source` of the records written here. */
-export const RECEIVER_DEADLETTER_SOURCE = "producer";
-
 export interface ReceiverSourcesOptions {
   specs: readonly ReceiverSpec[];
-  bus: Bus;
-  topics: ProducerTopics;
+  /** The producer's publisher: its outbox holds what the broker does not take yet. */
+  publisher: Publisher;
   /** Registry for the per-source metrics (the producer's). */
   registry: Registry;
   log: Logger;
@@ -56,7 +52,7 @@ export interface ReceiverSourcesOptions {
   backoff?: Backoff;
   /** Record mode: every flush as an OpenSky-format reply. */
   record?: (reply: OpenSkyReply) => Promise<void>;
-  /** Called after each successful publish. */
+  /** Called after each flush that queued flights for the bus. */
   onPublished?: (flights: number) => void;
   fetch?: typeof fetch;
   now?: () => number;
@@ -65,16 +61,10 @@ export interface ReceiverSourcesOptions {
 export interface ReceiverSources {
   readonly metrics: SourceMetrics;
   readonly merger: FlightMerger;
-  /** Settles after the signal aborted and the last flush went out. */
+  /** Settles after the signal aborted and the last flush was sent (or held by the outbox). */
   readonly done: Promise<void>;
   /** Healthy while some source delivered within the last 60 s (or the first 60 s after start). */
   health(): { ok: boolean; reason: string };
-}
-
-interface Rejected {
-  reason: string;
-  raw: string;
-  key: string | null;
 }
 
 const MAX_PENDING_REJECTS = 1_000;
@@ -83,13 +73,13 @@ export function startReceiverSources(
   signal: AbortSignal,
   options: ReceiverSourcesOptions,
 ): ReceiverSources {
-  const { log, bus, topics } = options;
+  const { log, publisher } = options;
   const now = options.now ?? Date.now;
   const metrics = new SourceMetrics(options.registry, { now });
   const merger = new FlightMerger();
   const backoff = options.backoff ?? { baseMs: 1_000, capMs: 60_000 };
   const startedMs = now();
-  let rejects: Rejected[] = [];
+  let rejects: Rejection[] = [];
   let droppedRejects = 0;
 
   const accept = (label: string, u: AircraftUpdate) => {
@@ -204,6 +194,7 @@ export function startReceiverSources(
   }
 
   const flushEvery = options.flushIntervalMs ?? 200;
+  let sending: Promise<unknown> = Promise.resolve();
   const flush = async () => {
     const t = now();
     const flights = merger.flush(t);
@@ -214,19 +205,13 @@ export function startReceiverSources(
       droppedRejects = 0;
     }
     if (flights.length === 0 && bad.length === 0) return;
-    const batch = buildBatch(flights, bad, { topics, producedAt: new Date(t).toISOString() });
-    try {
-      await bus.send(batch);
-      options.onPublished?.(flights.length);
-    } catch (error) {
-      // TODO(#12): go through the producer's buffering publisher once it takes flight objects.
-      log.warn("publishing receiver flights failed", {
-        error: String(error),
-        flights: flights.length,
-      });
-    }
+    // Queued at once, not awaited: while the broker is slow or away the next flushes keep
+    // taking every position as it comes (awaiting would fold the positions received meanwhile
+    // into one per aircraft), and the outbox sends them in order once it can. Never rejects.
+    sending = publisher.publishFlights(flights, { source: envelopeSource, rejections: bad });
+    if (flights.length > 0) options.onPublished?.(flights.length);
     if (options.record && flights.length > 0) {
-      await options.record({ time: Math.floor(t / 1000), states: flights.map(flightToStateVector) })
+      await options.record(recordedReply(flights, t))
         .catch((error) => log.error("recording failed", { error: String(error) }));
     }
   };
@@ -240,6 +225,7 @@ export function startReceiverSources(
   const done = (async () => {
     await Promise.all(runners);
     await flusher;
+    await sending;
   })();
 
   return {
@@ -259,60 +245,29 @@ export function startReceiverSources(
   };
 }
 
-function buildBatch(
-  flights: Flight[],
-  bad: Rejected[],
-  options: { topics: ProducerTopics; producedAt: string },
-): TopicMessages[] {
-  const state: OutgoingMessage[] = [];
-  const updates: OutgoingMessage[] = [];
-  for (const flight of flights) {
-    const checked = Flight.safeParse(flight);
-    if (!checked.success) {
-      bad.push({
-        reason: `merged flight failed validation: ${checked.error.issues[0]?.message}`,
-        raw: JSON.stringify(flight),
-        key: flight.icao24,
-      });
-      continue;
-    }
-    const source = JSON.stringify({
-      provider: flight.source ?? "receiver",
-      mode: "live",
-      bbox: null,
-      poll_interval_s: 0,
-    });
-    const head = `,"produced_at":"${options.producedAt}","source":${source},"payload":`;
-    const payload = JSON.stringify(flight);
-    state.push({
-      key: flight.icao24,
-      value: `{"schema_version":1,"type":"flight_state"${head}${payload}}`,
-    });
-    updates.push({
-      key: flight.icao24,
-      value: `{"schema_version":1,"type":"flight_update"${head}${payload}}`,
-    });
+/** The envelope `source` of a receiver flight: its source kind is the provider. */
+const ENVELOPE_SOURCES = new Map<string, Source>();
+function envelopeSource(flight: Flight): Source {
+  const provider = flight.source ?? "receiver";
+  let source = ENVELOPE_SOURCES.get(provider);
+  if (!source) {
+    source = { provider, mode: "live", bbox: null, poll_interval_s: 0 };
+    ENVELOPE_SOURCES.set(provider, source);
   }
-  const batch: TopicMessages[] = [];
-  if (state.length > 0) {
-    batch.push({ topic: options.topics.state, messages: state });
-    batch.push({ topic: options.topics.updates, messages: updates });
+  return source;
+}
+
+/**
+ * A flush as record mode writes it: an OpenSky reply (so replay plays it like any recording),
+ * plus the declared emergencies a state vector has no column for.
+ */
+export function recordedReply(flights: readonly Flight[], atMs: number): OpenSkyReply {
+  const reply: OpenSkyReply = {
+    time: Math.floor(atMs / 1000),
+    states: flights.map(flightToStateVector),
+  };
+  for (const f of flights) {
+    if (f.emergency !== undefined) (reply.emergency ??= {})[f.icao24] = f.emergency;
   }
-  if (bad.length > 0) {
-    batch.push({
-      topic: options.topics.deadletter,
-      messages: bad.map((r) => {
-        const record = buildDeadLetter({
-          source: RECEIVER_DEADLETTER_SOURCE,
-          topic: null,
-          key: r.key,
-          reason: r.reason,
-          raw: r.raw,
-          at: new Date(options.producedAt),
-        });
-        return { key: record.source, value: JSON.stringify(record) };
-      }),
-    });
-  }
-  return batch;
+  return reply;
 }

@@ -1,0 +1,177 @@
+/**
+ * The predictions of `skysentinel.v2.bin` change records (docs/protocol.md,
+ * "Predictions"): where the held state says an aircraft is now (dead
+ * reckoning from its speed and track), the altitude its vertical rate
+ * gives, and the geometric altitude that follows the barometric one. A
+ * change record carries only the residual against them, so the server and
+ * every decoder must compute them bit for bit alike: integers throughout,
+ * sine and cosine from integer tables built with `+ − × ÷` only (never
+ * `Math.sin`, whose last bit may differ between engines), and one rounding
+ * rule ({@link roundDiv}). One copy, imported by the encoder and the
+ * decoders (server, relay, browser Web Worker).
+ *
+ * Also the 2-D interleave of a position residual into one varint.
+ *
+ * @module
+ */
+
+/** Fixed-point scale of the sine and cosine tables (Q15). */
+export const TRIG_ONE = 32_768;
+/** Longest time, tenths of a second, that a held state is projected forward. */
+export const MAX_PREDICT_TENTHS = 600;
+/** Highest ground speed (0.1 m/s units) that is projected: 2,000 m/s, beyond anything that flies. */
+const MAX_PREDICT_SPEED = 20_000;
+/**
+ * Length of one position unit (1e-5° of latitude) in thousandths of a
+ * centimetre: 1e-5 × 6,371,008.8 m × π / 180 = 1.11195 m.
+ */
+const UNIT_MILLI_CM = 111_195;
+/** Below this cosine of the latitude (about 88.2°) no position is projected (meridians converge). */
+const MIN_COS_LAT = 1_024;
+
+/** round(n / d) for integers, d > 0, halves rounded up: floor((2n + d) / 2d). */
+export function roundDiv(n: number, d: number): number {
+  return Math.floor((2 * n + d) / (2 * d));
+}
+
+/** sin(x) for x in [0, π/2], Taylor to x^17 (error below 1e-9), with + − × ÷ only. */
+function sinPoly(x: number): number {
+  const x2 = x * x;
+  let term = x;
+  let sum = x;
+  for (let k = 1; k <= 8; k++) {
+    term = -term * x2 / ((2 * k) * (2 * k + 1));
+    sum += term;
+  }
+  return sum;
+}
+
+/** Q15 sine of 0.0°..90.0° in 0.1° steps (901 entries). */
+const SIN_TENTHS = (() => {
+  const t = new Int32Array(901);
+  for (let i = 0; i <= 900; i++) t[i] = Math.floor(sinPoly(i * Math.PI / 1800) * TRIG_ONE + 0.5);
+  return t;
+})();
+
+/** Q15 cosine of latitudes 0.00°..90.00° in 0.01° steps (9,001 entries). */
+const COS_LAT = (() => {
+  const t = new Int32Array(9_001);
+  for (let i = 0; i <= 9_000; i++) {
+    t[i] = Math.floor(sinPoly((9_000 - i) * Math.PI / 18_000) * TRIG_ONE + 0.5);
+  }
+  return t;
+})();
+
+/** Q15 sine of a track in 0.1° units, 0..3599. */
+export function sinTrack(hdg: number): number {
+  if (hdg <= 900) return SIN_TENTHS[hdg]!;
+  if (hdg <= 1800) return SIN_TENTHS[1800 - hdg]!;
+  if (hdg <= 2700) return -SIN_TENTHS[hdg - 1800]!;
+  return -SIN_TENTHS[3600 - hdg]!;
+}
+
+/** Q15 cosine of a track in 0.1° units, 0..3599. */
+export function cosTrack(hdg: number): number {
+  return sinTrack(hdg < 2700 ? hdg + 900 : hdg - 2700);
+}
+
+/** Q15 cosine of a latitude in position units (1e-5°), by 0.01° steps (truncated). */
+export function cosLat(lat: number): number {
+  const i = Math.min(9_000, Math.floor(Math.abs(lat) / 1_000));
+  return COS_LAT[i]!;
+}
+
+/** What a projection reads from the held state (frame units). */
+export interface PredictFrom {
+  lat: number;
+  vel: number | null;
+  hdg: number | null;
+}
+
+/**
+ * The move, in position units, that the held speed and track give over
+ * `dt` tenths of a second (the time_position difference): `[dlat, dlon]`,
+ * both 0 when there is no speed or track, `dt` is not in (0, 60 s], or the
+ * latitude is beyond about 88°. `out` is reused (no allocation).
+ */
+export function deadReckon(held: PredictFrom, dt: number, out: [number, number]): [number, number] {
+  out[0] = 0;
+  out[1] = 0;
+  const vel = held.vel;
+  const hdg = held.hdg;
+  if (vel === null || hdg === null || dt <= 0 || dt > MAX_PREDICT_TENTHS) return out;
+  if (vel <= 0 || vel > MAX_PREDICT_SPEED) return out;
+  const c = cosLat(held.lat);
+  if (c < MIN_COS_LAT) return out;
+  // Distance in centimetres (0.1 m/s × 0.1 s); every product below stays under 2^53.
+  const cm = vel * dt;
+  out[0] = roundDiv(cm * cosTrack(hdg) * 1_000, TRIG_ONE * UNIT_MILLI_CM);
+  out[1] = roundDiv(cm * sinTrack(hdg) * 1_000, UNIT_MILLI_CM * c);
+  return out;
+}
+
+/**
+ * The barometric altitude change, in 25 ft units, that a held vertical rate
+ * (64 ft/min units) gives over `dt` tenths of a second (the last_contact
+ * difference): vr × 64 / 600 ft per tenth, / 25 ft. 0 when there is none
+ * or `dt` is not in (0, 60 s].
+ */
+export function climb(vr: number | null, dt: number): number {
+  if (vr === null || dt <= 0 || dt > MAX_PREDICT_TENTHS) return 0;
+  return roundDiv(vr * dt * 8, 1_875);
+}
+
+// --- 2-D interleave ------------------------------------------------------------------
+
+/** Spreads the low 13 bits of x to the even bits of a 26-bit number. */
+function spread13(x: number): number {
+  let v = x & 0x1fff;
+  v = (v | (v << 8)) & 0x00ff00ff;
+  v = (v | (v << 4)) & 0x0f0f0f0f;
+  v = (v | (v << 2)) & 0x33333333;
+  v = (v | (v << 1)) & 0x55555555;
+  return v;
+}
+
+/** Gathers the even bits of a 26-bit number into 13 bits. */
+function gather13(x: number): number {
+  let v = x & 0x55555555;
+  v = (v | (v >>> 1)) & 0x33333333;
+  v = (v | (v >>> 2)) & 0x0f0f0f0f;
+  v = (v | (v >>> 4)) & 0x00ff00ff;
+  v = (v | (v >>> 8)) & 0x0000ffff;
+  return v & 0x1fff;
+}
+
+/** Largest zigzag value {@link interleave} takes (26 bits). */
+export const MAX_INTERLEAVED = 2 ** 26 - 1;
+
+/**
+ * Two zigzag values below 2^26 as one number below 2^52: bit k of `a` at
+ * bit 2k, bit k of `b` at bit 2k + 1. Small pairs stay small (both below 8:
+ * one varint byte), where two varints take two.
+ */
+export function interleave(a: number, b: number): number {
+  const lo = spread13(a) | (spread13(b) << 1);
+  const hi = spread13(Math.floor(a / 8_192)) | (spread13(Math.floor(b / 8_192)) << 1);
+  return (hi >>> 0) * 2 ** 26 + (lo >>> 0);
+}
+
+/** The inverse of {@link interleave}; `out` is reused. */
+export function deinterleave(code: number, out: [number, number]): [number, number] {
+  const lo = code % 2 ** 26;
+  const hi = Math.floor(code / 2 ** 26);
+  out[0] = gather13(hi) * 8_192 + gather13(lo);
+  out[1] = gather13(hi >>> 1) * 8_192 + gather13(lo >>> 1);
+  return out;
+}
+
+/** Zigzag of a signed integer (0, -1, 1, -2 ... as 0, 1, 2, 3 ...). */
+export function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+/** The inverse of {@link zigzag}. */
+export function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
