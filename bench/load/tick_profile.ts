@@ -87,7 +87,19 @@ const clients = plans.map((p) => {
   return c;
 });
 
+/** CPU time of this process so far, ms (Linux /proc: utime + stime), NaN elsewhere. */
+function cpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 const spans = { core: new Histogram(), bin: new Histogram(), v1: new Histogram() };
+const cpu0 = cpuMs();
 let slice = 0;
 const ticks = Number(a.ticks);
 const started = performance.now();
@@ -114,12 +126,15 @@ for (let k = 0; k < ticks; k++) {
   spans.v1.add((t2 - binDone) * 10);
 }
 const total = performance.now() - started;
+const cpuPerTick = (cpuMs() - cpu0) / ticks;
 const q = (h: Histogram) =>
   `p50 ${(h.quantile(0.5) / 10).toFixed(1)} p99 ${(h.quantile(0.99) / 10).toFixed(1)} ms`;
 console.log(
   `${a.aircraft} aircraft, ${clients.length} clients (${core.bucketCount} views, ${core.segmentCount} segments), ${ticks} ticks of 1/${slices} s, ${
     (total / ticks).toFixed(1)
-  } ms per tick with ingest`,
+  } ms per tick with ingest (CPU ${
+    cpuPerTick.toFixed(1)
+  } ms per tick: the figure a busy machine moves least)`,
 );
 console.log(`  core (commit, route, encode segments): ${q(spans.core)}`);
 console.log(`  hand out to v2.bin clients:            ${q(spans.bin)}`);
