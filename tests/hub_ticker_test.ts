@@ -78,6 +78,36 @@ Deno.test("ticker: the first change after a quiet spell goes out at once; then n
   assert.deepEqual(ticks, [500, 700, 905, 1110, 1310]);
 });
 
+Deno.test("ticker: timers that fire late do not slide the ticks off a feed that comes every 200 ms", () => {
+  // Every timer fires 2 ms late (as real ones do, by a ms or so): counting the interval from the
+  // late run would make each tick 2 ms later than the last, until batches waited ~200 ms again.
+  const timers = new FakeTimers();
+  const set = timers.set;
+  timers.set = (fn, ms) => set(fn, ms + 2);
+  const ticks: number[] = [];
+  const s: TickScheduler = new TickScheduler({
+    minIntervalMs: 200,
+    heartbeatMs: 1000,
+    timers,
+    tick: () => {
+      ticks.push(timers.t);
+      s.ticked();
+    },
+  });
+  s.start();
+  const waits: number[] = [];
+  for (let k = 0; k < 100; k++) {
+    const at = 10_000 + k * 200 + (k % 2); // a fixed grid, with a little jitter
+    timers.advance(at);
+    const before = ticks.length;
+    s.wake();
+    timers.advance(at + 199);
+    assert.equal(ticks.length, before + 1, `batch ${k} ticked once`);
+    waits.push(ticks.at(-1)! - at);
+  }
+  assert.ok(Math.max(...waits) <= 4, `waits ${waits.join(",")}`);
+});
+
 Deno.test("ticker: a heartbeat tick when nothing changes; now() ticks at once; stop ends it", () => {
   const { s, timers, ticks } = scheduler();
   s.start();

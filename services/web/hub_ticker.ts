@@ -5,7 +5,8 @@
  *
  * - the first change after a tick schedules the next one as soon as
  *   `minIntervalMs` (WS_DELTA_INTERVAL_MS) has passed since the previous
- *   tick, after the current task (so a feed batch or a Kafka batch, ingested
+ *   tick was due (a timer's lateness up to a quarter interval is not
+ *   counted, so ticks do not drift off a feed's grid), after the current task (so a feed batch or a Kafka batch, ingested
  *   synchronously, goes out in one delta); the tick rate never exceeds one
  *   per interval, so the per-tick cost is bounded as before;
  * - without changes, a heartbeat tick every `heartbeatMs` (empty deltas:
@@ -52,6 +53,8 @@ export class TickScheduler {
   /** When the armed timer fires (monotonic ms), Infinity when none. */
   #dueAt = Infinity;
   #lastTickAt = -Infinity;
+  /** The due time of the timer whose tick is running, if a timer started it. */
+  #firedDueAt: number | undefined;
   #running = false;
 
   constructor(options: TickSchedulerOptions) {
@@ -92,8 +95,15 @@ export class TickScheduler {
 
   /** Called by every tick (timer, {@link now} or a test's direct call): re-arms the heartbeat. */
   ticked(): void {
-    this.#lastTickAt = this.#t.now();
-    if (this.#running) this.#arm(this.#lastTickAt + this.#o.heartbeatMs, true);
+    const now = this.#t.now();
+    const due = this.#firedDueAt;
+    this.#firedDueAt = undefined;
+    // The interval counts from when the tick was due, not from when the timer got to run: timers
+    // fire a little late, and counting from the late run made every tick later than the last
+    // (~1 ms each), sliding the ticks away from a feed that comes on a fixed grid until updates
+    // waited a whole interval again. A tick much later than due (a busy loop) counts from now.
+    this.#lastTickAt = due !== undefined && now - due < this.#o.minIntervalMs / 4 ? due : now;
+    if (this.#running) this.#arm(now + this.#o.heartbeatMs, true);
   }
 
   #arm(at: number, replace = false): void {
@@ -103,9 +113,11 @@ export class TickScheduler {
     this.#timer = this.#t.set(() => {
       this.#timer = undefined;
       this.#dueAt = Infinity;
+      this.#firedDueAt = at;
       try {
         this.#o.tick();
       } finally {
+        this.#firedDueAt = undefined;
         // A tick that threw did not re-arm: keep ticking, as an interval timer would.
         if (this.#running && this.#timer === undefined) {
           this.#arm(this.#t.now() + this.#o.heartbeatMs);
