@@ -368,6 +368,8 @@ class Relay implements HubSource {
         }
         // Forward the frame now, re-encoded for this hub's own views, rather than on the next
         // tick of its own (which made the hop cost up to a whole interval).
+        // TODO(#10): a relay that fell behind pays a whole tick per queued upstream frame;
+        // coalescing the frames that queued up would let it catch up under overload.
         this.#hub.flush();
         return;
       }
