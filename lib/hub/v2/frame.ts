@@ -131,7 +131,8 @@ export function encodeSegment(
     return i;
   };
   const ctx: WriteContext = { base, lc: options.lc0 ?? base, intern };
-  const body = new ByteWriter(64 + full.length * 24 + (options.changes?.length ?? 0) * 8);
+  const body = scratchBody;
+  body.reset();
   let contents = 0;
   if (removes.length > 0) {
     contents |= SEG_REMOVES;
@@ -169,22 +170,36 @@ export function encodeSegment(
     last = next.icao;
     writeChange(body, prev, next, ctx);
   }
-  const bodyBytes = body.finish();
+  const bodyBytes = body.view();
   let tableBytes: Uint8Array | null = null;
   if (table.size > 0) {
     contents |= SEG_STRINGS;
-    const head = new ByteWriter(16 + table.size * 16);
+    const head = scratchHead;
+    head.reset();
     head.uvarint(table.size);
     for (const s of table.keys()) head.string(s);
-    tableBytes = head.finish();
+    tableBytes = head.view();
   }
   const length = (tableBytes?.length ?? 0) + bodyBytes.length;
-  const out = new ByteWriter(10 + length);
-  out.uvarint(length * SEG_HEAD_SCALE + contents);
-  if (tableBytes) out.bytes(tableBytes);
-  out.bytes(bodyBytes);
-  return out.finish();
+  const prefix = scratchPrefix;
+  prefix.reset();
+  prefix.uvarint(length * SEG_HEAD_SCALE + contents);
+  const out = new Uint8Array(prefix.length + length);
+  out.set(prefix.view(), 0);
+  if (tableBytes) out.set(tableBytes, prefix.length);
+  out.set(bodyBytes, prefix.length + (tableBytes?.length ?? 0));
+  return out;
 }
+
+/**
+ * Scratch writers of {@link encodeSegment} (synchronous, never re-entered): their buffers grow
+ * once and are kept, so encoding a segment allocates only its result. A tick encodes thousands of
+ * segments; a fresh writer and a copy for each part of each came to 5-10% of a tick's CPU at
+ * 10,000 aircraft x 500 clients (bench/load/tick_profile.ts with --cpu-prof).
+ */
+const scratchBody = new ByteWriter(64 * 1024);
+const scratchHead = new ByteWriter(4 * 1024);
+const scratchPrefix = new ByteWriter(16);
 
 /**
  * The bitmap of `changes` (ascending) over `held` (ascending): bit i (byte
