@@ -135,6 +135,8 @@ export interface ProcessResult {
   /** Aircraft rebuilt from the database (rows replayed in `warmupRows`). */
   warmedUp: number;
   warmupRows: number;
+  /** Time spent reading the database for rebuilding and sweeping, s. */
+  readSeconds: number;
   /** The partition's state was dropped first (it had moved, or offsets jumped). */
   reset: boolean;
 }
@@ -253,7 +255,10 @@ export class Processor {
         trailingGap: true,
       });
     }
+    let readSeconds = 0;
+    let readStart = performance.now();
     const warm = await this.#warmUp(state, requests);
+    readSeconds += (performance.now() - readStart) / 1000;
 
     const outputs: ItemOutput[] = [];
     let reused = 0;
@@ -273,7 +278,9 @@ export class Processor {
     if (last && !last.flushed) {
       let orphans: FlightSession[] = [];
       if (this.#partitions !== null && state.dataTime >= state.nextSweepAt) {
+        readStart = performance.now();
         const swept = await this.#sweep(state, at.partition);
+        readSeconds += (performance.now() - readStart) / 1000;
         state.nextSweepAt = state.dataTime + this.#sweepIntervalS;
         warm.aircraft += swept.aircraft;
         warm.rows += swept.rows;
@@ -297,7 +304,14 @@ export class Processor {
       }
       last.flushed = true;
     }
-    return { outputs, reused, warmedUp: warm.aircraft, warmupRows: warm.rows, reset };
+    return {
+      outputs,
+      reused,
+      warmedUp: warm.aircraft,
+      warmupRows: warm.rows,
+      readSeconds,
+      reset,
+    };
   }
 
   /** The batch ending at `lastOffset` committed: forget its outputs, expect the next offset. */
