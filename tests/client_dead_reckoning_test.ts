@@ -172,7 +172,9 @@ Deno.test("the store drops updates older than what it holds and tells listeners 
   assert.ok(store.upsert(track[5]!, track[5]!.time_position_unix));
   assert.equal(store.upsert(track[3]!, track[5]!.time_position_unix), false);
   assert.equal(store.outOfOrder, 1);
-  assert.equal(store.flights.get(busiest)!.flight, track[5]);
+  // The store keeps its own copy (callers may reuse their object: the v2.bin reader does).
+  assert.deepEqual(store.flights.get(busiest)!.flight, track[5]);
+  assert.notEqual(store.flights.get(busiest)!.flight, track[5]);
   store.replace([], 0);
   assert.deepEqual(seen, [`+${busiest}`, `-${busiest}`]);
 });

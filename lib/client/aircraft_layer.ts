@@ -91,6 +91,8 @@ export class AircraftLayer {
     selectedSize: SIZE_SELECTED,
     search: false,
   };
+  /** Reused for every slot packed (no allocation per aircraft). */
+  readonly #style = { epochS: 0, mode: MODE_PLAIN, emergency: false };
   readonly stats: LayerStats = { packed: 0, uploadedFloats: 0, ranges: 0, rebuilds: 0 };
 
   /**
@@ -333,12 +335,11 @@ export class AircraftLayer {
   }
 
   #pack(i: number, t: TrackedFlight): void {
-    const id = t.flight.icao24;
-    packInstance(this.#data, i * STRIDE, t, {
-      epochS: this.#epochS ?? 0,
-      mode: this.#modeOf(id),
-      emergency: isEmergency(t, this.#emergencies),
-    });
+    const style = this.#style;
+    style.epochS = this.#epochS ?? 0;
+    style.mode = this.#modeOf(t.flight.icao24);
+    style.emergency = isEmergency(t, this.#emergencies);
+    packInstance(this.#data, i * STRIDE, t, style);
     this.stats.packed++;
   }
 

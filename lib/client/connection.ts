@@ -19,6 +19,7 @@ import {
   WorkerDecoder,
 } from "./frame_decoder.ts";
 import type { ProtocolAction, ProtocolStats } from "./protocol.ts";
+import type { BatchAction } from "./v2_feed.ts";
 
 /** The part of a WebSocket this client uses. */
 export interface SocketLike {
@@ -73,6 +74,12 @@ export interface ConnectionOptions {
 export interface ConnectionHandlers {
   /** Protocol actions to apply (snapshot, delta, anomaly, hello, ...); sends are done already. */
   onAction(action: ProtocolAction): void;
+  /**
+   * A v2.bin snapshot or delta as typed arrays (applied without a flight
+   * object per aircraft); without this handler they come to
+   * {@link ConnectionHandlers.onAction} as flights.
+   */
+  onBatch?(action: BatchAction): void;
   onStatus(status: ConnectionStatus, detail: { attempt: number; retryInMs?: number }): void;
 }
 
@@ -113,6 +120,7 @@ export class LiveConnection {
       actions: (a) => this.#onActions(a),
       bad: () => void this.stats.badFrames++,
     };
+    if (handlers.onBatch) sink.batch = (a) => handlers.onBatch!(a);
     const encoding = options.encoding ?? "bin";
     const inWorker =
       (options.binaryDecoder ?? (typeof Worker === "undefined" ? "inline" : "worker")) ===

@@ -45,17 +45,30 @@ export const DEFAULT_CAP_S = 60;
  * above 0 m.
  */
 export function extrapolate(k: Kinematics, nowS: number, capS = DEFAULT_CAP_S): GeoPoint {
-  const dt = Math.min(capS, Math.max(0, nowS - k.t));
+  return extrapolateInto(k, nowS, { capS, out: { lat: 0, lon: 0, altM: 0 } });
+}
+
+/** {@link extrapolate} written into `options.out` (no allocation: the store's hot path). */
+export function extrapolateInto(
+  k: Kinematics,
+  nowS: number,
+  options: { capS: number; out: GeoPoint },
+): GeoPoint {
+  const out = options.out;
+  const dt = Math.min(options.capS, Math.max(0, nowS - k.t));
   const alt0 = k.altM ?? 0;
-  if (dt === 0) return { lat: k.lat, lon: k.lon, altM: Math.max(0, alt0) };
-  let lat = k.lat, lon = k.lon;
-  if (k.speedMps !== null && k.trackDeg !== null && k.speedMps > 0) {
+  out.lat = k.lat;
+  out.lon = k.lon;
+  if (dt > 0 && k.speedMps !== null && k.trackDeg !== null && k.speedMps > 0) {
     const d = k.speedMps * dt;
     const tr = k.trackDeg * Math.PI / 180;
-    [lat, lon] = moveMetres(k.lat, k.lon, d * Math.cos(tr), d * Math.sin(tr));
+    [out.lat, out.lon] = moveMetres(k.lat, k.lon, d * Math.cos(tr), d * Math.sin(tr));
   }
-  const climb = k.onGround || k.vrateMps === null || k.altM === null ? 0 : k.vrateMps * dt;
-  return { lat, lon, altM: Math.max(0, alt0 + climb) };
+  const climb = dt === 0 || k.onGround || k.vrateMps === null || k.altM === null
+    ? 0
+    : k.vrateMps * dt;
+  out.altM = Math.max(0, alt0 + climb);
+  return out;
 }
 
 /**
@@ -111,6 +124,23 @@ export function makeCorrection(
   predicted: GeoPoint,
   options: BlendOptions & { nowS: number; speedMps: number | null; trackDeg: number | null },
 ): Correction | null {
+  return makeCorrectionInto(displayed, predicted, { ...options, out: null });
+}
+
+/**
+ * {@link makeCorrection} written into `options.out` when there is one
+ * (reused: no allocation), else into a new object.
+ */
+export function makeCorrectionInto(
+  displayed: GeoPoint,
+  predicted: GeoPoint,
+  options: BlendOptions & {
+    nowS: number;
+    speedMps: number | null;
+    trackDeg: number | null;
+    out: Correction | null;
+  },
+): Correction | null {
   const minDur = options.minDurS ?? 1;
   const maxDur = options.maxDurS ?? 20;
   const snapM = options.snapM ?? 30_000;
@@ -129,7 +159,13 @@ export function makeCorrection(
   }
   // Gliding back would take too long: snap (rare: the aircraft turned hard or was lost).
   if (durS > maxDur) return null;
-  return { dn, de, du, t0: options.nowS, durS };
+  const out = options.out ?? { dn: 0, de: 0, du: 0, t0: 0, durS: 0 };
+  out.dn = dn;
+  out.de = de;
+  out.du = du;
+  out.t0 = options.nowS;
+  out.durS = durS;
+  return out;
 }
 
 /** Remaining weight of a correction at `nowS`: 1 at its start, 0 when done. */
@@ -140,11 +176,18 @@ export function correctionWeight(c: Correction, nowS: number): number {
 
 /** `p` with what remains of correction `c` at `nowS` added (a new object). */
 export function applyCorrection(p: GeoPoint, c: Correction | null, nowS: number): GeoPoint {
-  if (c === null) return { lat: p.lat, lon: p.lon, altM: p.altM };
+  const out = { lat: p.lat, lon: p.lon, altM: p.altM };
+  return applyCorrectionInto(out, c, nowS);
+}
+
+/** What remains of correction `c` at `nowS` added to `p` in place. */
+export function applyCorrectionInto(p: GeoPoint, c: Correction | null, nowS: number): GeoPoint {
+  if (c === null) return p;
   const w = correctionWeight(c, nowS);
-  if (w === 0) return { lat: p.lat, lon: p.lon, altM: p.altM };
-  const [lat, lon] = moveMetres(p.lat, p.lon, c.dn * w, c.de * w);
-  return { lat, lon, altM: Math.max(0, p.altM + c.du * w) };
+  if (w === 0) return p;
+  [p.lat, p.lon] = moveMetres(p.lat, p.lon, c.dn * w, c.de * w);
+  p.altM = Math.max(0, p.altM + c.du * w);
+  return p;
 }
 
 /**

@@ -10,15 +10,15 @@
  */
 import type { Flight } from "../../contracts/flight.ts";
 import {
-  applyCorrection,
+  applyCorrectionInto,
   type BlendOptions,
   type Correction,
   DEFAULT_CAP_S,
-  extrapolate,
+  extrapolateInto,
   type GeoPoint,
   ghostLevel,
   type Kinematics,
-  makeCorrection,
+  makeCorrectionInto,
   nextInterval,
 } from "./dead_reckoning.ts";
 
@@ -46,19 +46,42 @@ export interface StoreOptions extends BlendOptions {
   capS?: number;
 }
 
-/** The measured state of a flight, for dead reckoning. */
-export function kinematicsOf(f: Flight): Kinematics {
-  return {
-    lat: f.position.lat,
-    lon: f.position.lon,
-    altM: f.altitude_m ?? f.geo_altitude_m,
-    speedMps: f.velocity_mps,
-    trackDeg: f.heading_deg,
-    vrateMps: f.vertical_rate_mps,
-    t: f.time_position_unix,
-    onGround: f.on_ground,
-  };
+/** The measured state of a flight, for dead reckoning (into `out` when given). */
+export function kinematicsOf(f: Flight, out?: Kinematics): Kinematics {
+  const k = out ?? {} as Kinematics;
+  k.lat = f.position.lat;
+  k.lon = f.position.lon;
+  k.altM = f.altitude_m ?? f.geo_altitude_m;
+  k.speedMps = f.velocity_mps;
+  k.trackDeg = f.heading_deg;
+  k.vrateMps = f.vertical_rate_mps;
+  k.t = f.time_position_unix;
+  k.onGround = f.on_ground;
+  return k;
 }
+
+/** A flight the store owns (callers may reuse theirs: v2_feed's reader does). */
+function ownCopy(f: Flight): Flight {
+  return { ...f, position: { lat: f.position.lat, lon: f.position.lon } };
+}
+
+/** Optional fields of a flight: gone from the copy when gone from the update. */
+const OPTIONAL: readonly (keyof Flight)[] = ["source", "emergency"];
+
+/** `src`'s fields into the store's own `dst`, in place (its position object too). */
+function assignFlight(dst: Flight, src: Flight): void {
+  const pos = dst.position;
+  Object.assign(dst, src);
+  pos.lat = src.position.lat;
+  pos.lon = src.position.lon;
+  dst.position = pos;
+  for (const k of OPTIONAL) if (k in dst && src[k] === undefined) delete dst[k];
+}
+
+// Scratch of the hot path (one update at a time; no allocation per aircraft).
+const shown: GeoPoint = { lat: 0, lon: 0, altM: 0 };
+const predicted: GeoPoint = { lat: 0, lon: 0, altM: 0 };
+const next = {} as Kinematics;
 
 export class FlightStore {
   readonly flights = new Map<string, TrackedFlight>();
@@ -69,6 +92,8 @@ export class FlightStore {
 
   constructor(options: StoreOptions = {}) {
     this.#options = options;
+    this.#blend = { ...options, nowS: 0, speedMps: null, trackDeg: null, out: null };
+    this.#into.capS = this.capS;
   }
 
   get capS(): number {
@@ -90,11 +115,15 @@ export class FlightStore {
    * others are upserted (with blending when `blend`, else snapping: a jump
    * in time travel must not glide).
    */
-  replace(flights: readonly Flight[], nowS: number, options: { blend?: boolean } = {}): void {
-    const keep = new Set<string>();
-    for (const f of flights) keep.add(f.icao24);
+  replace(flights: Iterable<Flight>, nowS: number, options: { blend?: boolean } = {}): void {
+    const list = [...flights];
+    this.removeExcept(new Set(list.map((f) => f.icao24)));
+    for (const f of list) this.upsert(f, nowS, options);
+  }
+
+  /** Every aircraft not in `keep` leaves. */
+  removeExcept(keep: ReadonlySet<string>): void {
     for (const id of [...this.flights.keys()]) if (!keep.has(id)) this.remove(id);
-    for (const f of flights) this.upsert(f, nowS, options);
   }
 
   /**
@@ -105,13 +134,14 @@ export class FlightStore {
   upsert(flight: Flight, nowS: number, options: { blend?: boolean } = {}): boolean {
     const old = this.flights.get(flight.icao24);
     if (!old) {
+      const own = ownCopy(flight);
       const t: TrackedFlight = {
-        flight,
-        kinematics: kinematicsOf(flight),
+        flight: own,
+        kinematics: kinematicsOf(own),
         intervalS: null,
         correction: null,
       };
-      this.flights.set(flight.icao24, t);
+      this.flights.set(own.icao24, t);
       for (const l of this.#listeners) l.added(t);
       return true;
     }
@@ -122,29 +152,37 @@ export class FlightStore {
     }
     if (gap === 0) {
       // Same position, newer contact: keep the motion, refresh the rest.
-      old.flight = flight;
+      assignFlight(old.flight, flight);
       this.#updated(old);
       return true;
     }
-    const next = kinematicsOf(flight);
+    // Everything below writes into the aircraft's own objects (or the
+    // scratch): a delta of 20,000 aircraft allocates nothing per aircraft.
     let correction: Correction | null = null;
     if (options.blend !== false) {
-      const shown = this.displayAt(old, nowS);
-      const predicted = extrapolate(next, nowS, this.capS);
-      correction = makeCorrection(shown, predicted, {
-        ...this.#options,
-        nowS,
-        speedMps: next.speedMps,
-        trackDeg: next.trackDeg,
-      });
+      this.#displayInto(old, nowS, shown);
+      kinematicsOf(flight, next);
+      this.#into.out = predicted;
+      extrapolateInto(next, nowS, this.#into);
+      const o = this.#blend;
+      o.nowS = nowS;
+      o.speedMps = next.speedMps;
+      o.trackDeg = next.trackDeg;
+      // The correction being replaced is reused (it is done with: the blend restarts from `shown`).
+      o.out = old.correction;
+      correction = makeCorrectionInto(shown, predicted, o);
     }
-    old.flight = flight;
-    old.kinematics = next;
+    assignFlight(old.flight, flight);
+    kinematicsOf(old.flight, old.kinematics);
     old.intervalS = nextInterval(old.intervalS, gap);
     old.correction = correction;
     this.#updated(old);
     return true;
   }
+
+  /** The options of every blend and extrapolation, reused. */
+  readonly #blend: Parameters<typeof makeCorrectionInto>[2];
+  readonly #into: { capS: number; out: GeoPoint } = { capS: DEFAULT_CAP_S, out: shown };
 
   #updated(t: TrackedFlight): void {
     for (const l of this.#listeners) l.updated?.(t);
@@ -162,11 +200,16 @@ export class FlightStore {
 
   /** Where the marker of `t` is at `nowS`: dead reckoning plus what is left of the blend. */
   displayAt(t: TrackedFlight, nowS: number): GeoPoint {
-    const p = extrapolate(t.kinematics, nowS, this.capS);
+    return this.#displayInto(t, nowS, { lat: 0, lon: 0, altM: 0 });
+  }
+
+  #displayInto(t: TrackedFlight, nowS: number, out: GeoPoint): GeoPoint {
+    this.#into.out = out;
+    extrapolateInto(t.kinematics, nowS, this.#into);
     if (t.correction !== null && nowS >= t.correction.t0 + t.correction.durS) {
       t.correction = null;
     }
-    return applyCorrection(p, t.correction, nowS);
+    return applyCorrectionInto(out, t.correction, nowS);
   }
 
   /** 0 (fresh) .. 1 (ghost) for `t` at `nowS`. */

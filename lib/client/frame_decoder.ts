@@ -15,7 +15,7 @@
  */
 import { decodeServerFrame } from "./decode.ts";
 import { type ProtocolAction, ProtocolState, type ProtocolStats } from "./protocol.ts";
-import { BinaryFeed, toProtocolAction, type WireAction } from "./v2_feed.ts";
+import { type BatchAction, BinaryFeed, toProtocolAction, type WireAction } from "./v2_feed.ts";
 import type { WorkerRequest } from "./v2_worker.ts";
 
 export type FrameData = string | ArrayBuffer | Uint8Array;
@@ -23,8 +23,31 @@ export type FrameData = string | ArrayBuffer | Uint8Array;
 /** Where the actions of decoded frames go. */
 export interface DecoderSink {
   actions(actions: ProtocolAction[]): void;
+  /**
+   * A v2.bin snapshot or delta as its typed arrays, when the sink applies
+   * them itself (no flight object per aircraft); without it batches come
+   * through {@link DecoderSink.actions} as flights.
+   */
+  batch?(action: BatchAction): void;
   /** A frame that could not be decoded. */
   bad(reason: string): void;
+}
+
+/** `actions` to `sink` in order, batches through `sink.batch` when it has one. */
+function deliver(sink: DecoderSink, actions: WireAction[]): void {
+  if (actions.length === 0) return;
+  if (!sink.batch) return sink.actions(actions.map(toProtocolAction));
+  let run: ProtocolAction[] = [];
+  for (const a of actions) {
+    if (a.kind !== "batch") {
+      run.push(a);
+      continue;
+    }
+    if (run.length > 0) sink.actions(run);
+    run = [];
+    sink.batch(a);
+  }
+  if (run.length > 0) sink.actions(run);
 }
 
 export interface FrameDecoder {
@@ -93,7 +116,7 @@ export class BinaryInlineDecoder implements FrameDecoder {
     const bad = this.feed.stats.badFrames;
     const actions = this.feed.receive(bytes, nowMs);
     if (this.feed.stats.badFrames > bad) this.#sink.bad(this.feed.lastError ?? "bad frame");
-    if (actions.length > 0) this.#sink.actions(actions.map(toProtocolAction));
+    deliver(this.#sink, actions);
   }
 
   reset(): void {
@@ -105,8 +128,7 @@ export class BinaryInlineDecoder implements FrameDecoder {
   }
 
   poll(nowMs: number): void {
-    const a = this.feed.poll(nowMs);
-    if (a.length > 0) this.#sink.actions(a.map(toProtocolAction));
+    deliver(this.#sink, this.feed.poll(nowMs));
   }
 
   close(): void {}
@@ -185,7 +207,7 @@ export class WorkerDecoder implements FrameDecoder {
       this.#badFrames = badFrames;
       this.#sink.bad("bad skysentinel.v2.bin frame");
     }
-    if (data.actions.length > 0) this.#sink.actions(data.actions.map(toProtocolAction));
+    deliver(this.#sink, data.actions);
   }
 }
 

@@ -16,6 +16,7 @@ import {
 } from "./connection.ts";
 import { FlightStore } from "./flight_store.ts";
 import type { ProtocolAction } from "./protocol.ts";
+import { type BatchAction, BatchReader } from "./v2_feed.ts";
 
 export interface LiveFeedOptions {
   wsUrl: string;
@@ -44,6 +45,7 @@ export class LiveFeed {
   #status: ConnectionStatus = "stopped";
   #retryInMs: number | null = null;
   #total: number | null = null;
+  readonly #reader = new BatchReader();
 
   constructor(options: LiveFeedOptions, handlers: LiveFeedHandlers) {
     this.#now = options.now;
@@ -57,6 +59,7 @@ export class LiveFeed {
       },
       {
         onAction: (a) => this.#onAction(a),
+        onBatch: (a) => this.#onBatch(a),
         onStatus: (status, d) => {
           this.#status = status;
           this.#retryInMs = d.retryInMs ?? null;
@@ -128,6 +131,27 @@ export class LiveFeed {
         this.#syncClock(a.hello.server_time_ms);
         return;
     }
+  }
+
+  /**
+   * A v2.bin snapshot or delta straight from its typed arrays: each aircraft
+   * is read into one reused object that the store copies from, so a delta
+   * allocates nothing per aircraft (arrivals excepted).
+   */
+  #onBatch(a: BatchAction): void {
+    this.#syncClock(a.serverTimeMs);
+    const now = this.nowS();
+    const batch = a.batch;
+    if (a.type === "snapshot") {
+      const keep = new Set<string>();
+      this.#reader.each(batch, (f) => keep.add(f.icao24));
+      this.store.removeExcept(keep);
+    } else {
+      // Removes first: an aircraft that moved between two tiles of the view is in both.
+      for (const id of batch.removes) this.store.remove(id);
+    }
+    this.#reader.each(batch, (f) => void this.store.upsert(f, now));
+    this.#handlers.onData(a.type);
   }
 
   #syncClock(serverMs: number): void {

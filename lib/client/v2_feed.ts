@@ -98,39 +98,104 @@ export class BinaryFeed {
   }
 }
 
-/** A batch's aircraft as flight objects (on the page, for the store). */
+/** A snapshot or delta batch as it crosses from the Worker. */
+export type BatchAction = Extract<WireAction, { kind: "batch" }>;
+
+const orNull = (v: number) => Number.isNaN(v) ? null : v;
+
+/**
+ * Aircraft `k` of `batch` written into `out` (every field; `source` removed
+ * when the batch has none). `icao24` is the string for the batch's 24-bit
+ * address (the caller may cache them).
+ */
+export function readFlight(batch: Batch, k: number, out: Flight, icao24: string): Flight {
+  const o = k * BATCH_FIELDS;
+  const n = batch.nums;
+  const squawk = n[o + 10]!;
+  const flags = n[o + 13]!;
+  const source = batch.strs[3 * k + 2];
+  out.icao24 = icao24;
+  out.callsign = batch.strs[3 * k] ?? null;
+  out.origin_country = batch.strs[3 * k + 1] ?? null;
+  out.position.lat = n[o + 1]!;
+  out.position.lon = n[o + 2]!;
+  out.altitude_m = orNull(n[o + 3]!);
+  out.geo_altitude_m = orNull(n[o + 4]!);
+  out.velocity_mps = orNull(n[o + 5]!);
+  out.heading_deg = orNull(n[o + 6]!);
+  out.vertical_rate_mps = orNull(n[o + 7]!);
+  out.on_ground = (flags & 1) !== 0;
+  out.squawk = Number.isNaN(squawk) ? null : squawkText(squawk);
+  out.spi = (flags & 2) !== 0;
+  out.position_source = n[o + 12]!;
+  out.category = n[o + 11]!;
+  out.time_position_unix = n[o + 8]!;
+  out.last_contact_unix = n[o + 9]!;
+  // The server only encodes sources its contract accepts (contracts/flight.ts).
+  if (source) out.source = source as Flight["source"];
+  else if ("source" in out) delete out.source;
+  return out;
+}
+
+/** The 4 octal digits of a squawk (the 4,096 strings made once). */
+const SQUAWKS: string[] = [];
+function squawkText(v: number): string {
+  return SQUAWKS[v] ??= v.toString(8).padStart(4, "0");
+}
+
+function emptyFlight(): Flight {
+  return {
+    icao24: "",
+    callsign: null,
+    origin_country: null,
+    position: { lat: 0, lon: 0 },
+    altitude_m: null,
+    geo_altitude_m: null,
+    velocity_mps: null,
+    heading_deg: null,
+    vertical_rate_mps: null,
+    on_ground: false,
+    squawk: null,
+    spi: false,
+    position_source: 0,
+    category: 0,
+    time_position_unix: 0,
+    last_contact_unix: 0,
+  };
+}
+
+/** A batch's aircraft as flight objects (new ones: tests and the reference). */
 export function materialise(batch: Batch): Flight[] {
   const out: Flight[] = new Array(batch.count);
-  const n = batch.nums;
   for (let k = 0; k < batch.count; k++) {
-    const o = k * BATCH_FIELDS;
-    const orNull = (v: number) => Number.isNaN(v) ? null : v;
-    const squawk = n[o + 10]!;
-    const flags = n[o + 13]!;
-    const source = batch.strs[3 * k + 2];
-    const f: Flight = {
-      icao24: intToIcao(n[o]!),
-      callsign: batch.strs[3 * k] ?? null,
-      origin_country: batch.strs[3 * k + 1] ?? null,
-      position: { lat: n[o + 1]!, lon: n[o + 2]! },
-      altitude_m: orNull(n[o + 3]!),
-      geo_altitude_m: orNull(n[o + 4]!),
-      velocity_mps: orNull(n[o + 5]!),
-      heading_deg: orNull(n[o + 6]!),
-      vertical_rate_mps: orNull(n[o + 7]!),
-      on_ground: (flags & 1) !== 0,
-      squawk: Number.isNaN(squawk) ? null : squawk.toString(8).padStart(4, "0"),
-      spi: (flags & 2) !== 0,
-      position_source: n[o + 12]!,
-      category: n[o + 11]!,
-      time_position_unix: n[o + 8]!,
-      last_contact_unix: n[o + 9]!,
-    };
-    // The server only encodes sources its contract accepts (contracts/flight.ts).
-    if (source) f.source = source as Flight["source"];
-    out[k] = f;
+    out[k] = readFlight(batch, k, emptyFlight(), intToIcao(batch.nums[k * BATCH_FIELDS]!));
   }
   return out;
+}
+
+/**
+ * The page's side of batches, without allocating per aircraft: each
+ * aircraft is read into one reused flight object (the store copies what it
+ * keeps) and its icao24 string is made once per address.
+ */
+export class BatchReader {
+  readonly #scratch = emptyFlight();
+  readonly #icao = new Map<number, string>();
+
+  /** The batch's aircraft, one at a time (`fn` must not keep the object). */
+  each(batch: Batch, fn: (f: Flight) => void): void {
+    for (let k = 0; k < batch.count; k++) {
+      const int = batch.nums[k * BATCH_FIELDS]!;
+      let id = this.#icao.get(int);
+      if (id === undefined) this.#icao.set(int, id = intToIcao(int));
+      fn(readFlight(batch, k, this.#scratch, id));
+    }
+  }
+
+  /** Forget the cached addresses (a new connection). */
+  clear(): void {
+    this.#icao.clear();
+  }
 }
 
 /** A wire action as the page applies it (batches materialised). */

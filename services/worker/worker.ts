@@ -329,6 +329,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     bus,
     topic: topics.alerts ?? TOPICS.alerts.name,
     log,
+    registry: metrics.registry,
   });
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
