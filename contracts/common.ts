@@ -5,8 +5,10 @@
  */
 import { z } from "zod";
 
+/** The pattern of {@link Icao24}, shared with the hand-written check (contracts/flight_check.ts). */
+export const ICAO24_PATTERN = /^[0-9a-f]{6}$/;
 /** 24-bit ICAO address as six lower-case hex digits. */
-export const Icao24 = z.string().regex(/^[0-9a-f]{6}$/, "icao24 must be 6 lower-case hex digits");
+export const Icao24 = z.string().regex(ICAO24_PATTERN, "icao24 must be 6 lower-case hex digits");
 
 /** An ISO 8601 UTC timestamp such as `2018-08-01T11:30:00.000Z`. */
 export const IsoTime = z.iso.datetime({ offset: false });

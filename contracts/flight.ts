@@ -10,6 +10,9 @@ import { Icao24, IsoTime, Position } from "./common.ts";
 
 const finiteOrNull = z.number().finite().nullable();
 
+/** The pattern of a flight's `squawk`, shared with the hand-written check (flight_check.ts). */
+export const SQUAWK_PATTERN = /^[0-7]{4}$/;
+
 /** Where a flight's position came from (the flight's `source`). */
 export const FlightSourceKind = z.enum([
   "opensky",
@@ -54,7 +57,7 @@ export const Flight = z.object({
   /** True when the aircraft reports being on the ground. */
   on_ground: z.boolean(),
   /** Transponder code, 4 octal digits, or null. */
-  squawk: z.string().regex(/^[0-7]{4}$/, "squawk must be 4 octal digits").nullable(),
+  squawk: z.string().regex(SQUAWK_PATTERN, "squawk must be 4 octal digits").nullable(),
   /** Special position indicator ("ident" pressed). */
   spi: z.boolean(),
   /** 0 ADS-B, 1 ASTERIX, 2 MLAT, 3 FLARM. */

@@ -31,6 +31,7 @@ import { FlightUpdateEnvelope } from "../../contracts/flight.ts";
 import { TOPICS, type TopicSpec } from "../../contracts/topics.ts";
 import { sleep } from "../../lib/async.ts";
 import { subscribeValidated, type ValidatedMessage } from "../../lib/bus/deadletter.ts";
+import { checkFlightUpdateEnvelope } from "../../contracts/flight_check.ts";
 import type { Bus, BusBatch, BusSubscription } from "../../lib/bus/types.ts";
 import type { WorkerConfig } from "../../lib/config.ts";
 import type { Database } from "../../lib/db/mod.ts";
@@ -334,6 +335,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
     schema: FlightUpdateEnvelope,
+    // zod's safeParse was a fifth of the worker's time; zod still decides what this rejects.
+    check: checkFlightUpdateEnvelope,
     topic: topics.updates,
     groupId: options.config.WORKER_GROUP_ID,
     fromBeginning: options.fromBeginning ?? true,
