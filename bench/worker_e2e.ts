@@ -45,14 +45,22 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Kafka, logLevel } from "kafkajs";
-import type { Flight } from "../contracts/flight.ts";
+import { type Flight, FlightUpdateEnvelope } from "../contracts/flight.ts";
+import { checkFlightUpdateEnvelope } from "../contracts/flight_check.ts";
 import { TOPICS } from "../contracts/topics.ts";
 import { openBus } from "../lib/bus/mod.ts";
 import type { OutgoingMessage } from "../lib/bus/types.ts";
+import {
+  type Encoded,
+  FEED_CHUNK,
+  FEED_IN_FLIGHT,
+  openFeed,
+  preEncode,
+  produceAll,
+} from "./_worker_feed.ts";
 import { connect, migrate, type Sql } from "../lib/db/mod.ts";
 import { BinaryCopyBuffer } from "../lib/db/copy_binary.ts";
 import { copyLine, encodeHistoryRow, HISTORY_COLUMN_LIST } from "../lib/db/history_rows.ts";
@@ -156,77 +164,6 @@ async function createTopics(brokers: string[], topics: WorkerTopics): Promise<vo
   } finally {
     await bus.close();
   }
-}
-
-/**
- * The benchmark's feed: a kafkajs producer of its own, not the services' bus (idempotent,
- * one request in flight, acks from all replicas), so that the producer is not what limits a
- * run. Messages are encoded once beforehand ({@link preEncode}); requests carry
- * `FEED_CHUNK` messages with acks from the leader only and `FEED_IN_FLIGHT` of them are
- * outstanding at once. Nothing is lost that the benchmark needs: the figures come from the
- * broker's high watermarks and the group's committed offsets.
- */
-const FEED_CHUNK = 5000;
-const FEED_IN_FLIGHT = 4;
-
-/** A message ready to go: key and value already bytes. */
-interface Encoded {
-  key: string | null;
-  value: Buffer;
-}
-
-/**
- * Encodes `messages` into one contiguous buffer (a value is a view into it), so a million
- * messages cost their bytes and little more, and sending costs no encoding.
- */
-function preEncode(messages: Iterable<OutgoingMessage>): Encoded[] {
-  const encoder = new TextEncoder();
-  const parts: { key: string | null; bytes: Uint8Array }[] = [];
-  let total = 0;
-  for (const m of messages) {
-    const bytes = typeof m.value === "string" ? encoder.encode(m.value) : m.value;
-    parts.push({ key: m.key, bytes });
-    total += bytes.length;
-  }
-  const all = Buffer.allocUnsafe(total);
-  let at = 0;
-  return parts.map(({ key, bytes }) => {
-    all.set(bytes, at);
-    at += bytes.length;
-    return { key, value: all.subarray(at - bytes.length, at) };
-  });
-}
-
-async function openFeed(brokers: string[], clientId: string) {
-  const kafka = new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    idempotent: false,
-    maxInFlightRequests: FEED_IN_FLIGHT,
-  });
-  await producer.connect();
-  return {
-    send: (topic: string, messages: Encoded[]) =>
-      producer.send({ topic, messages, acks: 1 }).then(() => {}),
-    close: () => producer.disconnect(),
-  };
-}
-
-/** Produces `messages` as fast as the broker takes them; seconds. */
-async function produceAll(brokers: string[], topic: string, messages: Encoded[]) {
-  const feed = await openFeed(brokers, "bench-worker-producer");
-  const started = performance.now();
-  try {
-    const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < messages.length; i += FEED_CHUNK) {
-      inFlight.push(feed.send(topic, messages.slice(i, i + FEED_CHUNK)));
-      if (inFlight.length >= FEED_IN_FLIGHT) await inFlight.shift();
-    }
-    await Promise.all(inFlight);
-  } finally {
-    await feed.close();
-  }
-  return (performance.now() - started) / 1000;
 }
 
 /**
@@ -421,6 +358,28 @@ function costLines(what: string, cost: { bytes: number; rows: number }): string 
   return lines.join("\n");
 }
 
+/**
+ * The decode stage alone, on the input: JSON.parse then zod's safeParse (the schema of record)
+ * against JSON.parse then the worker's hand-written check, per update, in this run.
+ */
+function decodeLine(messages: Encoded[]): string {
+  const decoder = new TextDecoder();
+  const texts = messages.map((m) => decoder.decode(m.value));
+  const time = (validate: (json: unknown) => unknown) => {
+    const started = performance.now();
+    for (const text of texts) validate(JSON.parse(text));
+    return (performance.now() - started) * 1000 / texts.length;
+  };
+  time((json) => FlightUpdateEnvelope.safeParse(json)); // warm both up
+  time(checkFlightUpdateEnvelope);
+  const zod = time((json) => FlightUpdateEnvelope.safeParse(json));
+  const check = time(checkFlightUpdateEnvelope);
+  const parse = time((json) => json);
+  return `decode per update: JSON.parse + zod ${zod.toFixed(2)} us, JSON.parse + hand-written ` +
+    `check ${check.toFixed(2)} us (the worker's) = ${(zod / check).toFixed(1)}x; JSON.parse ` +
+    `alone ${parse.toFixed(2)} us`;
+}
+
 /** `stage share%` of this process's wall time, largest first. */
 async function stageBreakdown(worker: WorkerHandle, wallS: number): Promise<string> {
   const { values } = await worker.metrics.stageSeconds.get();
@@ -494,6 +453,8 @@ async function main(): Promise<void> {
           new Set(flights.map((f) => f.icao24)).size
         } aircraft`,
     );
+
+    say(decodeLine(messages));
 
     const textS = await rawCopy(sql, distinct, "text");
     await sql`TRUNCATE flights_history`;
