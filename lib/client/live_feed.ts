@@ -140,6 +140,7 @@ export class LiveFeed {
    */
   #onBatch(a: BatchAction): void {
     this.#syncClock(a.serverTimeMs);
+    if (a.total !== undefined) this.#total = a.total;
     const now = this.nowS();
     const batch = a.batch;
     if (a.type === "snapshot") {
