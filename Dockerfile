@@ -26,13 +26,14 @@ RUN deno install --frozen --entrypoint \
       main.ts \
       services/producer/main.ts \
       services/worker/main.ts \
+      services/alerts/main.ts \
       scripts/migrate.ts \
       scripts/init_topics.ts \
  && deno task build \
  && mkdir -p .data/recordings
 
-# web, producer /metrics, worker /metrics
-EXPOSE 8000 9101 9102
+# web, producer /metrics, worker /metrics, alert delivery /metrics
+EXPOSE 8000 9101 9102 9103
 
 # Without a command: the whole stack in one process (in-memory bus, embedded PostgreSQL in
 # .data/). compose.yaml replaces this per service.

@@ -42,6 +42,9 @@
  * | --baseline | LOAD_BASELINE | true | run the tar1090-style baseline |
  * | --relay | LOAD_RELAY | true | run the relay-hop phase |
  * | --tick | LOAD_TICK_MS | 200 | WS_DELTA_INTERVAL_MS of the hubs |
+ * | --slices | LOAD_SLICES | 5 | feed parts per second (50: a nearly continuous feed) |
+ * | --cpu-prof | LOAD_CPU_PROF | (none) | directory for the servers' V8 CPU profiles |
+ * | --max-buffered | LOAD_MAX_BUFFERED | 4194304 | WS_MAX_BUFFERED_BYTES of the hubs |
  *
  * @module
  */
@@ -78,7 +81,12 @@ export interface LoadOptions {
   baseline: boolean;
   relay: boolean;
   tick: number;
+  /** Feed parts per second (5: every 200 ms, like a receiver's batches; 50: nearly continuous). */
   slices: number;
+  /** Directory for V8 CPU profiles of the server processes (`deno run --cpu-prof`), or null. */
+  cpuProf: string | null;
+  /** WS_MAX_BUFFERED_BYTES of the hubs (per-client send queue limit), bytes. */
+  maxBuffered: number;
 }
 
 export function parseLoadOptions(args: string[], env: Record<string, string | undefined>) {
@@ -100,6 +108,9 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
         "baseline",
         "relay",
         "tick",
+        "slices",
+        "cpu-prof",
+        "max-buffered",
       ].map((k) => [k, { type: "string" as const }]),
     ),
   });
@@ -133,7 +144,9 @@ export function parseLoadOptions(args: string[], env: Record<string, string | un
     baseline: get("baseline", "true") !== "false",
     relay: get("relay", "true") !== "false",
     tick: num("tick", "200"),
-    slices: 5,
+    slices: Math.max(1, num("slices", "5")),
+    cpuProf: get("cpu-prof", "") || null,
+    maxBuffered: num("max-buffered", String(4 * 1024 * 1024)),
   } satisfies LoadOptions;
 }
 
@@ -157,9 +170,9 @@ function killAll(): void {
   }
 }
 
-function spawn(script: string, args: string[]): Child {
+function spawn(script: string, args: string[], flags: string[] = []): Child {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, HERE).pathname, ...args],
+    args: ["run", "-A", ...flags, new URL(script, HERE).pathname, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -180,8 +193,11 @@ function spawn(script: string, args: string[]): Child {
   };
 }
 
+/** `--cpu-prof` flags for server processes when profiling (LOAD_CPU_PROF / --cpu-prof=DIR). */
+let serverFlags: string[] = [];
+
 async function startServer(args: string[]): Promise<Child & { port: number; pid: number }> {
-  const child = spawn("server.ts", args);
+  const child = spawn("server.ts", args, serverFlags);
   const ready = await child.next();
   return { ...child, port: ready.port as number, pid: ready.pid as number };
 }
@@ -249,22 +265,42 @@ async function phase(
     slices: o.slices,
   });
   await sleep(o.warmup * 1000);
+  await server.send({ cmd: "reset_ticks" });
+  await server.next();
   await server.send({ cmd: "stats" });
-  const before = (await server.next()) as { slow_total: number; feed_skipped: number };
+  const before = (await server.next()) as {
+    slow_total: number;
+    feed_skipped: number;
+    ticks: number;
+  };
   const cpu0 = procFigures(server.pid);
+  const loadCpu0 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
-  await sleep(o.seconds * 1000);
+  // Samples the server's socket queues (and RSS) once a second over the window.
+  let bufferedPeak = 0;
+  const until = performance.now() + o.seconds * 1000;
+  while (performance.now() < until) {
+    await sleep(Math.min(1000, Math.max(0, until - performance.now())));
+    await server.send({ cmd: "stats" });
+    const { stats } = (await server.next()) as { stats: { buffered_bytes: number } };
+    bufferedPeak = Math.max(bufferedPeak, stats.buffered_bytes);
+  }
   for (const c of load) await c.send({ cmd: "report" });
   const windowS = (performance.now() - t0) / 1000;
   const cpu1 = procFigures(server.pid);
+  const loadCpu1 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const reports: ProcessReport[] = [];
   for (const c of load) reports.push((await c.next()).report as ProcessReport);
   await server.send({ cmd: "stats" });
   const after = (await server.next()) as {
     slow_total: number;
     feed_skipped: number;
-    stats: { clients: number; flights: number };
+    ticks: number;
+    tick_p50_ms: number;
+    tick_p99_ms: number;
+    stats: { clients: number; flights: number; buffered_bytes: number };
+    memory: { heapUsed: number; heapTotal: number; external: number };
   };
   await server.send({ cmd: "ingests" });
   const ingests = new Map((await server.next()).ingests as [number, number][]);
@@ -287,6 +323,15 @@ async function phase(
       feedSkipped: after.feed_skipped - before.feed_skipped,
       flights: after.stats.flights,
       clients: after.stats.clients,
+      ticksPerS: (after.ticks - before.ticks) / windowS,
+      tickP50Ms: after.tick_p50_ms,
+      tickP99Ms: after.tick_p99_ms,
+      loadCpuPercent: (loadCpu1 - loadCpu0) / (windowS * 10),
+      heapUsedMb: after.memory.heapUsed / 2 ** 20,
+      heapTotalMb: after.memory.heapTotal / 2 ** 20,
+      externalMb: after.memory.external / 2 ** 20,
+      bufferedMb: after.stats.buffered_bytes / 2 ** 20,
+      bufferedPeakMb: Math.max(bufferedPeak, after.stats.buffered_bytes) / 2 ** 20,
     },
   };
 }
@@ -298,11 +343,22 @@ async function relayPhase(o: LoadOptions, figures: LoadResult["relay"]): Promise
     "--interval=1",
     `--slices=${o.slices}`,
     `--tick=${o.tick}`,
+    `--max-buffered=${o.maxBuffered}`,
   ]);
   const url = `ws://127.0.0.1:${upstream.port}/ws`;
   const relays = [
-    await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
-    await startServer(["--role=relay", `--upstream=${url}`, `--tick=${o.tick}`]),
+    await startServer([
+      "--role=relay",
+      `--upstream=${url}`,
+      `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
+    ]),
+    await startServer([
+      "--role=relay",
+      `--upstream=${url}`,
+      `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
+    ]),
   ];
   // Relays take a while to sync a big upstream snapshot: wait until each says it is ready.
   for (const r of relays) {
@@ -445,6 +501,7 @@ async function runPhases(
   };
   const phases: LoadResult["phases"] = [];
   const relay: LoadResult["relay"] = [];
+  serverFlags = o.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [];
   const positions = await samplePositions(o);
   const plans = planClients(positions, planOptions(o));
   const inView = new Map(plans.map((p) => [p.id, countInView(positions, p.bbox)]));
@@ -453,7 +510,7 @@ async function runPhases(
     `hub load: ${o.aircraft} derived aircraft (world_load copies), ${o.clients} clients ` +
       `(${world} whole world, ${o.clients - world} regional ${o.viewDeg}°x${o.viewDeg * 1.5}°, ` +
       `${plans.filter((p) => p.probe).length} probes) in ${o.processes} load processes, ` +
-      `tick ${o.tick} ms, ${o.seconds} s measured per phase after ${o.warmup} s; ` +
+      `tick ${o.tick} ms, feed in ${o.slices} parts/s, ${o.seconds} s measured per phase after ${o.warmup} s; ` +
       `127.0.0.1, ${navigator.hardwareConcurrency} CPUs shared by server and load`,
   );
   for (const [k, interval] of o.profiles.entries()) {
@@ -464,6 +521,7 @@ async function runPhases(
       `--interval=${interval}`,
       `--slices=${o.slices}`,
       `--tick=${o.tick}`,
+      `--max-buffered=${o.maxBuffered}`,
     ]);
     try {
       log(`profile ${interval} s: ${o.clients} WebSocket clients ...`);

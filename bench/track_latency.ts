@@ -3,15 +3,25 @@
  * (`deno task up`: PGlite, one connection shared by the worker's writer and
  * the history API) while a replay is being written.
  *
- * Run: `deno task bench:track` (BENCH_TRACK_S seconds of requests during the
- * replay, default 60; REPLAY_SPEED for the replay, default 10, i.e. ten
- * times real time; REPLAY_FILES default the demo scenario). Prints p50, p95,
- * p99 and max, and how many updates the worker committed meanwhile.
+ * Run: `deno task bench:track [--seconds=60] [--speed=10] [--files=...]`
+ * (or BENCH_TRACK_S, REPLAY_SPEED, REPLAY_FILES): seconds of requests during
+ * the replay; the replay's speed (10: ten times real time); what is
+ * replayed (default the demo scenario; the Switzerland 30-minute recording
+ * at `--speed=30` writes about 300 updates/s, the demo at 10x about 70).
+ * Prints p50, p95, p99 and max, and how many updates the worker committed
+ * meanwhile.
  *
  * @module
  */
-const SECONDS = Number(Deno.env.get("BENCH_TRACK_S") ?? 60);
-const SPEED = Deno.env.get("REPLAY_SPEED") ?? "10";
+/** `--name=value` of the command line, else the environment variable. */
+function knob(flag: string, variable: string): string | undefined {
+  const prefix = `--${flag}=`;
+  return Deno.args.find((a) => a.startsWith(prefix))?.slice(prefix.length) ??
+    Deno.env.get(variable);
+}
+const SECONDS = Number(knob("seconds", "BENCH_TRACK_S") ?? 60);
+const SPEED = knob("speed", "REPLAY_SPEED") ?? "10";
+const FILES = knob("files", "REPLAY_FILES");
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -27,10 +37,25 @@ function quantiles(ms: number[]) {
     `p99 ${q(0.99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
 }
 
-async function processed(base: string): Promise<number> {
+/** A series' value (summed over its labels) from a Prometheus text page. */
+function metric(text: string, name: string, labels = ""): number {
+  let sum = 0;
+  const re = new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.e+-]+)$`, "gm");
+  for (const m of text.matchAll(re)) if ((m[1] ?? "").includes(labels)) sum += Number(m[2]);
+  return sum;
+}
+
+async function metrics(base: string) {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const m = /^processing_messages_processed_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
-  return m ? Number(m[1]) : NaN;
+  return {
+    processed: metric(text, "processing_messages_processed_total"),
+    writeS: metric(text, "processing_db_write_latency_seconds_sum"),
+    writes: metric(text, "processing_db_write_latency_seconds_count"),
+    stages: Object.fromEntries(
+      [...text.matchAll(/^processing_stage_seconds_total\{stage="(\w+)"\} ([0-9.e+-]+)$/gm)]
+        .map((m) => [m[1]!, Number(m[2])]),
+    ),
+  };
 }
 
 /** Requests trails of the aircraft in turn for `seconds`; latencies in ms. */
@@ -67,6 +92,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: "warn",
     KAFKA_BROKERS: "",
     DATABASE_URL: "",
+    ...(FILES ? { REPLAY_FILES: FILES } : {}),
   };
   const stack = new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "up"],
@@ -95,17 +121,29 @@ async function main(): Promise<void> {
       icao24s = body.flights.map((f) => f.icao24).slice(0, 200);
     }
     if (icao24s.length === 0) throw new Error("no aircraft after 2 min");
-    const before = await processed(base);
+    const start = await metrics(base);
     const during = await hammer(base, icao24s, SECONDS);
-    const after = await processed(base);
+    const end = await metrics(base);
+    const [before, after] = [start.processed, end.processed];
+    const writes = end.writes - start.writes;
     console.log(
       `embedded stack (PGlite, one connection), replay at ${SPEED}x of ${
-        env.REPLAY_FILES ?? "the demo scenario"
+        FILES ?? "the demo scenario"
       }: worker committed ${after - before} updates in ${SECONDS} s ` +
         `(${Math.round((after - before) / SECONDS)}/s) while ${icao24s.length} aircraft's trails ` +
         `were requested`,
     );
     console.log(`  /api/flights/{icao24}/track during the replay: ${quantiles(during)}`);
+    console.log(
+      `  the worker's transactions meanwhile: ${writes}, ${
+        (1000 * (end.writeS - start.writeS) / Math.max(1, writes)).toFixed(1)
+      } ms and ${((after - before) / Math.max(1, writes)).toFixed(0)} updates each on average`,
+    );
+    const stages = Object.entries(end.stages)
+      .map(([k, v]) => [k, v - (start.stages[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${(100 * v / SECONDS).toFixed(1)}%`);
+    console.log(`  the worker's time by stage, share of the ${SECONDS} s: ${stages.join(", ")}`);
   } finally {
     try {
       stack.kill("SIGTERM");

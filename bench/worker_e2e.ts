@@ -5,12 +5,19 @@
  * transaction), next to a raw COPY of the same history rows into the same
  * table in the same run, and the on-disk cost of a history row.
  *
- * Run: `deno task bench:worker` with DATABASE_URL and KAFKA_BROKERS set.
- * Knobs (environment): BENCH_MESSAGES (default 300,000) for the drain runs,
- * BENCH_RATE (updates/s, default 20,000) and BENCH_SUSTAIN_S (default 60;
- * 600 for the 10-minute run) for the sustained run, BENCH_PARTITIONS
- * (default 6), and the worker's WORKER_BATCH_SIZE and
- * WORKER_PARTITION_CONCURRENCY.
+ * Run: `deno task bench:worker [flags]` with DATABASE_URL and KAFKA_BROKERS
+ * set. Flags (each also an environment variable):
+ *
+ * - `--messages=N` (BENCH_MESSAGES, 300,000): updates of the drain runs;
+ * - `--workers=1,2` (BENCH_WORKERS): the drain runs, by group size (2: a
+ *   second worker process in the same group, sharing the partitions);
+ * - `--seconds=S` (BENCH_SUSTAIN_S, 60; 0 skips it) and `--rate=R`
+ *   (BENCH_RATE, 20,000 updates/s): the sustained run, with
+ *   `--sustain-workers=N` (BENCH_SUSTAIN_WORKERS, 1) workers;
+ * - `--partitions=P` (BENCH_PARTITIONS, 6), `--batch=B` (WORKER_BATCH_SIZE,
+ *   2,000), `--concurrency=C` (WORKER_PARTITION_CONCURRENCY, 3).
+ *
+ * The 10-minute run: `deno task bench:worker --workers=1 --seconds=600`.
  *
  * Input: `switzerland_day_copies_for_load`, derived from the real
  * Switzerland full-day recording (842 aircraft at 10 s): each poll is
@@ -19,13 +26,19 @@
  * times and everything else are the recording's.
  *
  * Runs:
- * 1. raw COPY of the distinct rows into flights_history (empty table);
- * 2. drain: all messages produced first, then one worker, then two (a
- *    second process in the same group: they share the partitions), timed
- *    until every update is committed;
- * 3. sustained: a producer process at BENCH_RATE for BENCH_SUSTAIN_S while
- *    one worker consumes; the group's lag (high watermarks minus committed
- *    offsets) sampled every second, in messages and in seconds of input.
+ * 1. raw COPY of the distinct rows into flights_history (empty table), text
+ *    and binary; the binary one (as the worker writes) is the baseline;
+ * 2. drain: all messages produced first, then the group of `--workers`,
+ *    timed until every update is committed;
+ * 3. sustained: a producer process at `--rate` for `--seconds` while the
+ *    workers consume; the group's lag (high watermarks minus committed
+ *    offsets) sampled every second, in messages and in seconds of input;
+ *    updates/s committed next to the raw COPY rate of run 1.
+ *
+ * Each run prints where this process's time went, per stage of a batch
+ * (`processing_stage_seconds_total`: decode, process, the transaction's
+ * statements, commit, alerts, publish); with several partitions in flight
+ * at once the shares overlap.
  *
  * Uses a database of its own (`bench_worker_<unix s>`, dropped at the end)
  * and topics of its own.
@@ -40,7 +53,8 @@ import { TOPICS } from "../contracts/topics.ts";
 import { openBus } from "../lib/bus/mod.ts";
 import type { OutgoingMessage } from "../lib/bus/types.ts";
 import { connect, migrate, type Sql } from "../lib/db/mod.ts";
-import { copyLine, HISTORY_COLUMN_LIST } from "../lib/db/history_rows.ts";
+import { BinaryCopyBuffer } from "../lib/db/copy_binary.ts";
+import { copyLine, encodeHistoryRow, HISTORY_COLUMN_LIST } from "../lib/db/history_rows.ts";
 import { createRunwayIndex, parseRunwaysCsv } from "../lib/detect/runways.ts";
 import { buildPollMessages } from "../lib/opensky/envelope.ts";
 import type { OpenSkyReply } from "../contracts/opensky.ts";
@@ -49,13 +63,28 @@ import { silentLogger } from "../lib/log.ts";
 import { startWorker, type WorkerHandle, type WorkerTopics } from "../services/worker/worker.ts";
 
 const RECORDING = "fixtures/states_switzerland_2018-08-01_fullday_10s.jsonl.gz";
-const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
-const MESSAGES = env("BENCH_MESSAGES", 300_000);
-const RATE = env("BENCH_RATE", 20_000);
-const SUSTAIN_S = env("BENCH_SUSTAIN_S", 60);
-const PARTITIONS = env("BENCH_PARTITIONS", 6);
-const BATCH = env("WORKER_BATCH_SIZE", 2000);
-const CONCURRENCY = env("WORKER_PARTITION_CONCURRENCY", 3);
+/** `--name=value` of the command line, else the environment variable, else the default. */
+function knob(flag: string, variable: string, fallback: string): string {
+  const prefix = `--${flag}=`;
+  const arg = Deno.args.find((a) => a.startsWith(prefix));
+  return arg?.slice(prefix.length) ?? Deno.env.get(variable) ?? fallback;
+}
+const num = (flag: string, variable: string, fallback: number) => {
+  const value = Number(knob(flag, variable, String(fallback)));
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`--${flag}: not a number >= 0`);
+  return value;
+};
+const MESSAGES = num("messages", "BENCH_MESSAGES", 300_000);
+const RATE = num("rate", "BENCH_RATE", 20_000);
+const SUSTAIN_S = num("seconds", "BENCH_SUSTAIN_S", 60);
+const PARTITIONS = num("partitions", "BENCH_PARTITIONS", 6);
+/** Drain runs: how many workers each (`--workers=1,2`: one, then two in one group). */
+const DRAIN_WORKERS = knob("workers", "BENCH_WORKERS", "1,2").split(",").filter(Boolean)
+  .map(Number);
+/** Workers in the group during the sustained run. */
+const SUSTAIN_WORKERS = num("sustain-workers", "BENCH_SUSTAIN_WORKERS", 1);
+const BATCH = num("batch", "WORKER_BATCH_SIZE", 2000);
+const CONCURRENCY = num("concurrency", "WORKER_PARTITION_CONCURRENCY", 3);
 
 /** The recording's polls, oldest first. */
 async function polls(): Promise<OpenSkyReply[]> {
@@ -145,20 +174,37 @@ async function produceAll(brokers: string[], topic: string, messages: OutgoingMe
   return (performance.now() - started) / 1000;
 }
 
-/** Raw COPY of the distinct rows into an empty flights_history; seconds. */
-async function rawCopy(sql: Sql, flights: readonly Flight[]): Promise<number> {
+/**
+ * Raw COPY of the distinct rows into an empty flights_history, in 2,000-row
+ * chunks of one COPY, binary (as the worker writes) or text; seconds.
+ */
+async function rawCopy(
+  sql: Sql,
+  flights: readonly Flight[],
+  format: "binary" | "text",
+): Promise<number> {
   const days = new Set(flights.map((f) => new Date(f.time_position_unix * 1000).toISOString()));
   for (const day of new Set([...days].map((d) => d.slice(0, 10)))) {
     await sql`SELECT flights_history_ensure_partition(${day}::date)`;
   }
   const started = performance.now();
-  const writable = await sql.unsafe(`COPY flights_history (${HISTORY_COLUMN_LIST}) FROM STDIN`)
-    .writable();
+  const writable = await sql.unsafe(
+    `COPY flights_history (${HISTORY_COLUMN_LIST}) FROM STDIN (FORMAT ${format})`,
+  ).writable();
   await pipeline(
     Readable.from((function* () {
-      for (let i = 0; i < flights.length; i += 2000) {
-        yield flights.slice(i, i + 2000).map((f) => copyLine(f, null, null)).join("");
+      if (format === "text") {
+        for (let i = 0; i < flights.length; i += 2000) {
+          yield flights.slice(i, i + 2000).map((f) => copyLine(f, null, null)).join("");
+        }
+        return;
       }
+      const out = new BinaryCopyBuffer(1 << 20);
+      for (let i = 0; i < flights.length; i++) {
+        encodeHistoryRow(out, flights[i]!, null, null);
+        if (i % 2000 === 1999) yield out.take();
+      }
+      yield out.finish();
     })()),
     writable,
   );
@@ -215,7 +261,18 @@ async function startBenchWorker(
 /** A second group member in its own process (the other core): `--member URL TOPICS GROUP`. */
 function spawnMember(url: string, topics: WorkerTopics, group: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", import.meta.filename!, "--member", url, JSON.stringify(topics), group],
+    args: [
+      "run",
+      "-A",
+      import.meta.filename!,
+      "--member",
+      url,
+      JSON.stringify(topics),
+      group,
+      `--batch=${BATCH}`,
+      `--concurrency=${CONCURRENCY}`,
+      `--partitions=${PARTITIONS}`,
+    ],
     stdout: "inherit",
     stderr: "inherit",
     stdin: "piped",
@@ -274,6 +331,35 @@ async function waitProcessed(
     if (performance.now() - started > 30 * 60_000) throw new Error(`stuck at lag ${lag}/${total}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** What a fine row costs on disk, and a day of 20,000 aircraft at 10 s and at 1 s. */
+function costLines(what: string, cost: { bytes: number; rows: number }): string {
+  const perRow = cost.bytes / cost.rows;
+  const lines = [
+    `on disk, ${what}: ${cost.bytes} bytes for ${cost.rows} rows (pg_total_relation_size of ` +
+    `the partitions: heap, unique index, BRIN) = ${perRow.toFixed(1)} bytes/row`,
+  ];
+  for (const [label, perDay] of [["10 s", 20_000 * 8640], ["1 s", 20_000 * 86_400]] as const) {
+    lines.push(
+      `  a day of 20,000 aircraft at ${label}: ${perDay.toLocaleString("en")} rows = ` +
+        `${(perDay * perRow / 1e9).toFixed(1)} GB in the fine tier; the sampled tier ` +
+        `(one point per 5 min) ${((20_000 * 288 * perRow) / 1e6).toFixed(0)} MB/day`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `stage share%` of this process's wall time, largest first. */
+async function stageBreakdown(worker: WorkerHandle, wallS: number): Promise<string> {
+  const { values } = await worker.metrics.stageSeconds.get();
+  const parts = values.map((v) => ({ stage: String(v.labels.stage), s: v.value }))
+    .sort((a, b) => b.s - a.s);
+  const busy = parts.reduce((n, p) => n + p.s, 0);
+  return parts.filter((p) => p.s > 0).map((p) => `${p.stage} ${(100 * p.s / wallS).toFixed(0)}%`)
+    .join(", ") +
+    `; the rest (${(100 * (1 - busy / wallS)).toFixed(0)}%) outside the handler ` +
+    `(fetching, waiting, other partitions in parallel overlap)`;
 }
 
 async function rowCost(sql: Sql) {
@@ -336,51 +422,49 @@ async function main(): Promise<void> {
         } aircraft`,
     );
 
-    const copyS = await rawCopy(sql, distinct);
+    const textS = await rawCopy(sql, distinct, "text");
+    await sql`TRUNCATE flights_history`;
+    const copyS = await rawCopy(sql, distinct, "binary");
     const copyRate = distinct.length / copyS;
-    say(`raw COPY into flights_history: ${copyS.toFixed(2)} s, ${Math.round(copyRate)} rows/s`);
-    const cost = await rowCost(sql);
     say(
-      `on disk: ${cost.bytes} bytes for ${cost.rows} rows (pg_total_relation_size of the ` +
-        `partitions, heap + indexes) = ${(cost.bytes / cost.rows).toFixed(1)} bytes/row`,
+      `raw COPY into flights_history (the baseline, binary as the worker writes): ` +
+        `${copyS.toFixed(2)} s, ${Math.round(copyRate)} rows/s; as text: ${textS.toFixed(2)} s, ` +
+        `${Math.round(distinct.length / textS)} rows/s`,
     );
-    const perRow = cost.bytes / cost.rows;
-    for (const [label, perDay] of [["10 s", 20_000 * 8640], ["1 s", 20_000 * 86_400]] as const) {
-      say(
-        `  a day of 20,000 aircraft at ${label}: ${perDay.toLocaleString("en")} rows = ` +
-          `${(perDay * perRow / 1e9).toFixed(1)} GB (fine tier); sampled tier ` +
-          `${((20_000 * 288 * perRow) / 1e6).toFixed(0)} MB/day`,
-      );
-    }
+    say(costLines("the raw COPY's rows (no session id, smoothed = raw)", await rowCost(sql)));
     await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights, anomalies`;
 
-    for (const members of [1, 2]) {
+    for (const members of DRAIN_WORKERS) {
       const topics = topicsFor(`drain${members}`);
       await createTopics(brokers, topics);
       const produceS = await produceAll(brokers, topics.updates, messages);
       const group = `bench-${topics.updates}`;
       const started = performance.now();
       const one = await startBenchWorker(brokers, sql, topics, group);
-      const child = members === 2 ? spawnMember(target.href, topics, group) : null;
+      const children = Array.from(
+        { length: members - 1 },
+        () => spawnMember(target.href, topics, group),
+      );
       await waitProcessed(kadmin, group, topics.updates, messages.length);
       const seconds = (performance.now() - started) / 1000;
-      const shared = one.worker.metrics.value(one.worker.metrics.processed);
-      if (child) {
-        await child.stdin.close();
-        await child.status;
-      }
+      const shared = await one.worker.metrics.value(one.worker.metrics.processed);
+      const stages = await stageBreakdown(one.worker, seconds);
+      for (const child of children) await child.stdin.close();
+      for (const child of children) await child.status;
       await one.close();
       const rate = messages.length / seconds;
       say(
         `drain, ${members} worker${members > 1 ? "s" : ""}: ${messages.length} updates in ` +
           `${seconds.toFixed(2)} s = ${Math.round(rate)} updates/s end to end = ` +
           `${(rate / copyRate).toFixed(2)}x raw COPY (producing took ${produceS.toFixed(1)} s ` +
-          `before; this process handled ${await shared})`,
+          `before; this process handled ${shared})`,
       );
+      say(`  this process's time per stage: ${stages}`);
       const [n] = await sql<{ h: string; s: string }[]>`
         SELECT (SELECT count(*) FROM flights_history)::text AS h,
                (SELECT count(*) FROM flights_history_sampled)::text AS s`;
       say(`  wrote ${n!.h} fine rows, ${n!.s} sampled rows`);
+      if (members === DRAIN_WORKERS[0]) say(costLines("the worker's rows", await rowCost(sql)));
       await sql`TRUNCATE flights_history, flights_history_sampled, flights_current, flights,
         anomalies`;
     }
@@ -390,6 +474,10 @@ async function main(): Promise<void> {
       await createTopics(brokers, topics);
       const group = `bench-${topics.updates}`;
       const one = await startBenchWorker(brokers, sql, topics, group);
+      const children = Array.from(
+        { length: SUSTAIN_WORKERS - 1 },
+        () => spawnMember(target.href, topics, group),
+      );
       const prod = new Deno.Command(Deno.execPath(), {
         args: [
           "run",
@@ -407,28 +495,50 @@ async function main(): Promise<void> {
       const lags: number[] = [];
       let done = false;
       prod.status.then(() => done = true);
+      let nextReport = started + 60_000;
       while (!done) {
         await new Promise((r) => setTimeout(r, 1000));
         lags.push(await groupLag(kadmin, group, topics.updates));
+        if (performance.now() >= nextReport) {
+          nextReport += 60_000;
+          const recent = lags.slice(-60);
+          console.error(
+            `  ${Math.round((performance.now() - started) / 1000)} s: lag now ${
+              lags[lags.length - 1]
+            }, max of the last minute ${Math.max(...recent)} messages`,
+          );
+        }
       }
       const window = (performance.now() - started) / 1000;
       const produced = (await kadmin.fetchTopicOffsets(topics.updates))
         .reduce((n, p) => n + Number(p.high), 0);
       const lagEnd = await groupLag(kadmin, group, topics.updates);
+      const stages = await stageBreakdown(one.worker, window);
+      for (const child of children) await child.stdin.close();
+      for (const child of children) await child.status;
       await one.close();
       const sorted = [...lags].sort((a, b) => a - b);
       const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
       const producedRate = produced / window;
+      const committedRate = (produced - lagEnd) / window;
+      const asSeconds = (lag: number) => (lag / Math.max(1, producedRate)).toFixed(1);
       say(
-        `sustained ${SUSTAIN_S} s, ${RATE} updates/s offered: the producer managed ` +
-          `${Math.round(producedRate)}/s (${produced} in ${window.toFixed(1)} s); the worker ` +
-          `committed ${produced - lagEnd} = ${
-            Math.round((produced - lagEnd) / window)
-          } updates/s; ` +
-          `group lag p50 ${p(0.5)}, p99 ${p(0.99)}, max ${sorted[sorted.length - 1]} messages ` +
-          `(max ${((sorted[sorted.length - 1] ?? 0) / Math.max(1, producedRate)).toFixed(1)} s ` +
-          `of input at the produced rate); ${lagEnd} left when the producer stopped`,
+        `sustained ${SUSTAIN_S} s, ${SUSTAIN_WORKERS} worker${SUSTAIN_WORKERS > 1 ? "s" : ""}, ` +
+          `${RATE} updates/s offered: produced ${Math.round(producedRate)}/s ` +
+          `(${produced} in ${window.toFixed(1)} s)`,
       );
+      say(
+        `  committed ${Math.round(committedRate)} updates/s end to end = ` +
+          `${(committedRate / copyRate).toFixed(2)}x raw COPY (${Math.round(copyRate)} rows/s, ` +
+          `this run)`,
+      );
+      say(
+        `  group lag p50 ${p(0.5)}, p99 ${p(0.99)}, max ${sorted[sorted.length - 1] ?? 0} ` +
+          `messages = p99 ${asSeconds(p(0.99))} s, max ${
+            asSeconds(sorted[sorted.length - 1] ?? 0)
+          } s of input at the produced rate; ${lagEnd} left when the producer stopped`,
+      );
+      say(`  this process's time per stage: ${stages}`);
     }
   } finally {
     await kadmin.disconnect();

@@ -131,6 +131,8 @@ const worker = {
   ALERTS_ALLOW_PRIVATE_TARGETS: bool(false),
   /** Public URL of the globe, for the click link of ntfy notifications. */
   ALERTS_PUBLIC_URL: z.string().url().default("http://localhost:8000"),
+  /** Port of the alert delivery's (`deno task alerts`) /metrics and /healthz. */
+  ALERTS_PORT: port(9103),
 };
 
 const web = {

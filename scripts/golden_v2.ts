@@ -68,6 +68,16 @@ function at(list: OpenSkyReply[], unix: number): OpenSkyReply {
   return r;
 }
 
+/** The last_contact most flights share, unix tenths of a second (as the hub's frames name it). */
+function mostCommonLastContact(flights: Flight[]): number {
+  const counts = new Map<number, number>();
+  for (const f of flights) {
+    const lc = Math.round(f.last_contact_unix * 10);
+    counts.set(lc, (counts.get(lc) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+}
+
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 
 /**
@@ -166,6 +176,36 @@ export function buildGoldenV2(
     "delta: nothing changed (heartbeat)",
     composeFrame(FRAME_DELTA, { seq, serverTimeMs: (t0 + 52) * 1000 }, []),
   );
+  // A whole-world view: its one segment indexes change records by a bitmap over the aircraft
+  // held, and the frames name the last contact most records share (a real poll's second).
+  const world = new BinaryTracker();
+  let worldHeld = new Set<string>();
+  for (const [k, step] of [54, 64].entries()) {
+    const flights = flightsAt(step, 1);
+    const serverTimeMs = (Math.max(...flights.map((f) => f.last_contact_unix)) + 1) * 1000 + 200;
+    const base = timeBase(serverTimeMs);
+    const lc0 = mostCommonLastContact(flights);
+    const ids = new Set(flights.map((f) => f.icao24));
+    const removes = [...worldHeld].filter((id) => !ids.has(id));
+    worldHeld = ids;
+    const seg = world.advance(flights, removes, base, { lc0, alone: true });
+    seq++;
+    push(
+      k === 0
+        ? "snapshot: the whole world in one segment (a new view)"
+        : "delta: a whole-world segment, change records indexed by a bitmap",
+      k === 0
+        ? composeFrame(FRAME_SNAPSHOT, { seq, serverTimeMs, total: worldAt(step) }, [
+          world.snapshot(base),
+        ])
+        : composeFrame(FRAME_DELTA, {
+          seq,
+          serverTimeMs,
+          lc0,
+          total: worldAt(step) === worldAt(54) ? undefined : worldAt(step),
+        }, seg ? [seg] : []),
+    );
+  }
   const ezy = frames[1]!.message as { flights: Flight[] };
   push(
     "anomaly (generic: type byte 0x00 and MessagePack)",
@@ -197,22 +237,37 @@ export function buildGoldenV2(
     { name: "a delta of revision 3", hex: "32" + delta.slice(2), error: "layout revision 3" },
     { name: "truncated delta", hex: delta.slice(0, delta.length - 6), error: "truncated" },
     { name: "trailing byte", hex: delta + "00", error: "trailing bytes" },
-    // Delta seq 42, time 1, no total, 1 segment, which is missing.
-    { name: "header only, segment missing", hex: "222a010001", error: "truncated" },
+    // Delta seq 42, time 1, no total, last_contact reference T, 1 segment, which is missing.
+    { name: "header only, segment missing", hex: "222a01000001", error: "truncated" },
     { name: "generic, not MessagePack", hex: "00c1", error: "not MessagePack" },
     { name: "generic, not an object", hex: "0001", error: "not an object with a type" },
-    // A snapshot: seq 42, time 1, no total, 1 segment of 5 bytes holding full records (head 5 × 8
-    // + 4): 1 record, icao24 gap 1, whose mask has bit 16 set (a field this version does not know).
+    // A snapshot: seq 42, time 1, no total, last_contact reference T, 1 segment of 5 bytes holding
+    // full records (head 5 × 16 + 4): 1 record, icao24 gap 1, whose mask has bit 16 set (a field
+    // this version does not know).
     {
       name: "unknown field bit",
-      hex: "212a010001" + "2c" + "01" + "01" + "818004",
+      hex: "212a01000001" + "54" + "01" + "01" + "818004",
       error: "unknown field bits",
     },
-    // A snapshot whose segment says it has removes (head 1 × 8 + 2), and one remove count.
+    // A snapshot whose segment says it has removes (head 1 × 16 + 2), and one remove count.
     {
       name: "removes in a snapshot",
-      hex: "212a010001" + "0a" + "00",
+      hex: "212a01000001" + "12" + "00",
       error: "a snapshot segment has removes",
+    },
+    // A delta of two segments, the first indexed by a bitmap (head 0 × 16 + 8): only a frame's
+    // only segment may be.
+    {
+      name: "indexed segment among several",
+      hex: "222a01000002" + "08" + "00",
+      error: "indexed change records in a frame of several segments",
+    },
+    // A delta whose one segment indexes change records over the held aircraft (6 after the golden
+    // snapshot): its bitmap byte sets bit 7, past them.
+    {
+      name: "index bitmap past the held aircraft",
+      hex: "222a01000001" + "18" + "80",
+      error: "bits past the held aircraft",
     },
   ];
   return {

@@ -134,3 +134,13 @@ export function encodeAllCall(icao24: string): Uint8Array {
   const w = new BitWriter(7).put(1, 5, 11).put(6, 3, 5).put(9, 24, parseInt(icao24, 16));
   return withParity(w);
 }
+
+/** DF17 TC28 subtype 1 aircraft status: emergency/priority state (0-7) and squawk. */
+export function encodeAircraftStatus(
+  icao24: string,
+  status: { emergencyState: number; squawk: string },
+): Uint8Array {
+  const w = df17(icao24, 28).put(38, 3, 1).put(41, 3, status.emergencyState)
+    .put(44, 13, squawkToIdentity(status.squawk));
+  return withParity(w);
+}

@@ -17,7 +17,9 @@ import { openBus } from "../lib/bus/mod.ts";
 import type { BusMessage } from "../lib/bus/types.ts";
 import { parseWorkerConfig } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
+import { Registry } from "prom-client";
 import { startAlertDelivery } from "../services/alerts/delivery.ts";
+import { AlertDeliveryMetrics } from "../services/alerts/metrics.ts";
 import { createRule } from "../services/alerts/store.ts";
 import { checkTarget, deliverAlert } from "../services/alerts/webhook.ts";
 import { freshPostgres } from "./_db.ts";
@@ -98,10 +100,12 @@ Deno.test({
         topic,
         messages: alerts.map((a) => ({ key: a.icao24, value: JSON.stringify(a) })),
       }]);
+      const metrics = new AlertDeliveryMetrics(new Registry());
       const delivery = await startAlertDelivery({
         bus,
         sql: db.sql,
         log: silentLogger,
+        metrics,
         topic,
         deadletterTopic,
         groupId: unique("group"),
@@ -160,6 +164,27 @@ Deno.test({
       assert.equal(letter.source, "alerts.webhook");
       assert.match(letter.reason, /HTTP 500 after 3 tries/);
       assert.equal((JSON.parse(letter.raw) as AlertEvent).id, alerts[0]!.id);
+
+      // The same story in /metrics: 2 + 2 delivered, 1 dead-lettered; 4 failed webhook tries
+      // (the 500 retried, the broken receiver's three); a latency per delivery.
+      const count = async (
+        c: { get(): Promise<{ values: { labels: object; value: number; metricName?: string }[] }> },
+        labels: Record<string, string>,
+        name?: string,
+      ) =>
+        (await c.get()).values.filter((v) =>
+          (name === undefined || v.metricName === name) &&
+          Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x)
+        ).reduce((a, v) => a + v.value, 0);
+      const d = metrics.deliveries, t = metrics.attempts;
+      assert.equal(await count(d, { target: "webhook", outcome: "ok" }), 2);
+      assert.equal(await count(d, { target: "ntfy", outcome: "ok" }), 2);
+      assert.equal(await count(d, { target: "webhook", outcome: "dead_lettered" }), 1);
+      assert.equal(await count(t, { target: "webhook", result: "failed" }), 4);
+      assert.equal(await count(t, { target: "webhook", result: "ok" }), 2);
+      const latency = "alerts_delivery_latency_seconds_count";
+      assert.equal(await count(metrics.latency, { target: "webhook" }, latency), 2);
+      assert.equal(await count(metrics.latency, { target: "ntfy" }, latency), 2);
     } finally {
       await bus.close();
       await db.close();

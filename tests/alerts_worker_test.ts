@@ -120,6 +120,16 @@ Deno.test({
       assert.deepEqual(got.filter((g) => !g.startsWith(goAround.id)), expected.sort());
       assert.equal(rows.length, 6);
 
+      // /metrics: the rules loaded, each alert counted once by kind and trigger.
+      const text = await worker.metrics.registry.metrics();
+      const sample = (line: string) => Number(text.match(new RegExp(`^${line} (\\S+)$`, "m"))?.[1]);
+      assert.equal(sample('alerts_rules_loaded\\{state="active"\\}'), 4);
+      assert.equal(sample('alerts_rules_loaded\\{state="muted"\\}'), 1);
+      assert.equal(sample('alerts_fired_total\\{kind="geofence",trigger="enter"\\}'), 2);
+      assert.equal(sample('alerts_fired_total\\{kind="anomaly",trigger="anomaly"\\}'), 2);
+      assert.equal(sample('alerts_fired_total\\{kind="squawk",trigger="squawk"\\}'), 1);
+      assert.equal(sample('alerts_fired_total\\{kind="aircraft",trigger="takeoff"\\}'), 1);
+
       // The same events on the alerts topic (at-least-once: versions may repeat, ids do not change).
       const sub = await bus.subscribe({
         topics: [topics.alerts],

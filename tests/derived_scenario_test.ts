@@ -124,3 +124,27 @@ Deno.test("world_load: the producer's replay plays it, 20,000 flight states per 
   assert.equal(steps[0]![0]!.source.mode, "replay");
   assert.equal(steps[0]![0]!.source.poll_interval_s, 1);
 });
+
+Deno.test("world_load_10s: the same 20,000 derived aircraft at OpenSky's 10 s cadence", async () => {
+  const path = new URL("../fixtures/scenarios/world_load_10s.json", import.meta.url).pathname;
+  const [slow] = await resolveReplaySources([path]);
+  assert.ok(slow?.derived, "world_load_10s.json holds a derived fleet");
+  assert.match(slow.label, /copies_for_load/);
+  const fleet10 = await loadDerivedFleet(slow.derived);
+  const { fleet } = await worldFleet();
+  assert.equal(fleet10.intervalS, 10);
+  const t0 = 1_700_000_000;
+  // 2,000 reports a second; over 10 s every aircraft once, as the 1 s fleet places it then.
+  const seen = new Map<string, number>();
+  for (let s = t0; s < t0 + 10; s++) {
+    const due = fleet10.flightsAt(s);
+    assert.equal(due.length, 2_000);
+    const same = new Map(fleet.flightsAt(s).map((f) => [f.icao24, f]));
+    for (const f of due) {
+      assert.deepEqual(f, same.get(f.icao24));
+      seen.set(f.icao24, (seen.get(f.icao24) ?? 0) + 1);
+    }
+  }
+  assert.equal(seen.size, 20_000);
+  assert.ok([...seen.values()].every((n) => n === 1));
+});

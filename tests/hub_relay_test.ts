@@ -196,3 +196,41 @@ Deno.test("relay over v2.bin: a gap or a truncated frame upstream makes it resyn
     await upstream.shutdown();
   }
 });
+
+Deno.test("relay: each upstream frame is forwarded as it arrives, not on the relay's own tick", async () => {
+  const clock = new Clock();
+  const upstream = serveHub({ now: clock.now });
+  // The relay's own ticks are a minute apart (and its heartbeat two): only forwarding each
+  // upstream frame at once gets the updates below to its client within the waits.
+  const relayed = serveHub({
+    now: clock.now,
+    source: { kind: "relay", ready: false },
+    config: { WS_DELTA_INTERVAL_MS: 60_000, WS_STALE_THRESHOLD_SECONDS: 3600 },
+    heartbeatMs: 120_000,
+  });
+  const replay = new Replayer(upstream.hub, clock);
+  const relay = startRelaySource(relayed.hub, {
+    upstreamUrl: upstream.url,
+    logger: { info() {}, warn() {} },
+  });
+  let client: TestClient | undefined;
+  try {
+    replay.play(0);
+    await waitFor(() => relayed.hub.stats().ready, "the relay to sync");
+    client = await connect(relayed.url, [BINARY_SUBPROTOCOL]);
+    for (let k = 1; k < 4; k++) {
+      const flights = replay.play(k);
+      await waitFor(() => landed(upstream.hub, flights), `snapshot ${k} in A`);
+      await waitFor(
+        () => client!.sees(upstream.hub.snapshot().map(requantise)),
+        `the relayed view at ${k}`,
+      );
+    }
+    assert.deepEqual(client.violations, []);
+  } finally {
+    await relay.stop();
+    await client?.close();
+    await relayed.close();
+    await upstream.close();
+  }
+});

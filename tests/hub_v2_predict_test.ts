@@ -61,6 +61,13 @@ Deno.test("predict: integer sine and cosine are the circle's to 1/32768; the res
   assert.ok(interleave(7, 7) < 128);
 });
 
+/** Bytes of the uvarint at the start of `b`. */
+function varintLength(b: Uint8Array): number {
+  let n = 1;
+  while (b[n - 1]! >= 0x80) n++;
+  return n;
+}
+
 /** A real 1 s track through one tracker and decoder: bytes per change record, checked exactly. */
 async function streamTrack(file: string): Promise<{ records: number; bytes: number }> {
   const rows = await recordedFlights(file);
@@ -92,8 +99,8 @@ async function streamTrack(file: string): Promise<{ records: number; bytes: numb
       `${file} at ${f.last_contact_unix}`,
     );
     if (seq > 1 && segment) {
-      // Segment head (1 B) and icao24 gap (4 B for the first record) are framing, not the record.
-      bytes += segment.length - 5;
+      // The segment head and the icao24 gap (4 B from 0) are framing, not the record.
+      bytes += segment.length - varintLength(segment) - 4;
       records++;
     }
   }
@@ -157,4 +164,45 @@ Deno.test("hub core: v2.bin frames carry the world count (snapshots always, delt
   assert.equal(delta(t += 200).total, world.size + 1);
   assert.equal(delta(t += 200).total, undefined);
   assert.equal(decoder.seq, core.seq);
+});
+
+Deno.test("a whole-world segment indexes its change records by a bitmap over the aircraft held, when smaller", async () => {
+  const rows = await recordedFlights("states_switzerland_2018-08-01T1130Z_30min_10s.jsonl");
+  const t0 = rows[0]!.last_contact_unix;
+  const byId = new Map<string, Flight>();
+  for (const f of rows) if (f.last_contact_unix < t0 + 10) byId.set(f.icao24, f);
+  const before = [...byId.values()];
+  // The next poll of every other aircraft (as the recording has it): a dense tick.
+  const next = new Map<string, Flight>();
+  for (const f of rows) {
+    if (f.last_contact_unix >= t0 + 10 && f.last_contact_unix < t0 + 20 && byId.has(f.icao24)) {
+      next.set(f.icao24, f);
+    }
+  }
+  const after = [...next.values()].filter((_, i) => i % 2 === 0);
+  assert.ok(before.length > 30 && after.length > 10, `${before.length} / ${after.length}`);
+  const serverTimeMs = (t0 + 20) * 1000;
+  const base = timeBase(serverTimeMs);
+  const sizes: number[] = [];
+  for (const alone of [true, false]) {
+    const tracker = new BinaryTracker(before);
+    const snapshot = composeFrame(FRAME_SNAPSHOT, { seq: 1, serverTimeMs: serverTimeMs - 200 }, [
+      tracker.snapshot(timeBase(serverTimeMs - 200)),
+    ]);
+    const segment = tracker.advance(after, [], base, { alone })!;
+    sizes.push(segment.length);
+    const decoder = new BinaryDecoder();
+    decoder.decode(snapshot);
+    decoder.decode(composeFrame(FRAME_DELTA, { seq: 2, serverTimeMs }, [segment]));
+    for (const f of after) {
+      assert.deepEqual(
+        dequantise(decoder.flights.get(parseInt(f.icao24, 16))!),
+        dequantise(quantise(f)),
+      );
+    }
+    assert.equal(decoder.flights.size, before.length);
+  }
+  // Bitmap: one bit per held aircraft, against 2-3 bytes of icao24 gap per change record.
+  console.log(`indexed ${sizes[0]} B, with icao24 gaps ${sizes[1]} B (${after.length} changes)`);
+  assert.ok(sizes[0]! < sizes[1]! - after.length, `${sizes[0]} vs ${sizes[1]}`);
 });

@@ -33,6 +33,7 @@ import {
 } from "../lib/modes/mod.ts";
 import {
   encodeAirbornePosition,
+  encodeAircraftStatus,
   encodeAllCall,
   encodeAltitudeReply,
   encodeIdentification,
@@ -247,4 +248,31 @@ Deno.test("Beast: frames with escaped 0x1a bytes, split across reads, after garb
   const r = new BeastReader().push(cut);
   assertEquals(r.frames.length, 1);
   assertEquals(r.garbage[0]!.reason, "truncated");
+});
+
+Deno.test("DF17 TC28 aircraft status: emergency state and squawk (encoded here, pyModeS bds61 layout)", () => {
+  // No public vector with a declared state is at hand; the layout is DO-260B's as pyModeS's
+  // bds61 decodes it: subtype in ME bits 6-8, state in 9-11, Mode A code in 12-24.
+  const minfuel = decode(
+    bytesToHex(encodeAircraftStatus("406d95", { emergencyState: 3, squawk: "1000" })),
+  );
+  assertEquals(
+    [minfuel.df, minfuel.typeCode, minfuel.emergencyState, minfuel.squawk],
+    [17, 28, 3, "1000"],
+  );
+  const none = decode(
+    bytesToHex(encodeAircraftStatus("406d95", { emergencyState: 0, squawk: "7700" })),
+  );
+  assertEquals([none.emergencyState, none.squawk], [0, "7700"]);
+  // Subtype 2 (ACAS resolution advisory) carries no emergency state.
+  const ra = encodeAircraftStatus("406d95", { emergencyState: 3, squawk: "1000" });
+  ra[4] = (ra[4]! & 0xf8) | 2;
+  const fixed = hexToBytes(bytesToHex(ra));
+  // Recompute the parity over the changed bits: the encoder's withParity is internal, so rebuild.
+  const crc = syndrome(fixed);
+  fixed[11] = fixed[11]! ^ ((crc >> 16) & 0xff);
+  fixed[12] = fixed[12]! ^ ((crc >> 8) & 0xff);
+  fixed[13] = fixed[13]! ^ (crc & 0xff);
+  const acas = decode(bytesToHex(fixed));
+  assertEquals([acas.typeCode, acas.emergencyState, acas.squawk], [28, undefined, undefined]);
 });

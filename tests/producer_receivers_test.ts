@@ -16,7 +16,9 @@ import { parseProducerConfig } from "../lib/config.ts";
 import { haversineM } from "../lib/geo/sphere.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startProducer } from "../services/producer/mod.ts";
-import { CapturingBus, FakeOpenSky, waitFor } from "./_fake_opensky.ts";
+import { serveMetrics } from "../services/metrics_http.ts";
+import { freePort } from "../scripts/private_services.ts";
+import { CapturingBus, FakeOpenSky, realReplies, waitFor } from "./_fake_opensky.ts";
 import {
   aircraftJsonFor,
   beastChunks,
@@ -353,7 +355,19 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const fake = await FakeOpenSky.start();
+    // The real Swiss reply, its times moved to 8 s ago: beside receivers the polls join their
+    // merger, which takes live positions only (at most 60 s old).
+    const nowS = Math.floor(Date.now() / 1000);
+    const [line] = await realReplies();
+    const reply = JSON.parse(line!) as { time: number; states: unknown[][] };
+    const shift = nowS - 8 - reply.time;
+    for (const r of reply.states) {
+      if (r[3] !== null) r[3] = (r[3] as number) + shift;
+      r[4] = (r[4] as number) + shift;
+    }
+    const fake = await FakeOpenSky.start({
+      replies: [JSON.stringify({ ...reply, time: nowS - 8 })],
+    });
     const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 6), Date.now()), intervalMs: 500 });
     const bus = new CapturingBus(new MemoryBus());
     try {
@@ -384,6 +398,129 @@ Deno.test({
       await sbs.close();
       await fake.close();
       await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "producer: OpenSky polls merge with the receivers: no older position after a fresher one, gaps filled",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Real rows, their times moved to 8 s ago (OpenSky's usual lag): RYR2RG (which the SBS
+    // receiver also hears, at 1 s) and DLH3EM of the Swiss recording (which only OpenSky sees).
+    const nowS = Math.floor(Date.now() / 1000);
+    const row = async (file: string, index: number) => {
+      const lines = (await Deno.readTextFile(`fixtures/${file}`)).split("\n");
+      const r = JSON.parse(lines[index]!).states[0] as unknown[];
+      r[3] = r[4] = nowS - 8;
+      return r;
+    };
+    const ryrRow = await row("opensky_sv_RYR2RG_cruise-FL370_2022-02-02_1s.jsonl", 3);
+    const dlhRow = await row("states_switzerland_2018-08-01T1130Z_30min_10s.jsonl", 0);
+    const fake = await FakeOpenSky.start({
+      replies: [JSON.stringify({ time: nowS - 8, states: [ryrRow, dlhRow] })],
+    });
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr.slice(0, 8), Date.now()), intervalMs: 500 });
+    const bus = new CapturingBus(new MemoryBus());
+    try {
+      const producer = await startProducer({
+        config: parseProducerConfig({
+          SOURCES: `opensky:,sbs://127.0.0.1:${sbs.port}`,
+          OPENSKY_API_URL: fake.apiUrl,
+          OPENSKY_AUTH_URL: fake.authUrl,
+          POLL_INTERVAL_SECONDS: "0.3",
+        }),
+        bus,
+        log: silentLogger,
+      });
+      const flights = () =>
+        bus.messages("flights.state").map((m) =>
+          FlightStateEnvelope.parse(JSON.parse(m.value)).payload
+        );
+      await waitFor(() => sbs.sent >= 8 && fake.stateRequests.length >= 10, {
+        timeoutMs: 30_000,
+        what: "the SBS track and ten polls",
+      });
+      await new Promise((r) => setTimeout(r, 500)); // one more flush
+      await producer.stop();
+      const ryrFlights = flights().filter((f) => f.icao24 === ryr[0]!.icao24);
+      const firstSbs = ryrFlights.findIndex((f) => f.source === "sbs");
+      assert.ok(firstSbs >= 0);
+      const after = ryrFlights.slice(firstSbs);
+      assert.ok(after.length >= 7, `${after.length} SBS positions`);
+      // Ten polls carried RYR2RG's 8 s old position; none went out after the receiver's.
+      assert.deepEqual(new Set(after.map((f) => f.source)), new Set(["sbs"]));
+      for (let i = 1; i < after.length; i++) {
+        assert.ok(after[i]!.time_position_unix >= after[i - 1]!.time_position_unix);
+      }
+      // SBS MSG 3 has no geometric altitude: OpenSky's fills it (within the 15 s window).
+      assert.ok(
+        after.every((f) => f.geo_altitude_m === ryrRow[13]),
+        String(after[0]!.geo_altitude_m),
+      );
+      // What only OpenSky sees goes out as before, once per change, not once per poll.
+      const dlh = flights().filter((f) => f.icao24 === "3003ae");
+      assert.ok(dlh.length >= 1 && dlh.length < fake.stateRequests.length);
+      assert.ok(dlh.every((f) => f.source === "opensky" && f.callsign === "DLH3EM"));
+    } finally {
+      await sbs.close();
+      await fake.close();
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "producer /healthz: degraded (200) naming a silent receiver while another delivers, 503 when none does",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
+    const sbs = startTcpFeed({ chunks: sbsChunks(ryr, Date.now()), intervalMs: 300 });
+    let sbsOpen = true;
+    // A Beast receiver that is not there: nothing listens on the port.
+    const silent = `beast://127.0.0.1:${freePort()}`;
+    const producer = await startProducer({
+      config: parseProducerConfig({ SOURCES: `sbs://127.0.0.1:${sbs.port},${silent}` }),
+      bus: new MemoryBus(),
+      log: silentLogger,
+      backoff: { baseMs: 100, capMs: 400 },
+      now,
+    });
+    const server = serveMetrics({
+      port: 0,
+      hostname: "127.0.0.1",
+      registry: producer.metrics.registry,
+      health: () => producer.health(),
+      name: "producer",
+    });
+    const healthz = async () => {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/healthz`);
+      return { status: res.status, body: await res.json() };
+    };
+    try {
+      await waitFor(() => sbs.sent >= 2, { what: "the SBS receiver delivering" });
+      assert.equal((await healthz()).body.status, "ok", "the first minute counts as a start");
+      offsetMs = 61_000; // a minute later: the SBS receiver keeps delivering, the Beast one never did
+      await waitFor(() => producer.health().degraded === true, { what: "a degraded verdict" });
+      const degraded = await healthz();
+      assert.equal(degraded.status, 200);
+      assert.equal(degraded.body.status, "degraded");
+      assert.match(degraded.body.checks.producer.detail, new RegExp(`silent for 60 s: ${silent}`));
+      await sbs.close();
+      sbsOpen = false;
+      offsetMs = 122_000; // and then no receiver at all
+      const down = await healthz();
+      assert.equal(down.status, 503);
+      assert.match(down.body.checks.producer.detail, /no receiver source delivered for 60 s/);
+    } finally {
+      await producer.stop();
+      await server.shutdown();
+      if (sbsOpen) await sbs.close();
     }
   },
 });

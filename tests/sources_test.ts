@@ -15,7 +15,11 @@ import { parseSbsLine, SBS_IGNORED } from "../lib/sources/sbs.ts";
 import type { AircraftUpdate } from "../lib/sources/types.ts";
 import { netPermissions, parseSourceUrl } from "../lib/sources/url.ts";
 import { aircraftJsonFor, beastFramesFor, derivedTrack, sbsLinesFor } from "./_receiver_feeds.ts";
-import { encodeAirbornePosition, encodeIdentityReply } from "./_modes_encoder.ts";
+import {
+  encodeAirbornePosition,
+  encodeAircraftStatus,
+  encodeIdentityReply,
+} from "./_modes_encoder.ts";
 
 const T0 = Date.parse("2026-03-18T09:30:00.000Z");
 // 200 s of the approach, airborne, descending through 9,000 m.
@@ -280,4 +284,37 @@ Deno.test("Mode S tracker: derived surface frames of the real EDW24 taxi at Zuri
   assert.equal(fixes, taxi.length - 1);
   assert.ok(worst < 10, `worst ${worst.toFixed(2)} m`);
   assert.ok(withoutRef.positionOutcomes.needs_reference > 0);
+});
+
+Deno.test("Mode S tracker: a TC28 emergency state becomes the flight's emergency, state 0 clears it", () => {
+  const f = track[0]!;
+  const tracker = new ModeSTracker({ receiver: null });
+  const ingest = (m: Uint8Array, at: number) => {
+    const d = decodeModeS(m);
+    assert.ok(d.ok);
+    return tracker.ingest(d.message, at);
+  };
+  const p = { ...f.position, altitudeFt: 30_000 };
+  ingest(encodeAirbornePosition(f.icao24, p, false), T0);
+  ingest(encodeAirbornePosition(f.icao24, p, true), T0 + 500);
+  const nordo = ingest(
+    encodeAircraftStatus(f.icao24, { emergencyState: 4, squawk: "7600" }),
+    T0 + 600,
+  );
+  assert.deepEqual([nordo?.emergency, nordo?.squawk], ["nordo", "7600"]);
+  const cleared = ingest(
+    encodeAircraftStatus(f.icao24, { emergencyState: 0, squawk: "1000" }),
+    T0 + 700,
+  );
+  assert.equal(cleared?.emergency, null);
+  const reserved = ingest(
+    encodeAircraftStatus(f.icao24, { emergencyState: 7, squawk: "1000" }),
+    T0 + 800,
+  );
+  assert.equal(reserved?.emergency, undefined);
+  // Through the merger, as the producer publishes it: the flight declares it.
+  const merger = new FlightMerger();
+  merger.apply(ingest(encodeAirbornePosition(f.icao24, p, false), T0 + 900)!);
+  merger.apply(nordo!);
+  assert.equal(merger.get(f.icao24, T0 + 1000)?.emergency, "nordo");
 });

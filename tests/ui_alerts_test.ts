@@ -3,7 +3,7 @@
  * the Switzerland recording (times shifted to now) into Kafka; the hub
  * reads flights.state, the worker consumes flights.updates. In Chromium a
  * geofence rule is drawn on the globe (draw mode: press on an aircraft,
- * drag 25 km east; the draft circle shows while dragging) and saved from
+ * drag 40 km east; the draft circle shows while dragging), given an altitude band and saved from
  * the panel with the ADMIN_TOKEN; the API stores it in PostgreSQL. The
  * worker loads it, evaluates the next updates, stores the alert and
  * publishes it on the alerts topic; the hub pushes it and the page shows
@@ -42,7 +42,7 @@ import { startTestWorker, unique, waitFor } from "./_worker_harness.ts";
 import { SWITZERLAND } from "./_alerts.ts";
 
 const TOKEN = "ui-test-admin-token-0123";
-const RADIUS_M = 25_000;
+const RADIUS_M = 40_000;
 
 Deno.test({
   name: "ui alerts e2e: a circle drawn in the panel fires through Kafka and the worker to a toast",
@@ -98,12 +98,14 @@ Deno.test({
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
     const origin = `http://127.0.0.1:${server.addr.port}`;
     const worker = await startTestWorker({ bus, db, topics });
-    // A 10 s recording at 5x: an update per aircraft every 2 s, stamped with the wall clock.
+    // The 10 s recording at 2x: an update per aircraft every 5 s, times shifted to now. Slow
+    // enough that the target (up to 230 m/s of data time) is still well inside the 40 km circle
+    // when the worker has loaded the rule, on a loaded machine too.
     const producer = await startProducer({
       config: parseProducerConfig({
         OPENSKY_MODE: "replay",
         REPLAY_FILES: `fixtures/${SWITZERLAND}`,
-        REPLAY_SPEED: "5",
+        REPLAY_SPEED: "2",
         REPLAY_LOOP: "true",
         REPLAY_KEEP_TIMES: "false",
       }),
@@ -115,7 +117,9 @@ Deno.test({
     });
     const browser = await launchChromium();
     try {
-      const { page } = await isolatedPage(browser);
+      // A small window: every frame is rendered in software (SwiftShader), and each step below
+      // waits for the page.
+      const { page } = await isolatedPage(browser, { width: 960, height: 600 });
       await page.goto(`${origin}/`);
       await page.waitForFunction(
         () =>
@@ -127,7 +131,8 @@ Deno.test({
       // An airborne aircraft with a callsign, as the hub has it now (from flights.state), the
       // one nearest the middle of the recorded box: it stays in the recording for a while.
       const middle = { lat: 46.8, lon: 8.2 };
-      const target = hub.snapshot().filter((f) => f.callsign && !f.on_ground)
+      const target = hub.snapshot()
+        .filter((f) => f.callsign && !f.on_ground && f.altitude_m !== null)
         .sort((a, b) => haversineM(a.position, middle) - haversineM(b.position, middle))[0]!;
       assert.ok(target, "the hub holds aircraft from Kafka");
       const centre = { lat: target.position.lat, lon: target.position.lon };
@@ -157,8 +162,8 @@ Deno.test({
       const to = await screen(edge);
       await page.mouse.move(from.x, from.y);
       await page.mouse.down();
-      await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 3 });
-      await page.mouse.move(to.x, to.y, { steps: 3 });
+      await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2);
+      await page.mouse.move(to.x, to.y);
       const draftWhileDragging = await page.evaluate(() => {
         const hook = (globalThis as unknown as {
           __skysentinel: { scene: { globe: { scene(): { getObjectByName(n: string): unknown } } } };
@@ -177,6 +182,9 @@ Deno.test({
       );
 
       await page.fill("section.alerts-panel input[name=name]", "Drawn around the test aircraft");
+      // An altitude band every airborne aircraft of the recording is in.
+      await page.fill("section.alerts-panel input[name=min_altitude_m]", "0");
+      await page.fill("section.alerts-panel input[name=max_altitude_m]", "20000");
       await page.fill("section.alerts-panel input[name=token]", TOKEN);
       await page.click("section.alerts-panel button[type=submit]");
       await page.waitForSelector("section.alerts-panel li[data-rule-id]", { timeout: 30_000 });
@@ -187,13 +195,16 @@ Deno.test({
       const rule = listed.rules[0]!;
       assert.equal(rule.name, "Drawn around the test aircraft");
       assert.equal(rule.kind, "geofence");
+      assert.equal(rule.min_altitude_m, 0);
+      assert.equal(rule.max_altitude_m, 20_000);
+      assert.deepEqual(rule.on, ["enter"]);
       assert.ok(rule.geofence && "center" in rule.geofence, "a circle");
       const [lat, lon] = rule.geofence.center;
       const off = haversineM(centre, { lat, lon });
       assert.ok(off < 1_500, `centre ${off.toFixed(0)} m from where it was pressed`);
       assert.ok(
         Math.abs(rule.geofence.radius_m - RADIUS_M) < 2_000,
-        `radius ${rule.geofence.radius_m} m for a 25 km drag`,
+        `radius ${rule.geofence.radius_m} m for a 40 km drag`,
       );
       assert.equal(
         await page.evaluate(() =>
@@ -215,7 +226,22 @@ Deno.test({
         },
         "the worker to store the target's alert",
         { deadlineMs: 30_000 },
-      );
+      ).catch(async (error) => {
+        // What to look at when it times out: is the worker behind, did the target move on?
+        console.error("ui alerts: no alert for the target", {
+          target: target.icao24,
+          processed: await worker.metrics.value(worker.metrics.processed),
+          published: await producer.metrics.value(producer.metrics.published, {
+            topic: topics.updates,
+          }),
+          alerts: await db.sql`SELECT icao24, at FROM alert_events`,
+          latest: await db.sql`
+            SELECT ts, lat, lon FROM flights_history WHERE icao24 = ${target.icao24}
+            ORDER BY ts DESC LIMIT 2`,
+          now: new Date().toISOString(),
+        });
+        throw error;
+      });
       const toast = page.locator(`.alert-toast[data-alert-id="${alertId}"]`);
       await toast.waitFor({ timeout: 30_000 });
       const text = await toast.innerText();

@@ -40,6 +40,19 @@ export interface ServerFigures {
   feedSkipped: number;
   /** Aircraft in the hub at the end. */
   flights: number;
+  /** Hub ticks per second during the window, and their duration (compute, encode, send), ms. */
+  ticksPerS?: number;
+  tickP50Ms?: number;
+  tickP99Ms?: number;
+  /** CPU used by the load processes together during the window, % of one core. */
+  loadCpuPercent?: number;
+  /** The server's V8 heap (used, reserved) and memory outside it held by JS objects, MB. */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+  externalMb?: number;
+  /** Bytes queued in the server's client sockets at the end (largest sample over the window), MB. */
+  bufferedMb?: number;
+  bufferedPeakMb?: number;
 }
 
 export interface Row {
@@ -164,6 +177,17 @@ export function table(title: string, list: Row[], server: ServerFigures): string
     `(peak ${f0(server.rssPeakMb)} MB), slow-client events ${server.slowEvents}, ` +
     `${server.clients} clients connected and ${server.flights} aircraft in the hub at the end, ` +
     `feed parts skipped (server behind) ${server.feedSkipped}`,
+    ...(server.ticksPerS === undefined ? [] : [
+      "",
+      `hub ticks: ${f1(server.ticksPerS)}/s, duration p50 ${f1(server.tickP50Ms ?? NaN)} ms, ` +
+      `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets); ` +
+      `load processes: CPU ${f0(server.loadCpuPercent ?? NaN)}% of one core; ` +
+      `socket send queues ${f0(server.bufferedMb ?? NaN)} MB (peak ${
+        f0(server.bufferedPeakMb ?? NaN)
+      } MB); server V8 heap ${f0(server.heapUsedMb ?? NaN)} MB used of ${
+        f0(server.heapTotalMb ?? NaN)
+      } MB, external ${f0(server.externalMb ?? NaN)} MB`,
+    ]),
     "",
     "| encoding | clients (world) | probes | ingest→receive p50 ms | p99 ms | probe updates | " +
     "tick→receive p50 ms | p99 ms | B/upsert | KB/s per client | KB/s needed per client | " +

@@ -12,7 +12,8 @@
  * measure ingest-to-receive per aircraft.
  *
  * Protocol with the orchestrator: JSON lines. Out: `{ready, port, pid}`,
- * then answers. In: `{cmd: "stats"}` (hub stats, shed counts), `{cmd:
+ * then answers. In: `{cmd: "stats"}` (hub stats, shed counts, tick count and
+ * durations), `{cmd: "reset_ticks"}` (starts the tick durations afresh), `{cmd:
  * "ingests"}` (ingest times), `{cmd: "stop"}`.
  *
  * @module
@@ -25,7 +26,7 @@ import { createBaselineTiles } from "../../services/web/baseline_tiles.ts";
 import { Hub } from "../../services/web/hub.ts";
 import { startRelaySource } from "../../services/web/hub_sources.ts";
 import { loadDerivedFleet } from "../../services/producer/derived.ts";
-import { emit, jsonLines } from "./stats.ts";
+import { emit, Histogram, jsonLines } from "./stats.ts";
 
 const WORLD_LOAD = new URL("../../fixtures/scenarios/world_load.json", import.meta.url).pathname;
 
@@ -109,6 +110,16 @@ if (a.role === "relay") {
     clearTimeout(timer);
   };
 }
+// Tick spans (the bench's profile of where ingest-to-receive goes): duration of each tick, 0.1 ms.
+const tickSpans = new Histogram();
+let ticks = 0;
+const tick = hub.tick.bind(hub);
+hub.tick = () => {
+  const started = performance.now();
+  tick();
+  tickSpans.add((performance.now() - started) * 10);
+  ticks++;
+};
 hub.start();
 
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
@@ -129,7 +140,19 @@ async function slowTotal(): Promise<number> {
 for await (const line of jsonLines(Deno.stdin.readable)) {
   const cmd = (line as { cmd: string }).cmd;
   if (cmd === "stats") {
-    emit({ stats: hub.stats(), slow_total: await slowTotal(), feed_skipped: skipped });
+    emit({
+      stats: hub.stats(),
+      slow_total: await slowTotal(),
+      feed_skipped: skipped,
+      ticks,
+      tick_p50_ms: tickSpans.quantile(0.5) / 10,
+      tick_p99_ms: tickSpans.quantile(0.99) / 10,
+      memory: Deno.memoryUsage(),
+    });
+  } else if (cmd === "reset_ticks") {
+    tickSpans.counts.fill(0);
+    tickSpans.count = 0;
+    emit({ ok: true });
   } else if (cmd === "ingests") {
     emit({ ingests: ingests.splice(0) });
   } else if (cmd === "stop") {

@@ -246,6 +246,8 @@ export interface SubscribeValidatedOptions<T> {
    * none was valid). Resolve once they are durable: then the batch commits.
    */
   handle?(items: ValidatedMessage<T>[], batch: BusBatch): Promise<void>;
+  /** Told how long decoding and validating a batch took, seconds (for a stage metric). */
+  onDecoded?(seconds: number): void;
   /** Called per valid message, in order, after `handle`; awaited. */
   onMessage?(value: T, message: BusMessage): void | Promise<void>;
   /** A batch failed (handler or dead-letter send) and will be delivered again. */
@@ -290,6 +292,7 @@ export function subscribeValidated<T>(
     async eachBatch(batch) {
       const valid: ValidatedMessage<T>[] = [];
       const rejected: DeadLetter[] = [];
+      const started = options.onDecoded ? performance.now() : 0;
       for (const message of batch.messages) {
         const decoded = decodeMessage(message, options.schema);
         if (decoded.ok) {
@@ -304,6 +307,7 @@ export function subscribeValidated<T>(
           }));
         }
       }
+      options.onDecoded?.((performance.now() - started) / 1000);
       const { sent } = await sendDeadLetters(bus, rejected, {
         topic: deadletterTopic,
         attempts: options.deadletterAttempts,

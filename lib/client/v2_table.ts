@@ -153,6 +153,7 @@ export class BinaryTable {
       remove: (icao) => this.#remove(icao),
       full: (r) => this.#full(r),
       change: (r) => this.#change(r),
+      held: () => Int32Array.from(this.#slots.keys()).sort(),
     });
     if (scanned.kind === "message") throw new FrameError("not a snapshot or delta frame", 0);
     return {

@@ -14,6 +14,7 @@
  * @module
  */
 import { type Flight, FlightSourceKind } from "../../contracts/flight.ts";
+import type { BinaryCopyBuffer } from "./copy_binary.ts";
 
 /** Kalman-smoothed values of one position; SI units, degrees. */
 export interface SmoothedValues {
@@ -229,4 +230,52 @@ export function copyLine(
     text(f.origin_country),
     text(flightSource(f)),
   ].join("\t") + "\n";
+}
+
+/**
+ * One row in binary COPY format (lib/db/copy_binary.ts), in
+ * {@link HISTORY_COLUMNS} order with the columns' exact types; the same
+ * values as {@link copyLine}.
+ */
+export function encodeHistoryRow(
+  out: BinaryCopyBuffer,
+  f: Flight,
+  smoothed: SmoothedValues | null,
+  sessionId: string | null,
+): void {
+  out.row(HISTORY_COLUMNS.length);
+  out.text(f.icao24);
+  out.timestamptz(f.time_position_unix);
+  out.text(f.callsign);
+  out.text(sessionId);
+  out.bool(f.on_ground);
+  out.text(f.squawk);
+  out.float8(f.position.lat);
+  out.float8(f.position.lon);
+  out.float8(f.altitude_m);
+  out.float8(f.velocity_mps);
+  out.float8(f.heading_deg);
+  out.float8(f.vertical_rate_mps);
+  if (smoothed) {
+    out.float8(smoothed.lat);
+    out.float8(smoothed.lon);
+    out.float8(smoothed.altitude_m);
+    out.float8(smoothed.velocity_mps);
+    out.float8(smoothed.heading_deg);
+    out.float8(smoothed.vertical_rate_mps);
+  } else {
+    out.float8(f.position.lat);
+    out.float8(f.position.lon);
+    out.float8(f.altitude_m);
+    out.float8(f.velocity_mps);
+    out.float8(f.heading_deg);
+    out.float8(f.vertical_rate_mps);
+  }
+  out.float8(f.geo_altitude_m);
+  out.timestamptz(f.last_contact_unix);
+  out.int2(f.position_source);
+  out.int2(f.category);
+  out.bool(f.spi);
+  out.text(f.origin_country);
+  out.text(flightSource(f));
 }

@@ -83,6 +83,12 @@ export interface DetectionEngine {
   flush(nowUnix?: number): FlushResult;
   /** The open session of an aircraft, if tracked. */
   session(icao24: string): FlightSession | null;
+  /**
+   * Data time of the open session's last update, unix s, or null when not
+   * tracked: what `session(icao24)?.last_seen` says, without building a copy
+   * of the session (the worker asks per update).
+   */
+  lastSeen(icao24: string): number | null;
   readonly stats: EngineStats;
 }
 
@@ -178,6 +184,9 @@ export function createDetectionEngine(options: DetectionEngineOptions): Detectio
     },
     session(icao24) {
       return tracker.get(icao24)?.state.session.session ?? null;
+    },
+    lastSeen(icao24) {
+      return tracker.get(icao24)?.state.session.lastSeenUnix ?? null;
     },
     get stats() {
       return { ...stats, aircraft: tracker.size };

@@ -109,6 +109,11 @@ export class SessionDetector {
     return this.#snapshot();
   }
 
+  /** Data time of the last update taken, unix s (cheaper than {@link session}). */
+  get lastSeenUnix(): number {
+    return this.#lastSeen;
+  }
+
   /** Id of the open session (cheaper than {@link session}). */
   get sessionId(): string {
     return this.#session.id;

@@ -35,6 +35,7 @@ import { compileFilter, subscriptionKey } from "./filter.ts";
 import { type CommittedState, FilterGroup, type Segment } from "./segments.ts";
 import { tileOf } from "./tiles.ts";
 import { composeFrame, FRAME_DELTA, FRAME_SNAPSHOT, timeBase } from "./v2/frame.ts";
+import { TIME_UNIT_S } from "./v2/record.ts";
 
 export interface HubCoreOptions {
   /** Seconds without contact after which an aircraft is removed. */
@@ -189,9 +190,10 @@ export class HubCore<M> {
       this.#tileOf.delete(id);
     }
     const base = timeBase(nowMs);
+    const lc0 = commonLastContact(changes.upserts, base);
     for (const g of groups) {
-      g.world?.encodeBinary(base);
-      for (const s of g.tiles.values()) s.encodeBinary(base);
+      g.world?.encodeBinary(base, lc0);
+      for (const s of g.tiles.values()) s.encodeBinary(base, lc0);
     }
     // The whole world's count, for "in view / in total"; v2.bin deltas carry it when it changed.
     const total = this.#cache.committedSize;
@@ -219,7 +221,7 @@ export class HubCore<M> {
       const parts: Uint8Array[] = [];
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
       const binary = () =>
-        composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal }, parts);
+        composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal, lc0 }, parts);
       const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
       // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
       // encoded once per tick for every view that has them.
@@ -335,6 +337,24 @@ function inView<M>(
 ): boolean {
   const p = event.position;
   return !p || typeof p.lat !== "number" || bucket.covers(p.lat, p.lon);
+}
+
+/**
+ * The last_contact most of a tick's upserts share (unix tenths of a
+ * second, as v2.bin quantises it), or `base` when there are none: v2.bin
+ * records with it need not carry it (docs/protocol.md).
+ */
+function commonLastContact(upserts: readonly Flight[], base: number): number {
+  const counts = new Map<number, number>();
+  let best = base;
+  let most = 0;
+  for (const f of upserts) {
+    const lc = Math.round(f.last_contact_unix / TIME_UNIT_S);
+    const n = (counts.get(lc) ?? 0) + 1;
+    counts.set(lc, n);
+    if (n > most) [best, most] = [lc, n];
+  }
+  return best;
 }
 
 /** The per-segment upsert fragments of a view. */

@@ -93,11 +93,19 @@ export class Segment {
     return this.#msgpack ??= msgpackElements(this.upserts);
   }
 
-  /** Encodes this tick's binary segment when a tracker exists (after the changes are in). */
-  encodeBinary(base: number): void {
+  /**
+   * Encodes this tick's binary segment when a tracker exists (after the
+   * changes are in), relative to the frame's time base and last_contact
+   * reference.
+   */
+  encodeBinary(base: number, lc0: number): void {
     if (!this.#tracker) return;
     this.binary = this.upserts.length || this.removes.length
-      ? this.#tracker.advance(this.upserts, this.removes, base)
+      ? this.#tracker.advance(this.upserts, this.removes, base, {
+        lc0,
+        // A whole-world segment is its views' only one.
+        alone: this.tile === WORLD,
+      })
       : null;
   }
 

@@ -3,7 +3,9 @@
  * formats a flight map needs (DF4/20 altitude, DF5/21 identity, DF11
  * all-call, DF17/18 extended squitter) and, inside DF17/18, the ADS-B type
  * codes for identification (1-4), surface position (5-8), airborne position
- * (9-18 barometric, 20-22 GNSS height) and airborne velocity (19).
+ * (9-18 barometric, 20-22 GNSS height), airborne velocity (19) and aircraft
+ * status (28 subtype 1: the emergency/priority state readsb reports as
+ * `emergency`, and the squawk).
  *
  * Parity: DF11/17/18 must have a clean syndrome (DF17/18 after at most one
  * corrected bit; DF11 may carry an interrogator code in the low 7 bits).
@@ -70,6 +72,11 @@ export interface ModeSMessage {
   spi?: boolean;
   /** DF17 surveillance status (TC 9-18): 1 permanent alert (emergency), 2 temporary alert, 3 SPI. */
   surveillanceStatus?: number;
+  /**
+   * Emergency/priority status (TC 28 subtype 1, DO-260B): 0 none, 1 general, 2 lifeguard
+   * (medical), 3 minimum fuel, 4 no communications, 5 unlawful interference, 6 downed, 7 reserved.
+   */
+  emergencyState?: number;
 }
 
 /** Why a reply was rejected. */
@@ -191,6 +198,11 @@ function decodeExtendedSquitter(m: Uint8Array, out: ModeSMessage): void {
     out.cpr = { odd: bit(m, 54) === 1, lat: bits(m, 55, 17), lon: bits(m, 72, 17) };
   } else if (tc === 19) {
     decodeVelocity(m, out);
+  } else if (tc === 28 && bits(m, 38, 3) === 1) {
+    // Aircraft status, emergency/priority: state in ME bits 9-11, Mode A code in 12-24 (the
+    // DF5 identity layout), as pyModeS's bds61 and readsb read it. Subtype 2 (ACAS RA) is skipped.
+    out.emergencyState = bits(m, 41, 3);
+    out.squawk = identityToSquawk(bits(m, 44, 13));
   }
 }
 

@@ -29,6 +29,7 @@ export const FORGET_AFTER_MS = 300_000;
 
 type FieldName =
   | "callsign"
+  | "origin_country"
   | "altitude_m"
   | "geo_altitude_m"
   | "velocity_mps"
@@ -42,6 +43,7 @@ type FieldName =
 
 const FIELDS: readonly FieldName[] = [
   "callsign",
+  "origin_country",
   "altitude_m",
   "geo_altitude_m",
   "velocity_mps",
@@ -54,7 +56,13 @@ const FIELDS: readonly FieldName[] = [
   "emergency",
 ];
 
-const IDENTITY = new Set<FieldName>(["callsign", "squawk", "category", "emergency"]);
+const IDENTITY = new Set<FieldName>([
+  "callsign",
+  "origin_country",
+  "squawk",
+  "category",
+  "emergency",
+]);
 
 interface Held {
   value: unknown;
@@ -167,7 +175,7 @@ export class FlightMerger {
     const flight: Flight = {
       icao24: a.icao24,
       callsign: get<string | null>("callsign", null),
-      origin_country: null,
+      origin_country: get<string | null>("origin_country", null),
       position: { lat: pos.lat, lon: pos.lon },
       altitude_m: get<number | null>("altitude_m", null),
       geo_altitude_m: get<number | null>("geo_altitude_m", null),
@@ -187,3 +195,44 @@ export class FlightMerger {
     return flight;
   }
 }
+
+/**
+ * A whole flight object (an OpenSky poll's) as a merger update: every field current at its
+ * last contact, the position at its time. So a live OpenSky poll and the receivers make one
+ * flight per aircraft: OpenSky's older positions never replace a receiver's fresher one, and
+ * what receivers lack (country of registration, category) is filled from OpenSky.
+ */
+export function flightToUpdate(flight: Flight): AircraftUpdate {
+  const u: AircraftUpdate = {
+    icao24: flight.icao24,
+    source: flight.source ?? "opensky",
+    atMs: flight.last_contact_unix * 1000,
+    position: {
+      lat: flight.position.lat,
+      lon: flight.position.lon,
+      atMs: flight.time_position_unix * 1000,
+    },
+    on_ground: flight.on_ground,
+    spi: flight.spi,
+    position_source: flight.position_source,
+  };
+  // A null (or category 0, "no information") says nothing: it must not blank what a receiver said.
+  for (const name of NULLABLE) {
+    const value = flight[name];
+    if (value !== null) (u as unknown as Record<string, unknown>)[name] = value;
+  }
+  if (flight.category > 0) u.category = flight.category;
+  if (flight.emergency !== undefined) u.emergency = flight.emergency;
+  return u;
+}
+
+const NULLABLE = [
+  "callsign",
+  "origin_country",
+  "altitude_m",
+  "geo_altitude_m",
+  "velocity_mps",
+  "heading_deg",
+  "vertical_rate_mps",
+  "squawk",
+] as const;

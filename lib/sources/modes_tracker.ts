@@ -29,7 +29,7 @@ import { haversineM } from "../geo/sphere.ts";
 import { type CprFrame, decodeCprGlobal, decodeCprLocal, type LatLon } from "../modes/cpr.ts";
 import type { ModeSMessage } from "../modes/message.ts";
 import { emitterCategoryToNumber } from "./category.ts";
-import type { AircraftUpdate, SourceKind } from "./types.ts";
+import type { AircraftUpdate, EmergencyKind, SourceKind } from "./types.ts";
 
 export const AIRBORNE_PAIR_S = 10;
 export const SURFACE_PAIR_S = 50;
@@ -142,6 +142,11 @@ export class ModeSTracker {
     }
     if (typeof message.onGround === "boolean") u.on_ground = message.onGround;
     if (message.squawk !== undefined) u.squawk = message.squawk;
+    if (message.emergencyState !== undefined) {
+      // 0 is "no emergency" (clears a declared state); 7 is reserved (says nothing).
+      const kind = EMERGENCY_STATES[message.emergencyState];
+      if (kind !== undefined) u.emergency = kind;
+    }
     if (message.spi !== undefined) u.spi = message.spi;
     if (message.surveillanceStatus !== undefined) u.spi = message.surveillanceStatus === 3;
     if (message.cpr && message.surface !== undefined) {
@@ -211,3 +216,14 @@ export class ModeSTracker {
     return candidate;
   }
 }
+
+/** TC 28 emergency/priority states by code, readsb's names (`emergency` in aircraft.json). */
+const EMERGENCY_STATES: readonly (EmergencyKind | null)[] = [
+  null,
+  "general",
+  "lifeguard",
+  "minfuel",
+  "nordo",
+  "unlawful",
+  "downed",
+];

@@ -30,6 +30,8 @@ export interface AircraftUpdate {
   /** Position, degrees, with the unix ms it was current. */
   position?: { lat: number; lon: number; atMs: number };
   callsign?: string | null;
+  /** Country of registration (OpenSky's; receivers do not know it). */
+  origin_country?: string | null;
   /** Barometric altitude, metres. */
   altitude_m?: number | null;
   /** Geometric altitude, metres. */

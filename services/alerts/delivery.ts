@@ -19,6 +19,7 @@ import { deadLetter, subscribeValidated } from "../../lib/bus/deadletter.ts";
 import type { Bus, BusSubscription } from "../../lib/bus/types.ts";
 import type { Sql } from "../../lib/db/mod.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { AlertDeliveryMetrics } from "./metrics.ts";
 import { loadRules, rulesVersion, type StoredRule } from "./store.ts";
 import { deliverAlert, type DeliveryOptions, type TargetOutcome } from "./webhook.ts";
 
@@ -43,8 +44,10 @@ export interface AlertDeliveryOptions {
   delivery: Omit<DeliveryOptions, "signal">;
   /** Rule version poll, ms. Default 2,000. */
   pollMs?: number;
-  /** Each target's outcome (metrics, tests). */
+  /** Each target's outcome (tests). */
   onOutcome?: (event: AlertEvent, outcome: TargetOutcome) => void;
+  /** Deliveries, tries and latency (services/alerts/metrics.ts). */
+  metrics?: AlertDeliveryMetrics;
 }
 
 /** A running delivery consumer. */
@@ -84,7 +87,9 @@ export async function startAlertDelivery(
     if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
   };
 
-  const deliverOne = async (event: AlertEvent, key: string | null) => {
+  const metrics = options.metrics;
+  /** `publishedAt`: the Kafka timestamp of the alert's message, unix ms. */
+  const deliverOne = async (event: AlertEvent, key: string | null, publishedAt: number) => {
     if (recent.has(event.id)) return;
     let rule = rules.get(event.rule_id);
     if (!rule) {
@@ -101,7 +106,17 @@ export async function startAlertDelivery(
     });
     for (const outcome of outcomes) {
       options.onOutcome?.(event, outcome);
+      const failedTries = outcome.ok ? outcome.attempts - 1 : outcome.attempts;
+      if (failedTries > 0) {
+        metrics?.attempts.inc({ target: outcome.target, result: "failed" }, failedTries);
+      }
       if (outcome.ok) {
+        metrics?.attempts.inc({ target: outcome.target, result: "ok" });
+        metrics?.deliveries.inc({ target: outcome.target, outcome: "ok" });
+        metrics?.latency.observe(
+          { target: outcome.target },
+          Math.max(0, Date.now() - publishedAt) / 1000,
+        );
         log.debug("alert delivered", {
           id: event.id,
           target: outcome.target,
@@ -123,6 +138,7 @@ export async function startAlertDelivery(
         raw: JSON.stringify(event),
         deadletterTopic,
       });
+      metrics?.deliveries.inc({ target: outcome.target, outcome: "dead_lettered" });
     }
     remember(event.id);
   };
@@ -136,16 +152,16 @@ export async function startAlertDelivery(
     deadletterTopic,
     async handle(items) {
       // One aircraft's alerts in order; different aircraft in parallel.
-      const byKey = new Map<string, { event: AlertEvent; key: string | null }[]>();
+      const byKey = new Map<string, { event: AlertEvent; key: string | null; at: number }[]>();
       for (const { message, value } of items) {
         const k = message.key ?? "";
         const list = byKey.get(k) ?? [];
-        list.push({ event: value, key: k || null });
+        list.push({ event: value, key: k || null, at: message.timestamp });
         byKey.set(k, list);
       }
       await Promise.all(
         [...byKey.values()].map(async (list) => {
-          for (const { event, key } of list) await deliverOne(event, key);
+          for (const { event, key, at } of list) await deliverOne(event, key, at);
         }),
       );
     },

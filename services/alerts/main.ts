@@ -6,6 +6,9 @@
  * targets are whatever hosts users configure, which no list can name; the
  * private-network refusal in webhook.ts is the guard instead.
  *
+ * `/metrics` (deliveries, tries, latency: metrics.ts) and `/healthz` on
+ * ALERTS_PORT (default 9103).
+ *
  * Exit codes: 0 after a clean stop, 1 when Kafka or PostgreSQL cannot be
  * reached at start, 2 for a configuration error.
  *
@@ -16,7 +19,10 @@ import { parseWorkerConfig, readEnv, type WorkerConfig } from "../../lib/config.
 import { openDatabase } from "../../lib/db/mod.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import { Registry } from "prom-client";
+import { serveMetrics } from "../metrics_http.ts";
 import { startAlertDelivery } from "./delivery.ts";
+import { AlertDeliveryMetrics } from "./metrics.ts";
 
 async function main(): Promise<number> {
   let config: WorkerConfig;
@@ -47,15 +53,39 @@ async function main(): Promise<number> {
     await bus?.close();
     return 1;
   }
-  const delivery = await startAlertDelivery({
-    bus,
-    sql: db.sql,
-    log,
-    delivery: {
-      allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
-      publicUrl: config.ALERTS_PUBLIC_URL,
+  const registry = new Registry();
+  let ready: (() => boolean) | null = null;
+  const server = serveMetrics({
+    port: config.ALERTS_PORT,
+    registry,
+    name: "alerts",
+    health: () => {
+      if (!bus.healthy()) return { ok: false, reason: "bus unhealthy" };
+      if (!ready?.()) return { ok: false, reason: "joining the consumer group" };
+      return { ok: true, reason: "ok" };
     },
+    onListen: (addr) =>
+      log.info("metrics on", { url: `http://${addr.hostname}:${addr.port}/metrics` }),
   });
+  let delivery;
+  try {
+    delivery = await startAlertDelivery({
+      bus,
+      sql: db.sql,
+      log,
+      metrics: new AlertDeliveryMetrics(registry),
+      delivery: {
+        allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
+        publicUrl: config.ALERTS_PUBLIC_URL,
+      },
+    });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    await Promise.allSettled([bus.close(), db.close(), server.shutdown()]);
+    return 1;
+  }
+  const running = delivery;
+  ready = () => running.subscription.ready;
   log.info("delivering alerts", { private_targets: config.ALERTS_ALLOW_PRIVATE_TARGETS });
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -67,7 +97,13 @@ async function main(): Promise<number> {
   }
   log.info("shutting down", { why: await stopped });
   let code = 0;
-  for (const step of [() => delivery.stop(), () => db.close(), () => bus.close()]) {
+  const steps = [
+    () => running.stop(),
+    () => db.close(),
+    () => bus.close(),
+    () => server.shutdown(),
+  ];
+  for (const step of steps) {
     try {
       await step();
     } catch (error) {

@@ -65,6 +65,8 @@ export interface ProducerHealth {
   ok: boolean;
   /** Why not, or what state it is in. */
   reason: string;
+  /** Serving but impaired (some receiver sources silent): `/healthz` says `degraded`, 200. */
+  degraded?: boolean;
 }
 
 /** A running producer. */
@@ -208,6 +210,9 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
         intervalS: config.POLL_INTERVAL_SECONDS,
         backoff: options.backoff ?? DEFAULT_BACKOFF,
         recorder: rec,
+        // Beside receivers, polls join their merger: one flight per aircraft, the freshest
+        // position wins. (A replay stays apart: its flights are a recording's, not live.)
+        intake: receiverSpecs.length > 0 ? (flights) => receivers?.ingest(flights) : undefined,
         onPublished,
         now,
         random: options.random,
@@ -261,10 +266,10 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
       controller.abort();
       // The receivers' last flush goes into the outbox before it closes (bounded: its send may
       // wait for a broker that is gone).
-      if (receivers) await Promise.race([receivers.done, delay(5_000)]);
+      if (receivers) await within(receivers.done, 5_000);
       // One last try for what is held, bounded (the broker may be gone for good); close()
       // also wakes a replay waiting for room in the outbox.
-      if (publisher.held > 0) await Promise.race([publisher.flush(), delay(5_000)]);
+      if (publisher.held > 0) await within(publisher.flush(), 5_000);
       publisher.close();
       await done;
       log.info("stopped");
@@ -305,13 +310,23 @@ export async function startProducer(options: StartProducerOptions): Promise<Prod
           } s)`,
         };
       }
-      return { ok: true, reason: "ok" };
+      // Beside OpenSky or a replay, the receivers' per-source line (and a degraded verdict) too.
+      return fromReceivers ? { ...fromReceivers, reason: `ok; ${fromReceivers.reason}` } : {
+        ok: true,
+        reason: "ok",
+      };
     },
   };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits for `promise`, at most `ms`; the timer is cleared either way (no timer outlives a stop). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Source } from "../../contracts/flight.ts";
+import type { Flight, Source } from "../../contracts/flight.ts";
 import type { OpenSkyClient, StatesResult } from "../../lib/opensky/client.ts";
 import { sleep } from "../../lib/async.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -63,6 +63,8 @@ export interface PollerOptions {
   backoff: BackoffOptions;
   /** Record mode: every good reply is also written here. */
   recorder?: RecordingWriter;
+  /** Valid flights go here instead of the bus (the receivers' merger); see PublishOptions. */
+  intake?: (flights: Flight[]) => void;
   /** Called after every poll that published (health). */
   onPublished?: () => void;
   now: () => number;
@@ -142,12 +144,16 @@ async function publishReply(
     options.log.error("cannot write the recording", { error: String(error) });
   }
   try {
-    const out = await options.publisher.publish([{
-      reply,
-      source: options.source,
-      shiftSeconds: 0,
-      origin: `poll at ${reply.time}`,
-    }]);
+    const out = await options.publisher.publish(
+      [{
+        reply,
+        source: options.source,
+        shiftSeconds: 0,
+        origin: `poll at ${reply.time}`,
+      }],
+      [],
+      { intake: options.intake },
+    );
     options.metrics.currentFlights.set(out.flights[0] ?? 0);
     options.log.debug("poll published", {
       time: reply.time,

@@ -52,6 +52,16 @@ export interface PublishResult {
   held: number;
 }
 
+/** Options for one {@link Publisher.publish} call. */
+export interface PublishOptions {
+  /**
+   * Where the valid flights go instead of the bus: the receivers' merger, when receivers run
+   * beside the OpenSky poller (it publishes them with the receivers' flights, one per
+   * aircraft). Dead letters are still sent.
+   */
+  intake?: (flights: Flight[]) => void;
+}
+
 /** Options for {@link Publisher}. */
 export interface PublisherOptions {
   topics: ProducerTopics;
@@ -116,11 +126,13 @@ export class Publisher {
   async publish(
     snapshots: SnapshotInput[],
     rejections: Rejection[] = [],
+    options: PublishOptions = {},
   ): Promise<PublishResult> {
     const producedAt = new Date(this.#now()).toISOString();
     const state: TopicMessages = { topic: this.#topics.state, messages: [] };
     const updates: TopicMessages = { topic: this.#topics.updates, messages: [] };
     const flights: number[] = [];
+    const valid: Flight[] = [];
     const bad: Rejection[] = [...rejections];
     for (const snapshot of snapshots) {
       const built = buildPollMessages(snapshot.reply, {
@@ -134,6 +146,7 @@ export class Publisher {
         for (const m of part.messages) target.messages.push(m);
       }
       flights.push(built.flights.length);
+      if (options.intake) { for (const f of built.flights) valid.push(f); }
       for (const row of built.rejected) {
         bad.push({
           reason: `${snapshot.origin}, row ${row.index}: ${row.reason}`,
@@ -142,7 +155,8 @@ export class Publisher {
         });
       }
     }
-    if (state.messages.length > 0) await this.#outbox.push([state, updates]);
+    if (options.intake) options.intake(valid);
+    else if (state.messages.length > 0) await this.#outbox.push([state, updates]);
     await this.#sendDeadLetters(bad, producedAt);
     return { flights, rejected: bad.length, held: this.#outbox.held };
   }

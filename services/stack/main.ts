@@ -26,6 +26,7 @@ import { SkySentinelError } from "../../lib/errors.ts";
 import { ProducerMetrics, startProducer } from "../producer/mod.ts";
 import { startWorker } from "../worker/worker.ts";
 import { startAlertDelivery } from "../alerts/delivery.ts";
+import { AlertDeliveryMetrics } from "../alerts/metrics.ts";
 import { createLogger } from "../../lib/log.ts";
 import { startWeb } from "../web/mod.ts";
 import { onShutdown } from "../shutdown.ts";
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     bus: await bus("alerts"),
     sql: db.sql,
     log: createLogger({ level: config.LOG_LEVEL, name: "alerts" }),
+    metrics: new AlertDeliveryMetrics(registry),
     delivery: {
       allowPrivate: config.ALERTS_ALLOW_PRIVATE_TARGETS,
       publicUrl: config.ALERTS_PUBLIC_URL,

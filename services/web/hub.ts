@@ -63,6 +63,7 @@ import { HubCore } from "../../lib/hub/core.ts";
 import type { UpsertResult } from "../../lib/hub/cache.ts";
 import { HubMetrics } from "../../lib/hub/metrics.ts";
 import { TickBroadcaster } from "./hub_broadcast.ts";
+import { TickScheduler } from "./hub_ticker.ts";
 import { ClientSession, closed, RATE_PER_SECOND, sendRaw } from "./hub_session.ts";
 import { negotiateEncoding, offeredProtocols, originAllowed, plain } from "./hub_upgrade.ts";
 
@@ -111,6 +112,12 @@ export interface HubOptions {
   /** Milliseconds between stale sweeps. Default 1,000. */
   sweepIntervalMs?: number;
   /**
+   * Longest time between two ticks when nothing changes (heartbeat deltas),
+   * ms. Default max(1,000, 2 x WS_DELTA_INTERVAL_MS). With changes pending
+   * a tick comes once WS_DELTA_INTERVAL_MS has passed since the last one.
+   */
+  heartbeatMs?: number;
+  /**
    * Wall clock, unix ms, for staleness, anomaly windows and `server_time_ms`
    * (tests move it). Default Date.now. Grace periods and rate limits use the
    * monotonic clock.
@@ -130,6 +137,8 @@ export interface HubStats {
   clients_by_encoding: Record<Encoding, number>;
   /** Clients currently over the buffer limit (skipped). */
   slow_clients: number;
+  /** Bytes waiting in the clients' socket send queues, in all (server memory outside the JS heap). */
+  buffered_bytes: number;
   flights: number;
   /** Distinct views (filter and tiles) clients share. */
   buckets: number;
@@ -157,7 +166,7 @@ export class Hub {
   readonly #metrics: HubMetrics;
   readonly #broadcast: TickBroadcaster;
   #source: HubSourceStatus;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #ticker: TickScheduler;
   #lastSweepMs = -Infinity;
   #started = false;
   #stopping: Promise<void> | undefined;
@@ -170,6 +179,12 @@ export class Hub {
     this.#idleTimeout = options.idleTimeoutSeconds ?? 60;
     this.#sweepMs = options.sweepIntervalMs ?? 1_000;
     this.#source = options.source ?? { kind: "memory", ready: true };
+    const interval = options.config.WS_DELTA_INTERVAL_MS;
+    this.#ticker = new TickScheduler({
+      minIntervalMs: interval,
+      heartbeatMs: options.heartbeatMs ?? Math.max(1_000, 2 * interval),
+      tick: () => this.tick(),
+    });
     this.#core = new HubCore<ClientSession>({
       staleAfterSeconds: options.config.WS_STALE_THRESHOLD_SECONDS,
       anomalyWindowMs: options.config.ANOMALY_WINDOW_HOURS * 3_600_000,
@@ -200,18 +215,32 @@ export class Hub {
     const p = options.producedAt;
     const producedAtMs = typeof p === "string" ? Date.parse(p) : p;
     const result = this.#core.ingest(flight, { nowSeconds: this.#now() / 1000, producedAtMs });
-    if (!result.accepted) this.#metrics.rejected.inc({ reason: result.reason });
+    if (result.accepted) this.#ticker.wake();
+    else this.#metrics.rejected.inc({ reason: result.reason });
     return result;
   }
 
   /** Removes one aircraft with the next tick (relay mode). */
   remove(icao24: string): boolean {
-    return this.#core.remove(icao24);
+    const removed = this.#core.remove(icao24);
+    if (removed) this.#ticker.wake();
+    return removed;
   }
 
   /** Offers an anomaly event: broadcast with the next tick when new or changed, kept for new clients. */
   ingestAnomaly(event: AnomalyEvent): boolean {
-    return this.#core.ingestAnomaly(event, this.#now());
+    const queued = this.#core.ingestAnomaly(event, this.#now());
+    if (queued) this.#ticker.wake();
+    return queued;
+  }
+
+  /**
+   * Ticks now, without waiting for the minimum interval: a relay calls it
+   * after each upstream frame, so the frame is forwarded as soon as it
+   * arrives (the upstream already spaced its ticks). No-op before start.
+   */
+  flush(): void {
+    this.#ticker.now();
   }
 
   /**
@@ -235,20 +264,25 @@ export class Hub {
     this.#source = { ...status };
   }
 
-  /** Starts the tick timer (deltas every WS_DELTA_INTERVAL_MS, stale sweeps). Idempotent. */
+  /**
+   * Starts ticking (hub_ticker.ts): as soon as changes are pending and
+   * WS_DELTA_INTERVAL_MS has passed since the last tick, and a heartbeat
+   * tick when nothing changes (stale sweeps run with the ticks). Idempotent.
+   */
   start(): void {
     if (this.#started || this.#stopping) return;
     this.#started = true;
-    this.#timer = setInterval(() => this.tick(), this.#config.WS_DELTA_INTERVAL_MS);
+    this.#ticker.start();
   }
 
   /**
    * One tick: sweep stale aircraft (at most every sweep interval), commit,
-   * send each bucket its anomalies and its delta. Called by the timer;
+   * send each bucket its anomalies and its delta. Called by the scheduler;
    * public so tests can commit what they ingested without waiting for it.
    */
   tick(): void {
     const started = performance.now();
+    this.#ticker.ticked();
     const now = this.#now();
     if (now - this.#lastSweepMs >= this.#sweepMs) {
       this.#lastSweepMs = now;
@@ -317,9 +351,11 @@ export class Hub {
   stats(): HubStats {
     const byEncoding: Record<Encoding, number> = { json: 0, msgpack: 0, bin: 0 };
     let slow = 0;
+    let buffered = 0;
     for (const c of this.#clients) {
       byEncoding[c.encoding]++;
       if (c.slowSince !== null) slow++;
+      buffered += c.socket.bufferedAmount;
     }
     return {
       ready: this.#started && !this.#stopping && this.#source.ready,
@@ -327,6 +363,7 @@ export class Hub {
       clients: this.#clients.size,
       clients_by_encoding: byEncoding,
       slow_clients: slow,
+      buffered_bytes: buffered,
       flights: this.#core.flightCount,
       buckets: this.#core.bucketCount,
       segments: this.#core.segmentCount,
@@ -342,8 +379,7 @@ export class Hub {
   }
 
   async #shutdown(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker.stop();
     const closing: Promise<void>[] = [];
     for (const client of [...this.#clients]) {
       closing.push(closed(client.socket, CLOSE_WAIT_MS));

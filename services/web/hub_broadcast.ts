@@ -33,16 +33,25 @@ export class TickBroadcaster {
     this.#o = options;
   }
 
-  /** Sends one tick: per bucket, its anomalies then its delta, to every member. */
+  /**
+   * Sends one tick: per bucket, its anomalies then its delta, to every
+   * member. v2.bin members first, in every bucket, then JSON and
+   * MessagePack: a binary frame is the tick's segments put together, while
+   * a v1 frame is encoded on first use and costs many times more (the load
+   * profile: most of the sending time), so the cheap frames do not wait
+   * behind the dear ones. Each client's own order (anomalies, delta) is kept.
+   */
   deliver(result: TickResult<ClientSession>, now: number): void {
-    for (const { bucket, message, anomalies } of result.deltas) {
-      for (const client of bucket.members) {
-        if (!client.open) continue;
-        // A client that owes a snapshot gets these anomalies with it instead.
-        if (anomalies.length > 0 && !client.needsSnapshot) {
-          for (const a of anomalies) client.send(a);
+    for (const pass of [true, false]) {
+      for (const { bucket, message, anomalies } of result.deltas) {
+        for (const client of bucket.members) {
+          if (!client.open || (client.encoding === "bin") !== pass) continue;
+          // A client that owes a snapshot gets these anomalies with it instead.
+          if (anomalies.length > 0 && !client.needsSnapshot) {
+            for (const a of anomalies) client.send(a);
+          }
+          this.#deliverDelta(client, message, now);
         }
-        this.#deliverDelta(client, message, now);
       }
     }
   }

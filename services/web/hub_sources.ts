@@ -205,7 +205,9 @@ export interface RelaySourceOptions {
  * undecodable frame asks the upstream for `resync` and ignores deltas until
  * the snapshot comes; a lost connection reconnects with exponential backoff.
  * Healthy and ready only while connected and synced. The relay's clients see
- * the upstream's quantised values (docs/protocol.md).
+ * the upstream's quantised values (docs/protocol.md). Each upstream snapshot
+ * or delta is forwarded at once (one tick of this hub per upstream frame,
+ * {@link Hub.flush}), not on this hub's next tick.
  */
 export function startRelaySource(hub: Hub, options: RelaySourceOptions): HubSource {
   const relay = new Relay(hub, options);
@@ -333,11 +335,19 @@ class Relay implements HubSource {
       this.#status("resyncing after a seq gap");
       return this.#sendUpstream({ type: "resync" });
     }
-    const parsed = ServerMessage.safeParse(value);
-    if (!parsed.success) {
-      return this.#log.warn(`hub relay: invalid message: ${formatZodError(parsed.error)}`);
+    let message: ServerMessage;
+    const type = (value as { type?: unknown }).type;
+    if (binary && (type === "snapshot" || type === "delta")) {
+      // Built by the binary decoder, field by field from a frame it checked: validating every
+      // flight again with zod would cost the relay a few ms per frame, on its latency path.
+      message = value as ServerMessage;
+    } else {
+      const parsed = ServerMessage.safeParse(value);
+      if (!parsed.success) {
+        return this.#log.warn(`hub relay: invalid message: ${formatZodError(parsed.error)}`);
+      }
+      message = parsed.data;
     }
-    const message = parsed.data;
     switch (message.type) {
       case "snapshot":
       case "delta": {
@@ -356,6 +366,11 @@ class Relay implements HubSource {
           this.#backoff.reset();
           this.#status();
         }
+        // Forward the frame now, re-encoded for this hub's own views, rather than on the next
+        // tick of its own (which made the hop cost up to a whole interval).
+        // TODO(#10): a relay that fell behind pays a whole tick per queued upstream frame;
+        // coalescing the frames that queued up would let it catch up under overload.
+        this.#hub.flush();
         return;
       }
       case "anomaly":

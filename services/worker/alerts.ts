@@ -46,6 +46,8 @@ import {
   saveAlertStates,
 } from "../alerts/state.ts";
 import type { ItemOutput } from "./processor.ts";
+import type { Registry } from "prom-client";
+import { AlertStageMetrics } from "../alerts/metrics.ts";
 
 /** Default poll period of the rule version, ms. */
 export const DEFAULT_RULES_POLL_MS = 2_000;
@@ -63,6 +65,8 @@ export interface AlertStageOptions {
   log: Logger;
   /** Default {@link DEFAULT_RULES_POLL_MS}. */
   pollMs?: number;
+  /** Where `alerts_rules_loaded` and `alerts_fired_total` go (the worker's registry). */
+  registry?: Registry;
 }
 
 /** The worker's alert step. */
@@ -89,6 +93,7 @@ export interface AlertStage {
 export async function startAlertStage(options: AlertStageOptions): Promise<AlertStage> {
   const { sql, bus, log } = options;
   const evaluator = new AlertEvaluator();
+  const metrics = options.registry ? new AlertStageMetrics(options.registry) : null;
   const kept = new Map<string, Map<string, AlertEvent[]>>();
   /** Per partition: the offset that continues this worker's state, and its aircraft. */
   const parts = new Map<string, { nextOffset: bigint | null; aircraft: Set<string> }>();
@@ -110,6 +115,9 @@ export async function startAlertStage(options: AlertStageOptions): Promise<Alert
         const rules = await loadRules(sql);
         evaluator.setRules(rules);
         version = v;
+        const muted = rules.filter((r) => r.muted).length;
+        metrics?.rules.set({ state: "active" }, rules.length - muted);
+        metrics?.rules.set({ state: "muted" }, muted);
         log.info("alert rules loaded", {
           rules: rules.length,
           active: rules.filter((r) => !r.muted).length,
@@ -139,7 +147,7 @@ export async function startAlertStage(options: AlertStageOptions): Promise<Alert
       unpublishedSince: new Date(Date.now() - OUTBOX_MAX_AGE_MS),
       limit: 1000,
     });
-    await send(left);
+    await send(left.reverse()); // oldest first, as they were fired
     if (left.length > 0) log.info("published alerts left unpublished", { alerts: left.length });
   } catch (error) {
     log.warn(`publishing left alerts failed: ${error instanceof Error ? error.message : error}`);
@@ -192,6 +200,9 @@ export async function startAlertStage(options: AlertStageOptions): Promise<Alert
           alerts = evaluator.update(item.flight);
           if (out && out.events.length > 0) alerts.push(...evaluator.anomalies(out.events));
           pending.set(item.offset, alerts);
+          for (const a of alerts) {
+            metrics?.fired.inc({ kind: a.kind, trigger: String(a.detail.trigger ?? a.kind) });
+          }
         }
         all.push(...alerts);
         dataTime = Math.max(dataTime, item.flight.time_position_unix);

@@ -13,6 +13,31 @@ import type { PartitionLag } from "../../lib/bus/types.ts";
 const FAILURE_REASONS = ["db_down", "db_error", "publish", "deadletter", "shutting_down"] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/**
+ * `processing_stage_seconds_total{stage}` label values: where a batch's time
+ * goes, in order. `process` is the detection engine (Kalman filter,
+ * detectors, sessions), `alerts` the alert rules and their rows; the others
+ * are the statements of the batch's transaction (writer.ts) and `commit`
+ * its COMMIT; `publish` sends the events. Decoding and validating happens
+ * before the handler (lib/bus/deadletter.ts) and is counted as `decode`.
+ */
+export const WORKER_STAGES = [
+  "decode",
+  "process",
+  "partitions",
+  "stage",
+  "merge",
+  "sampled",
+  "current",
+  "sessions",
+  "anomalies",
+  "events",
+  "commit",
+  "alerts",
+  "publish",
+] as const;
+export type WorkerStage = (typeof WORKER_STAGES)[number];
+
 /** Options for {@link WorkerMetrics}. */
 export interface WorkerMetricsOptions {
   /** Default: a new registry. */
@@ -37,6 +62,8 @@ export class WorkerMetrics {
   readonly deadlettersUnsent: Counter;
   /** One batch transaction (partitions, history, current, sessions, anomalies), seconds. */
   readonly dbWriteLatency: Histogram;
+  /** Time spent per stage of a batch, seconds (see {@link WORKER_STAGES}). */
+  readonly stageSeconds: Counter<"stage">;
   /** Valid messages per batch handled. */
   readonly batchSize: Histogram;
   /** Batches that failed and will be delivered again, by reason. */
@@ -84,6 +111,14 @@ export class WorkerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.stageSeconds = new Counter({
+      name: "processing_stage_seconds_total",
+      help: "Time spent per stage of the batches handled (decode, process, each statement of " +
+        "the transaction, commit, alerts, publish), seconds",
+      labelNames: ["stage"],
+      registers,
+    });
+    for (const stage of WORKER_STAGES) this.stageSeconds.inc({ stage }, 0);
     this.batchSize = new Histogram({
       name: "processing_batch_size",
       help: "Valid messages per consumed batch",

@@ -171,7 +171,12 @@ interface PartitionState {
   /** Largest time_position seen, unix s. */
   dataTime: number;
   nextSweepAt: number;
+  /** Aircraft seen to belong to this partition (see #checkPartitioning). */
+  checked: Set<string>;
 }
+
+/** Aircraft remembered per partition as checked; beyond, the set starts over. */
+const MAX_CHECKED = 100_000;
 
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -229,10 +234,11 @@ export class Processor {
         pending: new Map(),
         dataTime: -Infinity,
         nextSweepAt: -Infinity,
+        checked: new Set(),
       };
       this.#states.set(key, state);
     }
-    this.#checkPartitioning(at.partition, items);
+    this.#checkPartitioning(state, at.partition, items);
 
     // Database reads first, so that a failure leaves the engine untouched.
     const requests: TrackRequest[] = [];
@@ -240,7 +246,7 @@ export class Processor {
     for (const { offset, flight } of items) {
       if (state.pending.has(offset) || requested.has(flight.icao24)) continue;
       requested.add(flight.icao24);
-      if (state.engine.session(flight.icao24) !== null) continue;
+      if (state.engine.lastSeen(flight.icao24) !== null) continue;
       requests.push({
         icao24: flight.icao24,
         beforeUnix: flight.time_position_unix,
@@ -326,8 +332,8 @@ export class Processor {
       flushed: false,
     };
     const t = flight.time_position_unix;
-    const open = state.engine.session(flight.icao24);
-    if (open && t - Date.parse(open.last_seen) / 1000 > this.#staleAfterS) {
+    const lastSeen = state.engine.lastSeen(flight.icao24);
+    if (lastSeen !== null && t - lastSeen > this.#staleAfterS) {
       addFlush(out, state.engine.flush(t));
     }
     const result = state.engine.ingest(flight);
@@ -391,10 +397,18 @@ export class Processor {
     return { ...warm, orphans };
   }
 
-  #checkPartitioning(partition: number, items: readonly ProcessItem[]): void {
+  #checkPartitioning(
+    state: PartitionState,
+    partition: number,
+    items: readonly ProcessItem[],
+  ): void {
     const partitions = this.#partitions;
     if (partitions === null) return;
     for (const { flight } of items) {
+      // Hashing every message cost more than the detectors of some; once per aircraft will do.
+      if (state.checked.has(flight.icao24)) continue;
+      if (state.checked.size >= MAX_CHECKED) state.checked.clear();
+      state.checked.add(flight.icao24);
       const expected = partitionForKey(flight.icao24, partitions);
       if (expected !== partition) {
         this.#partitions = null;

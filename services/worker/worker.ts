@@ -40,7 +40,7 @@ import { createHistorySource } from "./history_source.ts";
 import { Freshness, newestBySource } from "./freshness.ts";
 import { startRetention } from "./retention.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
-import { type FailureReason, WorkerMetrics } from "./metrics.ts";
+import { type FailureReason, WorkerMetrics, type WorkerStage } from "./metrics.ts";
 import { DatabaseOutage, message } from "./outage.ts";
 import { type ItemOutput, type ProcessItem, Processor } from "./processor.ts";
 import { type AlertStage, startAlertStage } from "./alerts.ts";
@@ -155,6 +155,12 @@ export interface WorkerHandle {
 
 /** Most updates per batch on the embedded database (see the subscription below). */
 const EMBEDDED_MAX_BATCH = 250;
+/**
+ * Longest a write transaction should hold the embedded database's one
+ * connection, ms (writer.ts splits a batch to fit): what a history API
+ * request may wait behind the writer, about.
+ */
+const EMBEDDED_TRANSACTION_MS = 30;
 /** Heartbeat period while a batch waits out a backoff, ms. */
 const HEARTBEAT_MS = 3_000;
 
@@ -183,7 +189,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     lag: () => consumer.subscription?.lagByPartition?.() ?? [],
     aircraft: () => processor.aircraft,
   });
-  const writer = new BatchWriter(sql);
+  const stage = (name: WorkerStage, seconds: number) =>
+    metrics.stageSeconds.inc({ stage: name }, seconds);
+  const writer = new BatchWriter(sql, {
+    onStage: stage,
+    // The history API shares the embedded database's one connection: short transactions.
+    transactionBudgetMs: options.db.kind === "embedded" ? EMBEDDED_TRANSACTION_MS : undefined,
+  });
   const freshness = new Freshness({ registry: metrics.registry, now: options.now });
   const { HISTORY_RETENTION_DAYS: fineDays, HISTORY_SAMPLED_RETENTION_DAYS: sampledDays } =
     options.config;
@@ -249,6 +261,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       if (stopping.signal.aborted) {
         throw new SkySentinelError("shutting_down", "worker stopping: batch left uncommitted");
       }
+      let mark = performance.now();
       const processed = await processor.process(
         { topic: batch.topic, partition: batch.partition, firstOffset: first },
         input,
@@ -269,13 +282,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         });
       }
       const started = performance.now();
+      stage("process", (started - mark) / 1000);
       result = await writer.write(toWriteBatch(processed.outputs));
-      metrics.dbWriteLatency.observe((performance.now() - started) / 1000);
+      mark = performance.now();
+      metrics.dbWriteLatency.observe((mark - started) / 1000);
       alerted = (await alerts?.store(
         { topic: batch.topic, partition: batch.partition, firstOffset: first },
         input,
         processed.outputs,
       )) ?? [];
+      stage("alerts", (performance.now() - mark) / 1000);
       outage.markUp();
     } catch (error) {
       if (error instanceof SkySentinelError && error.code === "shutting_down") {
@@ -288,8 +304,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       return rethrow(error);
     }
     try {
+      const mark = performance.now();
       await publish(bus, topics.anomalies, result.anomalies);
       await alerts?.publish(alerted);
+      stage("publish", (performance.now() - mark) / 1000);
     } catch (error) {
       await failed("publish", error, batch);
       return rethrow(error);
@@ -310,6 +328,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     bus,
     topic: topics.alerts ?? TOPICS.alerts.name,
     log,
+    registry: metrics.registry,
   });
   consumer.subscription = await subscribeValidated(bus, {
     source: "worker",
@@ -324,6 +343,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       ? Math.min(EMBEDDED_MAX_BATCH, options.config.WORKER_BATCH_SIZE ?? EMBEDDED_MAX_BATCH)
       : options.config.WORKER_BATCH_SIZE,
     concurrency: options.config.WORKER_PARTITION_CONCURRENCY,
+    onDecoded: (seconds) => stage("decode", seconds),
     handle,
     onError: (error) => {
       // The handler's own failures were logged and counted already (the bus would print a

@@ -3,20 +3,22 @@
  * handful of statements whatever the batch size.
  *
  * History rows go in through a staging table: `COPY history_stage FROM
- * STDIN` (text format, one stream per batch), then one `INSERT INTO
- * flights_history SELECT ... FROM history_stage ON CONFLICT (icao24, ts) DO
- * NOTHING`, so writes stay idempotent (the first write of a position wins,
- * as the detection engine keeps the first update of a `time_position` too)
- * while the bytes travel at COPY speed. COPY straight into flights_history
- * inside a savepoint was tried and dropped: duplicates are routine (OpenSky
- * repeats a position until the aircraft sends a new one, and redeliveries),
- * and postgres.js leaves a COPY that the server refused hanging (the stage
- * has no constraints to refuse anything). The stage is a temporary table of
- * the connection, `ON COMMIT DELETE ROWS`, created on first use. On the
- * embedded database
- * (PGlite behind pglite-socket, which drops the connection on COPY FROM
- * STDIN) the rows go in by one `INSERT ... SELECT FROM unnest(...) ON
- * CONFLICT DO NOTHING` of one array per column instead.
+ * STDIN (FORMAT binary)` (lib/db/copy_binary.ts: no number formatted by the
+ * client or parsed by the server), then one statement moves them into
+ * flights_history: a plain INSERT for the rows newer than their aircraft's
+ * `flights_current` time (nearly all; they cannot be stored yet), `ON
+ * CONFLICT (icao24, ts) DO NOTHING` for the others (a repeated position, a
+ * redelivery), so writes stay idempotent (the first write of a position
+ * wins, as the detection engine keeps the first update of a
+ * `time_position` too) while the server does a speculative insertion only
+ * where a conflict is possible (_writer_history.ts). COPY straight into
+ * flights_history was dropped: duplicates are routine, and postgres.js
+ * leaves a COPY that the server refused hanging forever (its writable never
+ * finishes), whereas the stage has no constraints to refuse anything. The
+ * stage is a temporary table of the connection, `ON COMMIT DELETE ROWS`,
+ * created on first use. On the embedded database (PGlite behind
+ * pglite-socket, which drops the connection on COPY FROM STDIN) the rows go
+ * in by one INSERT of one array per column instead, split the same way.
  *
  * Then, in the same transaction:
  *
@@ -41,17 +43,21 @@
  * Rows are de-duplicated per key inside a batch first: PostgreSQL refuses an
  * `ON CONFLICT DO UPDATE` that touches one row twice in a statement.
  *
+ * `synchronous_commit` is left as the server has it: with it on, a commit
+ * per batch of thousands of rows costs one WAL flush, small next to the
+ * batch, and turning it off would let a crash lose a batch whose offsets
+ * were committed (the worker commits them after the transaction).
+ *
+ * With `transactionBudgetMs` (the embedded database) a batch is written in
+ * consecutive transactions of about that long; see the option.
+ *
  * @module
  */
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type postgres from "postgres";
 import type { Sql } from "../../lib/db/mod.ts";
 import {
-  copyLine,
-  flightSource,
   HISTORY_COLUMN_LIST,
   type SmoothedValues,
   unixToTimestamp,
@@ -60,17 +66,13 @@ import type { FlightSession } from "../../lib/detect/session.ts";
 
 export type { SmoothedValues } from "../../lib/db/history_rows.ts";
 
-/** PostgreSQL type OIDs of the array elements (postgres.js maps them to array types). */
-const TEXT = 25;
-const FLOAT8 = 701;
-const BOOL = 16;
-const INT2 = 21;
+import { BOOL, FLOAT8, insertHistory, TEXT } from "./_writer_history.ts";
 
 /** Width of a sampled-tier bucket, s: one periodic point per aircraft per bucket. */
 export const SAMPLE_INTERVAL_S = 300;
 
-/** COPY text handed to the server per chunk, characters. */
-const COPY_CHUNK_CHARS = 1 << 20;
+/** Aircraft whose sampled bucket a writer remembers; beyond, it starts over. */
+const MAX_SAMPLED_REMEMBERED = 200_000;
 
 /** A client or a transaction. */
 type Queryable = Sql | postgres.TransactionSql;
@@ -116,7 +118,53 @@ export interface BatchWriterOptions {
    * `copy` everywhere else.
    */
   stage?: "copy" | "unnest";
+  /**
+   * Told how long each step of a write took, seconds (the worker's
+   * `processing_stage_seconds_total`); `commit` is the COMMIT itself.
+   */
+  onStage?: (stage: WriterStage, seconds: number) => void;
+  /**
+   * Split a batch's history rows over consecutive transactions of about this
+   * long, ms (the rows per transaction follow the measured cost of a row),
+   * yielding to other queries between two. For the embedded database, whose
+   * one connection the history API shares: a request then waits for one
+   * short transaction, not for a whole batch. Offsets still commit after
+   * the last one (the worker), and every part is idempotent, so a batch that
+   * fails part-way is written again whole. Default: one transaction per batch.
+   */
+  transactionBudgetMs?: number;
 }
+
+/** How many rows fit a transaction of `budgetMs`, from what the last ones cost. */
+class TransactionBudget {
+  #budgetMs: number;
+  /** Smoothed cost of a transaction: fixed part and per row are not told apart; ms per row. */
+  #msPerRow = 1;
+  rows = 50;
+
+  constructor(budgetMs: number) {
+    this.#budgetMs = budgetMs;
+  }
+
+  /** A transaction of `rows` rows took `ms`. */
+  took(rows: number, ms: number): void {
+    if (rows === 0) return;
+    this.#msPerRow = 0.7 * this.#msPerRow + 0.3 * (ms / rows);
+    this.rows = Math.max(10, Math.min(5000, Math.floor(this.#budgetMs / this.#msPerRow)));
+  }
+}
+
+/** The steps of a {@link BatchWriter.write}, in order. */
+export type WriterStage =
+  | "partitions"
+  | "stage"
+  | "merge"
+  | "sampled"
+  | "current"
+  | "sessions"
+  | "anomalies"
+  | "events"
+  | "commit";
 
 /** Writes batches in one transaction each; remembers which partitions exist. */
 export class BatchWriter {
@@ -124,10 +172,20 @@ export class BatchWriter {
   #stage: Promise<"copy" | "unnest"> | undefined;
   #days = new Set<string>();
   #months = new Set<string>();
+  #onStage: ((stage: WriterStage, seconds: number) => void) | undefined;
+  /** The last write met a stored row on the plain-insert path: merge all with ON CONFLICT. */
+  #conflicted = false;
+  #budget: TransactionBudget | undefined;
+  /** Per aircraft, the newest bucket committed with its periodic point in the sampled tier. */
+  #sampled = new Map<string, number>();
 
   constructor(sql: Sql, options: BatchWriterOptions = {}) {
     this.#sql = sql;
     if (options.stage) this.#stage = Promise.resolve(options.stage);
+    this.#onStage = options.onStage;
+    if (options.transactionBudgetMs !== undefined) {
+      this.#budget = new TransactionBudget(options.transactionBudgetMs);
+    }
   }
 
   /** How this writer stages rows (asks the server once unless told). */
@@ -145,33 +203,106 @@ export class BatchWriter {
   /** Writes a batch atomically. On failure nothing is written; call again with the same batch. */
   async write(batch: WriteBatch): Promise<WriteResult> {
     const history = dedupeHistory(batch.history);
-    const current = latestPerAircraft(history);
     const sessions = mergeSessions(batch.sessions);
     const anomalies = lastVersions(batch.anomalies);
     const points = eventPoints(anomalies);
+    const onStage = this.#onStage;
+    let mark = performance.now();
+    /** Ends the step `stage` now. */
+    const lap = onStage
+      ? (stage: WriterStage) => {
+        const now = performance.now();
+        onStage(stage, (now - mark) / 1000);
+        mark = now;
+      }
+      : () => {};
     try {
       const how = await this.stageMethod();
       await this.#ensurePartitions(history, points);
-      return await this.#sql.begin(async (tx) => {
-        const historyInserted = await insertHistory(tx, history, how);
-        await samplePeriodic(tx, periodicCandidates(history));
-        await upsertCurrent(tx, current);
-        await upsertSessions(tx, sessions);
-        const newAnomalies = await upsertAnomalies(tx, anomalies);
-        await sampleEvents(tx, points);
-        return { historyInserted, newAnomalies, anomalies };
+      lap("partitions");
+      let historyInserted = 0;
+      // With a budget, the rows go in consecutive transactions of about `budgetMs` each, the
+      // events and sessions with the last; between two, queries queued meanwhile (the
+      // history API's, on the embedded database's one connection) run first.
+      let from = 0;
+      while (this.#budget && history.length - from > this.#budget.rows) {
+        const rows = history.slice(from, from += this.#budget.rows);
+        const started = performance.now();
+        historyInserted += await this.#transaction(how, lap, { rows });
+        this.#budget.took(rows.length, performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      const rows = from === 0 ? history : history.slice(from);
+      const started = performance.now();
+      const newAnomalies: { id: string; kind: string }[] = [];
+      historyInserted += await this.#transaction(how, lap, {
+        rows,
+        sessions,
+        anomalies,
+        points,
+        newAnomalies,
       });
+      this.#budget?.took(rows.length, performance.now() - started);
+      this.#conflicted = false;
+      return { historyInserted, newAnomalies, anomalies };
     } catch (error) {
+      // unique_violation: a row thought new was stored already; see mergeStage.
+      if ((error as { code?: unknown })?.code === "23505") this.#conflicted = true;
       // A partition may have been dropped by retention meanwhile: ask again next time.
       this.#days.clear();
       this.#months.clear();
+      this.#sampled.clear();
       throw error;
     }
   }
 
+  /** One transaction: history rows, their sampled and current rows, then the rest given. */
+  async #transaction(
+    how: "copy" | "unnest",
+    lap: (stage: WriterStage) => void,
+    part: {
+      rows: readonly HistoryRow[];
+      sessions?: readonly FlightSession[];
+      anomalies?: readonly AnomalyEvent[];
+      points?: readonly EventPoint[];
+      /** Filled with the events stored for the first time. */
+      newAnomalies?: { id: string; kind: string }[];
+    },
+  ): Promise<number> {
+    const candidates = periodicCandidates(part.rows);
+    // A bucket this writer has seen committed with its periodic point needs no query.
+    const unsampled = candidates.filter((c) => this.#sampled.get(c.icao24) !== c.bucket);
+    const inserted = await this.#sql.begin(async (tx) => {
+      const n = await insertHistory(tx, part.rows, how, { safe: this.#conflicted, lap });
+      lap("merge");
+      await samplePeriodic(tx, unsampled);
+      lap("sampled");
+      await upsertCurrent(tx, latestPerAircraft(part.rows));
+      lap("current");
+      await upsertSessions(tx, part.sessions ?? []);
+      lap("sessions");
+      part.newAnomalies?.push(...await upsertAnomalies(tx, part.anomalies ?? []));
+      lap("anomalies");
+      await sampleEvents(tx, part.points ?? []);
+      lap("events");
+      return n;
+    });
+    lap("commit");
+    if (this.#sampled.size > MAX_SAMPLED_REMEMBERED) this.#sampled.clear();
+    for (const c of candidates) {
+      if (c.bucket > (this.#sampled.get(c.icao24) ?? -Infinity)) {
+        this.#sampled.set(c.icao24, c.bucket);
+      }
+    }
+    return inserted;
+  }
+
   async #ensurePartitions(rows: readonly HistoryRow[], points: readonly EventPoint[]) {
+    // Day numbers first: formatting a date per row cost more than the rest of this.
+    const dayNumbers = new Set<number>();
+    for (const row of rows) dayNumbers.add(Math.floor(row.flight.time_position_unix / 86_400));
     const days = new Set<string>();
-    for (const row of rows) days.add(utcDay(row.flight.time_position_unix));
+    for (const n of dayNumbers) days.add(utcDay(n * 86_400));
     const months = new Set<string>();
     for (const day of days) months.add(day.slice(0, 7));
     for (const p of points) months.add(p.ts.slice(0, 7));
@@ -193,14 +324,28 @@ export function utcDay(unix: number): string {
   return new Date(unix * 1000).toISOString().slice(0, 10);
 }
 
-/** First row per (icao24, time_position), in input order. */
+/**
+ * First row per (icao24, time_position), in input order. Rows of an
+ * aircraft nearly always come newer than its last one, which a number per
+ * aircraft decides; a key set is built only once one does not.
+ */
 function dedupeHistory(rows: readonly HistoryRow[]): HistoryRow[] {
-  const seen = new Set<string>();
+  const newest = new Map<string, number>();
+  let seen: Set<string> | null = null;
+  const key = (r: HistoryRow) => `${r.flight.icao24}|${r.flight.time_position_unix}`;
   const out: HistoryRow[] = [];
   for (const row of rows) {
-    const key = `${row.flight.icao24}|${row.flight.time_position_unix}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const { icao24, time_position_unix: t } = row.flight;
+    const last = newest.get(icao24);
+    if (last === undefined || t > last) {
+      newest.set(icao24, t);
+      seen?.add(key(row));
+      out.push(row);
+      continue;
+    }
+    seen ??= new Set(out.map(key));
+    if (seen.has(key(row))) continue;
+    seen.add(key(row));
     out.push(row);
   }
   return out;
@@ -264,111 +409,6 @@ function eventPoints(events: readonly AnomalyEvent[]): EventPoint[] {
     }
   }
   return [...points.values()];
-}
-
-/** Inserts the rows into flights_history, skipping those stored already; returns how many were new. */
-async function insertHistory(
-  tx: postgres.TransactionSql,
-  rows: readonly HistoryRow[],
-  how: "copy" | "unnest",
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  if (how === "unnest") return await insertUnnest(tx, rows);
-  await tx`
-    CREATE TEMP TABLE IF NOT EXISTS history_stage ON COMMIT DELETE ROWS AS
-    SELECT ${tx.unsafe(HISTORY_COLUMN_LIST)} FROM flights_history WITH NO DATA`;
-  await copyInto(tx, "history_stage", rows);
-  return await mergeStage(tx);
-}
-
-async function copyInto(
-  sql: postgres.TransactionSql,
-  table: "history_stage",
-  rows: readonly HistoryRow[],
-): Promise<void> {
-  const writable = await sql.unsafe(`COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN`)
-    .writable();
-  await pipeline(Readable.from(copyChunks(rows)), writable);
-}
-
-/** COPY text of `rows` in chunks of about {@link COPY_CHUNK_CHARS}. */
-function* copyChunks(rows: readonly HistoryRow[]): Generator<string> {
-  let chunk = "";
-  for (const { flight, smoothed, sessionId } of rows) {
-    chunk += copyLine(flight, smoothed, sessionId);
-    if (chunk.length >= COPY_CHUNK_CHARS) {
-      yield chunk;
-      chunk = "";
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
-async function insertUnnest(tx: postgres.TransactionSql, rows: readonly HistoryRow[]) {
-  const n = rows.length;
-  const col = <T>() => new Array<T>(n);
-  const icao24 = col<string>(), ts = col<string>(), callsign = col<string | null>();
-  const session = col<string | null>(), onGround = col<boolean>(), squawk = col<string | null>();
-  const rawLat = col<number>(), rawLon = col<number>(), rawAlt = col<number | null>();
-  const rawVel = col<number | null>(), rawHdg = col<number | null>(), rawVr = col<number | null>();
-  const lat = col<number>(), lon = col<number>(), alt = col<number | null>();
-  const vel = col<number | null>(), hdg = col<number | null>(), vr = col<number | null>();
-  const geo = col<number | null>(), contact = col<string>(), posSource = col<number>();
-  const category = col<number>(), spi = col<boolean>(), country = col<string | null>();
-  const source = col<string | null>();
-  for (let i = 0; i < n; i++) {
-    const { flight: f, smoothed, sessionId } = rows[i]!;
-    icao24[i] = f.icao24;
-    ts[i] = unixToTimestamp(f.time_position_unix);
-    callsign[i] = f.callsign;
-    session[i] = sessionId;
-    onGround[i] = f.on_ground;
-    squawk[i] = f.squawk;
-    rawLat[i] = f.position.lat;
-    rawLon[i] = f.position.lon;
-    rawAlt[i] = f.altitude_m;
-    rawVel[i] = f.velocity_mps;
-    rawHdg[i] = f.heading_deg;
-    rawVr[i] = f.vertical_rate_mps;
-    lat[i] = smoothed?.lat ?? f.position.lat;
-    lon[i] = smoothed?.lon ?? f.position.lon;
-    alt[i] = smoothed ? smoothed.altitude_m : f.altitude_m;
-    vel[i] = smoothed ? smoothed.velocity_mps : f.velocity_mps;
-    hdg[i] = smoothed ? smoothed.heading_deg : f.heading_deg;
-    vr[i] = smoothed ? smoothed.vertical_rate_mps : f.vertical_rate_mps;
-    geo[i] = f.geo_altitude_m;
-    contact[i] = unixToTimestamp(f.last_contact_unix);
-    posSource[i] = f.position_source;
-    category[i] = f.category;
-    spi[i] = f.spi;
-    country[i] = f.origin_country;
-    source[i] = flightSource(f);
-  }
-  const a = (values: unknown[], oid: number) => tx.array(values as never[], oid);
-  const result = await tx`
-    INSERT INTO flights_history (${tx.unsafe(HISTORY_COLUMN_LIST)})
-    SELECT * FROM unnest(
-      ${a(icao24, TEXT)}::text[], ${a(ts, TEXT)}::timestamptz[], ${a(callsign, TEXT)}::text[],
-      ${a(session, TEXT)}::text[], ${a(onGround, BOOL)}::bool[], ${a(squawk, TEXT)}::text[],
-      ${a(rawLat, FLOAT8)}::float8[], ${a(rawLon, FLOAT8)}::float8[],
-      ${a(rawAlt, FLOAT8)}::float8[], ${a(rawVel, FLOAT8)}::float8[],
-      ${a(rawHdg, FLOAT8)}::float8[], ${a(rawVr, FLOAT8)}::float8[],
-      ${a(lat, FLOAT8)}::float8[], ${a(lon, FLOAT8)}::float8[], ${a(alt, FLOAT8)}::float8[],
-      ${a(vel, FLOAT8)}::float8[], ${a(hdg, FLOAT8)}::float8[], ${a(vr, FLOAT8)}::float8[],
-      ${a(geo, FLOAT8)}::float8[], ${a(contact, TEXT)}::timestamptz[],
-      ${a(posSource, INT2)}::int2[], ${a(category, INT2)}::int2[], ${a(spi, BOOL)}::bool[],
-      ${a(country, TEXT)}::text[], ${a(source, TEXT)}::text[])
-    ON CONFLICT (icao24, ts) DO NOTHING`;
-  return result.count;
-}
-
-/** The staged rows into the fine tier; returns how many were new. */
-async function mergeStage(tx: postgres.TransactionSql): Promise<number> {
-  const result = await tx.unsafe(`
-    INSERT INTO flights_history (${HISTORY_COLUMN_LIST})
-    SELECT ${HISTORY_COLUMN_LIST} FROM history_stage
-    ON CONFLICT (icao24, ts) DO NOTHING`);
-  return result.count;
 }
 
 /** A row that may become its bucket's periodic point. */

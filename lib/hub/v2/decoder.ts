@@ -70,6 +70,7 @@ export class BinaryDecoder {
         remove: (icao) => void removes.push(icao),
         full: (r) => void fulls.push(fullToQ(r)),
         change: (r) => void changes.push({ ...r }),
+        held: () => Float64Array.from(this.flights.keys()).sort(),
       });
     } catch (error) {
       this.#seq.lost(nowMs);

@@ -29,10 +29,17 @@ export const FRAME_DELTA = 0x22;
 /** Layout revision of the snapshot and delta frames this code writes and reads. */
 export const LAYOUT_REVISION = 2;
 
-/** Contents bits of a segment's head (`byte length × 8 + contents`). */
+/** Contents bits of a segment's head (`byte length × 16 + contents`). */
 export const SEG_STRINGS = 1;
 export const SEG_REMOVES = 2;
 export const SEG_FULL = 4;
+/**
+ * Change records are indexed by a bitmap over the aircraft held before the
+ * frame instead of icao24 gaps; only in a frame's only segment.
+ */
+export const SEG_INDEXED = 8;
+/** Segment head multiplier: the contents take the low 4 bits. */
+export const SEG_HEAD_SCALE = 16;
 
 /** Field bits of a record's mask, in the order their values follow. */
 export const F_POS = 1 << 0;
@@ -102,7 +109,19 @@ const byIcao = (a: { icao: number }, b: { icao: number }) => a.icao - b.icao;
 export function encodeSegment(
   removes: readonly number[],
   full: readonly QFlight[],
-  options: { changes?: readonly Change[]; base: number },
+  options: {
+    changes?: readonly Change[];
+    base: number;
+    /** The frame's last_contact reference ({@link FrameHeader.lc0}); default `base`. */
+    lc0?: number;
+    /**
+     * icao24 of every aircraft the segment's clients hold before this tick,
+     * ascending. Only for a segment that is alone in every frame it goes in
+     * (a whole-world view's): change records are then indexed by a bitmap
+     * over them when that is smaller than icao24 gaps.
+     */
+    held?: readonly number[];
+  },
 ): Uint8Array<ArrayBuffer> {
   const base = options.base;
   const table = new Map<string, number>();
@@ -111,8 +130,9 @@ export function encodeSegment(
     if (i === undefined) table.set(s, i = table.size);
     return i;
   };
-  const ctx: WriteContext = { base, lc: base, intern };
-  const body = new ByteWriter(64 + full.length * 24 + (options.changes?.length ?? 0) * 8);
+  const ctx: WriteContext = { base, lc: options.lc0 ?? base, intern };
+  const body = scratchBody;
+  body.reset();
   let contents = 0;
   if (removes.length > 0) {
     contents |= SEG_REMOVES;
@@ -137,32 +157,87 @@ export function encodeSegment(
   }
   const changeList = (options.changes ?? []).filter((c) => differs(c.prev, c.next))
     .sort((a, b) => a.next.icao - b.next.icao);
+  const bitmap = options.held && changeList.length > 0
+    ? indexBitmap(options.held, changeList)
+    : null;
+  if (bitmap) {
+    contents |= SEG_INDEXED;
+    body.bytes(bitmap);
+  }
   let last = 0;
   for (const { prev, next } of changeList) {
-    body.uvarint(next.icao - last);
+    if (!bitmap) body.uvarint(next.icao - last);
     last = next.icao;
     writeChange(body, prev, next, ctx);
   }
-  const bodyBytes = body.finish();
+  const bodyBytes = body.view();
   let tableBytes: Uint8Array | null = null;
   if (table.size > 0) {
     contents |= SEG_STRINGS;
-    const head = new ByteWriter(16 + table.size * 16);
+    const head = scratchHead;
+    head.reset();
     head.uvarint(table.size);
     for (const s of table.keys()) head.string(s);
-    tableBytes = head.finish();
+    tableBytes = head.view();
   }
   const length = (tableBytes?.length ?? 0) + bodyBytes.length;
-  const out = new ByteWriter(10 + length);
-  out.uvarint(length * 8 + contents);
-  if (tableBytes) out.bytes(tableBytes);
-  out.bytes(bodyBytes);
-  return out.finish();
+  const prefix = scratchPrefix;
+  prefix.reset();
+  prefix.uvarint(length * SEG_HEAD_SCALE + contents);
+  const out = new Uint8Array(prefix.length + length);
+  out.set(prefix.view(), 0);
+  if (tableBytes) out.set(tableBytes, prefix.length);
+  out.set(bodyBytes, prefix.length + (tableBytes?.length ?? 0));
+  return out;
+}
+
+/**
+ * Scratch writers of {@link encodeSegment} (synchronous, never re-entered): their buffers grow
+ * once and are kept, so encoding a segment allocates only its result. A tick encodes thousands of
+ * segments; a fresh writer and a copy for each part of each came to 5-10% of a tick's CPU at
+ * 10,000 aircraft x 500 clients (bench/load/tick_profile.ts with --cpu-prof).
+ */
+const scratchBody = new ByteWriter(64 * 1024);
+const scratchHead = new ByteWriter(4 * 1024);
+const scratchPrefix = new ByteWriter(16);
+
+/**
+ * The bitmap of `changes` (ascending) over `held` (ascending): bit i (byte
+ * i >> 3, bit i & 7) set when the i-th held aircraft has a change record.
+ * Null when icao24 gaps would take no more bytes (or a change is not held).
+ */
+function indexBitmap(held: readonly number[], changes: readonly Change[]): Uint8Array | null {
+  const bytes = Math.ceil(held.length / 8);
+  let gapBytes = 0;
+  let last = 0;
+  for (const { next } of changes) {
+    gapBytes += uvarintSize(next.icao - last);
+    last = next.icao;
+  }
+  if (bytes >= gapBytes) return null;
+  const map = new Uint8Array(bytes);
+  let i = 0;
+  for (const { next } of changes) {
+    while (i < held.length && held[i]! < next.icao) i++;
+    if (held[i] !== next.icao) return null;
+    map[i >> 3]! |= 1 << (i & 7);
+    i++;
+  }
+  return map;
+}
+
+function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
 }
 
 interface WriteContext {
   base: number;
-  /** last_contact of the previous record in the segment (the first record's prediction: base). */
+  /** last_contact of the previous record in the segment (the first record's: the frame's lc0). */
   lc: number;
   intern: (s: string) => number;
 }
@@ -305,6 +380,12 @@ export interface FrameHeader {
    * the same as in the frame of seq - 1, and when unknown.
    */
   total?: number;
+  /**
+   * The last_contact (unix tenths of a second) that each segment's first
+   * record is predicted to have: the segments must have been encoded with
+   * it. Default: the time base T.
+   */
+  lc0?: number;
 }
 
 /** A snapshot or delta frame: the header, then the segments as they are. */
@@ -320,6 +401,7 @@ export function composeFrame(
   w.uvarint(header.seq);
   w.uvarint(header.serverTimeMs);
   w.uvarint(header.total === undefined ? 0 : header.total + 1);
+  w.svarint(timeBase(header.serverTimeMs) - (header.lc0 ?? timeBase(header.serverTimeMs)));
   w.uvarint(segments.length);
   for (const s of segments) w.bytes(s);
   return w.finish();

@@ -36,6 +36,8 @@ import {
   MAX_TABLE_STRING_BYTES,
   NULLABLE_BITS,
   SEG_FULL,
+  SEG_HEAD_SCALE,
+  SEG_INDEXED,
   SEG_REMOVES,
   SEG_STRINGS,
   timeBase,
@@ -92,6 +94,12 @@ export interface FrameVisitor {
   remove(icao: number): void;
   full(record: Readonly<WireRecord>): void;
   change(record: Readonly<WireRecord>): void;
+  /**
+   * icao24 of every aircraft held before this frame, ascending: asked (once,
+   * before any remove) only for a frame whose change records are indexed by
+   * a bitmap. A visitor without it refuses such frames.
+   */
+  held?(): ArrayLike<number>;
 }
 
 /** A decoded frame without state: generic messages as they are. */
@@ -154,19 +162,23 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   const serverTimeMs = r.uvarint();
   const totalCode = r.uvarint();
   const total = totalCode === 0 ? null : totalCode - 1;
+  const lc0Offset = r.svarint();
   const nSegments = r.count("segment");
   // Per segment: where its contents start and end, and its contents bits.
   const segs: number[] = [];
   for (let i = 0; i < nSegments; i++) {
     const at = r.pos;
     const head = r.uvarint();
-    const len = Math.floor(head / 8);
-    const contents = head % 8;
+    const len = Math.floor(head / SEG_HEAD_SCALE);
+    const contents = head % SEG_HEAD_SCALE;
     if (len > r.end - r.pos) {
       throw new FrameError(`segment ${i} of ${len} bytes runs past the end (truncated)`, at);
     }
-    if (kind === FRAME_SNAPSHOT && (contents & SEG_REMOVES)) {
-      throw new FrameError("a snapshot segment has removes", at);
+    if (kind === FRAME_SNAPSHOT && (contents & (SEG_REMOVES | SEG_INDEXED))) {
+      throw new FrameError("a snapshot segment has removes or change records", at);
+    }
+    if ((contents & SEG_INDEXED) && nSegments !== 1) {
+      throw new FrameError("indexed change records in a frame of several segments", at);
     }
     segs.push(r.pos, r.pos + len, contents);
     r.pos += len;
@@ -176,6 +188,11 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   if (!visitor || visitor.header(name, seq, serverTimeMs, total) === false) return result;
   const base = timeBase(serverTimeMs);
   const rec = newRecord();
+  let held: ArrayLike<number> | null = null;
+  if (nSegments === 1 && (segs[2]! & SEG_INDEXED)) {
+    if (!visitor.held) throw new FrameError("indexed change records need the held aircraft", 0);
+    held = visitor.held();
+  }
   const tables: string[][] = [];
   const bodies: number[] = [];
   // Pass 1: string tables and removes of every segment.
@@ -201,7 +218,7 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
   // Pass 2: full records, then change records (to the segment's end), segment by segment.
   for (let i = 0; i < nSegments; i++) {
     const seg = new ByteReader(bytes, bodies[i]!, segs[3 * i + 1]!);
-    const c: RecordContext = { icao: 0, base, lc: base, table: tables[i]! };
+    const c: RecordContext = { icao: 0, base, lc: base - lc0Offset, table: tables[i]! };
     if (segs[3 * i + 2]! & SEG_FULL) {
       const nFull = seg.count("full record", 4);
       for (let k = 0; k < nFull; k++) {
@@ -213,6 +230,13 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
     if (!seg.done && kind === FRAME_SNAPSHOT) {
       throw new FrameError("a snapshot segment has change records", seg.pos);
     }
+    if (held) {
+      readIndexed(seg, held, (icao) => {
+        c.icao = icao;
+        readChange(seg, rec, c);
+        visitor.change(rec);
+      });
+    }
     for (let k = 0, last = 0; !seg.done; k++) {
       c.icao = last = nextIcao(seg, last, k);
       readChange(seg, rec, c);
@@ -220,6 +244,28 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
     }
   }
   return result;
+}
+
+/**
+ * Reads the bitmap over `held` (ceil(n / 8) bytes, bit i in byte i >> 3 at
+ * i & 7) and calls `each` with the icao24 of every set bit, in order, as the
+ * change records follow.
+ */
+function readIndexed(r: ByteReader, held: ArrayLike<number>, each: (icao: number) => void): void {
+  const n = held.length;
+  const bytes = Math.ceil(n / 8);
+  const at = r.pos;
+  if (bytes > r.end - r.pos) throw new FrameError("truncated index bitmap", at);
+  const start = r.pos;
+  r.pos += bytes;
+  if (n % 8 !== 0 && r.bytes[start + bytes - 1]! >> (n % 8)) {
+    throw new FrameError("index bitmap has bits past the held aircraft", at);
+  }
+  for (let b = 0; b < bytes; b++) {
+    const v = r.bytes[start + b]!;
+    if (v === 0) continue;
+    for (let k = 0; k < 8; k++) if (v & (1 << k)) each(held[b * 8 + k]!);
+  }
 }
 
 function nextIcao(r: ByteReader, last: number, k: number): number {
@@ -243,7 +289,7 @@ function readMask(r: ByteReader): number {
 interface RecordContext {
   icao: number;
   base: number;
-  /** last_contact of the previous record in the segment (the first: the frame's time base). */
+  /** last_contact of the previous record in the segment (the first: the frame's lc0). */
   lc: number;
   table: string[];
 }

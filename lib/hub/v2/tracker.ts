@@ -27,14 +27,21 @@ export class BinaryTracker {
 
   /**
    * Takes one tick's changes for this segment and returns the encoded
-   * segment (relative to `base`, the frame's time base), or null when no
-   * client-visible value changed.
+   * segment (relative to `base`, the frame's time base, and `lc0`, its
+   * last_contact reference), or null when no client-visible value changed.
    */
   advance(
     upserts: readonly Flight[],
     removes: readonly string[],
     base: number,
+    options: {
+      /** The frame's last_contact reference (docs/protocol.md); default `base`. */
+      lc0?: number;
+      /** This segment is alone in every frame it goes in (a whole-world view): a bitmap may index it. */
+      alone?: boolean;
+    } = {},
   ): Uint8Array<ArrayBuffer> | null {
+    const held = options.alone ? heldIcaos(this.#held.values()) : undefined;
     const full: QFlight[] = [];
     const changes: Change[] = [];
     const gone: number[] = [];
@@ -49,11 +56,18 @@ export class BinaryTracker {
       if (this.#held.delete(icao24)) gone.push(icaoToInt(icao24));
     }
     if (full.length === 0 && changes.length === 0 && gone.length === 0) return null;
-    return encodeSegment(gone, full, { changes, base });
+    return encodeSegment(gone, full, { changes, base, lc0: options.lc0, held });
   }
 
   /** Every held aircraft as one snapshot segment relative to `base`. */
   snapshot(base: number): Uint8Array<ArrayBuffer> {
     return encodeSegment([], [...this.#held.values()], { base });
   }
+}
+
+/** icao24 integers, ascending. */
+function heldIcaos(held: Iterable<QFlight>): number[] {
+  const out: number[] = [];
+  for (const q of held) out.push(q.icao);
+  return out.sort((a, b) => a - b);
 }

@@ -81,6 +81,11 @@ export class ByteWriter {
     this.#len += bytes.length;
   }
 
+  /** What was written, without a copy (valid until the next write or reset). */
+  view(): Uint8Array<ArrayBuffer> {
+    return this.#buf.subarray(0, this.#len);
+  }
+
   /** A copy of what was written, exactly as long. */
   finish(): Uint8Array<ArrayBuffer> {
     return this.#buf.slice(0, this.#len);

@@ -22,7 +22,7 @@ import {
   parseAdsbxV2,
   parseAircraftJson,
 } from "../../../lib/sources/aircraft_json.ts";
-import { FlightMerger } from "../../../lib/sources/merge.ts";
+import { FlightMerger, flightToUpdate } from "../../../lib/sources/merge.ts";
 import { ModeSTracker } from "../../../lib/sources/modes_tracker.ts";
 import { LineSplitter, parseSbsLine, SBS_IGNORED } from "../../../lib/sources/sbs.ts";
 import type { AircraftUpdate } from "../../../lib/sources/types.ts";
@@ -61,10 +61,18 @@ export interface ReceiverSourcesOptions {
 export interface ReceiverSources {
   readonly metrics: SourceMetrics;
   readonly merger: FlightMerger;
+  /**
+   * Merges whole flights from another source (a live OpenSky poll) with the receivers': they
+   * go out with the next flush, one flight per aircraft.
+   */
+  ingest(flights: readonly Flight[]): void;
   /** Settles after the signal aborted and the last flush was sent (or held by the outbox). */
   readonly done: Promise<void>;
-  /** Healthy while some source delivered within the last 60 s (or the first 60 s after start). */
-  health(): { ok: boolean; reason: string };
+  /**
+   * Healthy while every source delivered within the last 60 s (or in the first 60 s after
+   * start); degraded (still ok) while only some did; unhealthy when none did.
+   */
+  health(): { ok: boolean; reason: string; degraded?: boolean };
 }
 
 const MAX_PENDING_REJECTS = 1_000;
@@ -210,8 +218,10 @@ export function startReceiverSources(
     // into one per aircraft), and the outbox sends them in order once it can. Never rejects.
     sending = publisher.publishFlights(flights, { source: envelopeSource, rejections: bad });
     if (flights.length > 0) options.onPublished?.(flights.length);
-    if (options.record && flights.length > 0) {
-      await options.record(recordedReply(flights, t))
+    // OpenSky positions are in the recording already, as the poller wrote its replies.
+    const recorded = flights.filter((f) => f.source !== "opensky");
+    if (options.record && recorded.length > 0) {
+      await options.record(recordedReply(recorded, t))
         .catch((error) => log.error("recording failed", { error: String(error) }));
     }
   };
@@ -232,11 +242,25 @@ export function startReceiverSources(
     metrics,
     merger,
     done,
+    ingest(flights) {
+      for (const f of flights) merger.apply(flightToUpdate(f));
+    },
     health() {
       const t = now();
       const ages = metrics.labels().map((l) => [l, metrics.ageSeconds(l)] as const);
-      const fresh = ages.some(([, age]) => age <= 60);
-      if (fresh || t - startedMs < 60_000) return { ok: true, reason: metrics.summary() };
+      // NaN (nothing yet) is not fresh.
+      const stale = ages.filter(([, age]) => !(age <= 60)).map(([l]) => l);
+      if (t - startedMs < 60_000 || stale.length === 0) {
+        return { ok: true, reason: metrics.summary() };
+      }
+      if (stale.length < ages.length) {
+        // Serving, with fewer receivers than configured: 200 "degraded", naming the silent ones.
+        return {
+          ok: true,
+          degraded: true,
+          reason: `silent for 60 s: ${stale.join(", ")} (${metrics.summary()})`,
+        };
+      }
       return {
         ok: false,
         reason: `no receiver source delivered for 60 s (${metrics.summary()})`,

@@ -1,0 +1,128 @@
+/**
+ * When the hub ticks. A fixed timer makes every update wait for the next
+ * tick: up to a whole interval (200 ms), which alone is the p99 of
+ * ingest-to-receive. Instead the ticks follow the feed:
+ *
+ * - the first change after a tick schedules the next one as soon as
+ *   `minIntervalMs` (WS_DELTA_INTERVAL_MS) has passed since the previous
+ *   tick was due (a timer's lateness up to a quarter interval is not
+ *   counted, so ticks do not drift off a feed's grid), after the current task (so a feed batch or a Kafka batch, ingested
+ *   synchronously, goes out in one delta); the tick rate never exceeds one
+ *   per interval, so the per-tick cost is bounded as before;
+ * - without changes, a heartbeat tick every `heartbeatMs` (empty deltas:
+ *   liveness for the clients, stale sweeps);
+ * - {@link TickScheduler.now} ticks at once (a relay forwarding an upstream
+ *   frame: the upstream already spaced its ticks).
+ *
+ * A feed that arrives in bursts (a receiver's batch, OpenSky's 10 s poll, a
+ * relay's upstream) then waits only for the encode; a feed that trickles in
+ * continuously waits up to `minIntervalMs`, as with the fixed timer. Seq and
+ * resync semantics do not change (docs/protocol.md): each tick is still one
+ * delta with the next seq for every client.
+ *
+ * @module
+ */
+
+export interface TickSchedulerOptions {
+  /** Shortest time between two ticks, ms. */
+  minIntervalMs: number;
+  /** Longest time between two ticks when nothing changes, ms. */
+  heartbeatMs: number;
+  /** Runs one tick (which calls {@link TickScheduler.ticked}). */
+  tick: () => void;
+  /** Monotonic clock and timers (tests drive them by hand). Default performance.now and setTimeout. */
+  timers?: TickTimers;
+}
+
+export interface TickTimers {
+  now(): number;
+  set(fn: () => void, ms: number): number;
+  clear(id: number): void;
+}
+
+const REAL_TIMERS: TickTimers = {
+  now: () => performance.now(),
+  set: (fn, ms) => setTimeout(fn, ms) as unknown as number,
+  clear: (id) => clearTimeout(id),
+};
+
+export class TickScheduler {
+  readonly #o: TickSchedulerOptions;
+  readonly #t: TickTimers;
+  #timer: number | undefined;
+  /** When the armed timer fires (monotonic ms), Infinity when none. */
+  #dueAt = Infinity;
+  #lastTickAt = -Infinity;
+  /** The due time of the timer whose tick is running, if a timer started it. */
+  #firedDueAt: number | undefined;
+  #running = false;
+
+  constructor(options: TickSchedulerOptions) {
+    this.#o = options;
+    this.#t = options.timers ?? REAL_TIMERS;
+  }
+
+  /** Arms the heartbeat. */
+  start(): void {
+    this.#running = true;
+    this.#arm(this.#t.now() + this.#o.heartbeatMs);
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) this.#t.clear(this.#timer);
+    this.#timer = undefined;
+    this.#dueAt = Infinity;
+  }
+
+  /** When the next tick is due (monotonic ms), Infinity when none is armed. */
+  get dueAt(): number {
+    return this.#dueAt;
+  }
+
+  /** Changes are pending: tick once the minimum interval since the last tick has passed. */
+  wake(): void {
+    // Already due as early as allowed: the common case while a batch is ingested.
+    if (!this.#running || this.#dueAt <= this.#lastTickAt + this.#o.minIntervalMs) return;
+    const at = Math.max(this.#t.now(), this.#lastTickAt + this.#o.minIntervalMs);
+    if (at < this.#dueAt) this.#arm(at);
+  }
+
+  /** Ticks now, whatever the interval (the caller spaces its calls). */
+  now(): void {
+    if (this.#running) this.#o.tick();
+  }
+
+  /** Called by every tick (timer, {@link now} or a test's direct call): re-arms the heartbeat. */
+  ticked(): void {
+    const now = this.#t.now();
+    const due = this.#firedDueAt;
+    this.#firedDueAt = undefined;
+    // The interval counts from when the tick was due, not from when the timer got to run: timers
+    // fire a little late, and counting from the late run made every tick later than the last
+    // (~1 ms each), sliding the ticks away from a feed that comes on a fixed grid until updates
+    // waited a whole interval again. A tick much later than due (a busy loop) counts from now.
+    this.#lastTickAt = due !== undefined && now - due < this.#o.minIntervalMs / 4 ? due : now;
+    if (this.#running) this.#arm(now + this.#o.heartbeatMs, true);
+  }
+
+  #arm(at: number, replace = false): void {
+    if (!replace && at >= this.#dueAt) return;
+    if (this.#timer !== undefined) this.#t.clear(this.#timer);
+    this.#dueAt = at;
+    this.#timer = this.#t.set(() => {
+      this.#timer = undefined;
+      this.#dueAt = Infinity;
+      this.#firedDueAt = at;
+      try {
+        this.#o.tick();
+      } finally {
+        this.#firedDueAt = undefined;
+        // A tick that threw did not re-arm: keep ticking, as an interval timer would.
+        if (this.#running && this.#timer === undefined) {
+          this.#arm(this.#t.now() + this.#o.heartbeatMs);
+        }
+      }
+    }, Math.max(0, at - this.#t.now()));
+  }
+}

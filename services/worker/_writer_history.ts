@@ -1,0 +1,194 @@
+/**
+ * The fine tier's insert, for writer.ts: the batch's rows into
+ * `flights_history`, skipping those stored already, by binary COPY into a
+ * staging table and one merge statement (PostgreSQL), or by one INSERT of
+ * arrays (the embedded PGlite, which cannot take COPY FROM STDIN over its
+ * socket). writer.ts says why.
+ *
+ * @module
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type postgres from "postgres";
+import { BinaryCopyBuffer } from "../../lib/db/copy_binary.ts";
+import {
+  encodeHistoryRow,
+  flightSource,
+  HISTORY_COLUMN_LIST,
+  unixToTimestamp,
+} from "../../lib/db/history_rows.ts";
+import type { HistoryRow } from "./writer.ts";
+
+/** PostgreSQL type OIDs of the array elements (postgres.js maps them to array types). */
+export const TEXT = 25;
+export const FLOAT8 = 701;
+export const BOOL = 16;
+export const INT2 = 21;
+
+/** COPY data handed to the server per chunk, bytes. */
+const COPY_CHUNK_BYTES = 1 << 20;
+
+/** Inserts the rows into flights_history, skipping those stored already; returns how many were new. */
+export async function insertHistory(
+  tx: postgres.TransactionSql,
+  rows: readonly HistoryRow[],
+  how: "copy" | "unnest",
+  options: { safe: boolean; lap: (stage: "stage") => void },
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  if (how === "unnest") return await insertUnnest(tx, rows, options.safe);
+  await tx`
+    CREATE TEMP TABLE IF NOT EXISTS history_stage ON COMMIT DELETE ROWS AS
+    SELECT ${tx.unsafe(HISTORY_COLUMN_LIST)} FROM flights_history WITH NO DATA`;
+  await copyInto(tx, "history_stage", rows);
+  options.lap("stage");
+  return await mergeStage(tx, options.safe);
+}
+
+async function copyInto(
+  sql: postgres.TransactionSql,
+  table: "history_stage",
+  rows: readonly HistoryRow[],
+): Promise<void> {
+  const writable = await sql.unsafe(
+    `COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
+  ).writable();
+  await pipeline(Readable.from(copyChunks(rows)), writable);
+}
+
+/** Binary COPY data of `rows` in chunks of about {@link COPY_CHUNK_BYTES}. */
+function* copyChunks(rows: readonly HistoryRow[]): Generator<Uint8Array> {
+  const out = new BinaryCopyBuffer(Math.min(COPY_CHUNK_BYTES, 256 * rows.length + 64));
+  for (const { flight, smoothed, sessionId } of rows) {
+    encodeHistoryRow(out, flight, smoothed, sessionId);
+    if (out.length >= COPY_CHUNK_BYTES) yield out.take();
+  }
+  yield out.finish();
+}
+
+async function insertUnnest(
+  tx: postgres.TransactionSql,
+  rows: readonly HistoryRow[],
+  safe: boolean,
+) {
+  const n = rows.length;
+  const col = <T>() => new Array<T>(n);
+  const icao24 = col<string>(), ts = col<string>(), callsign = col<string | null>();
+  const session = col<string | null>(), onGround = col<boolean>(), squawk = col<string | null>();
+  const rawLat = col<number>(), rawLon = col<number>(), rawAlt = col<number | null>();
+  const rawVel = col<number | null>(), rawHdg = col<number | null>(), rawVr = col<number | null>();
+  const lat = col<number>(), lon = col<number>(), alt = col<number | null>();
+  const vel = col<number | null>(), hdg = col<number | null>(), vr = col<number | null>();
+  const geo = col<number | null>(), contact = col<string>(), posSource = col<number>();
+  const category = col<number>(), spi = col<boolean>(), country = col<string | null>();
+  const source = col<string | null>();
+  for (let i = 0; i < n; i++) {
+    const { flight: f, smoothed, sessionId } = rows[i]!;
+    icao24[i] = f.icao24;
+    ts[i] = unixToTimestamp(f.time_position_unix);
+    callsign[i] = f.callsign;
+    session[i] = sessionId;
+    onGround[i] = f.on_ground;
+    squawk[i] = f.squawk;
+    rawLat[i] = f.position.lat;
+    rawLon[i] = f.position.lon;
+    rawAlt[i] = f.altitude_m;
+    rawVel[i] = f.velocity_mps;
+    rawHdg[i] = f.heading_deg;
+    rawVr[i] = f.vertical_rate_mps;
+    lat[i] = smoothed?.lat ?? f.position.lat;
+    lon[i] = smoothed?.lon ?? f.position.lon;
+    alt[i] = smoothed ? smoothed.altitude_m : f.altitude_m;
+    vel[i] = smoothed ? smoothed.velocity_mps : f.velocity_mps;
+    hdg[i] = smoothed ? smoothed.heading_deg : f.heading_deg;
+    vr[i] = smoothed ? smoothed.vertical_rate_mps : f.vertical_rate_mps;
+    geo[i] = f.geo_altitude_m;
+    contact[i] = unixToTimestamp(f.last_contact_unix);
+    posSource[i] = f.position_source;
+    category[i] = f.category;
+    spi[i] = f.spi;
+    country[i] = f.origin_country;
+    source[i] = flightSource(f);
+  }
+  const a = (values: unknown[], oid: number) => tx.array(values as never[], oid);
+  const cols = tx.unsafe(HISTORY_COLUMN_LIST);
+  const values = tx`
+    SELECT * FROM unnest(
+      ${a(icao24, TEXT)}::text[], ${a(ts, TEXT)}::timestamptz[], ${a(callsign, TEXT)}::text[],
+      ${a(session, TEXT)}::text[], ${a(onGround, BOOL)}::bool[], ${a(squawk, TEXT)}::text[],
+      ${a(rawLat, FLOAT8)}::float8[], ${a(rawLon, FLOAT8)}::float8[],
+      ${a(rawAlt, FLOAT8)}::float8[], ${a(rawVel, FLOAT8)}::float8[],
+      ${a(rawHdg, FLOAT8)}::float8[], ${a(rawVr, FLOAT8)}::float8[],
+      ${a(lat, FLOAT8)}::float8[], ${a(lon, FLOAT8)}::float8[], ${a(alt, FLOAT8)}::float8[],
+      ${a(vel, FLOAT8)}::float8[], ${a(hdg, FLOAT8)}::float8[], ${a(vr, FLOAT8)}::float8[],
+      ${a(geo, FLOAT8)}::float8[], ${a(contact, TEXT)}::timestamptz[],
+      ${a(posSource, INT2)}::int2[], ${a(category, INT2)}::int2[], ${a(spi, BOOL)}::bool[],
+      ${a(country, TEXT)}::text[], ${a(source, TEXT)}::text[]
+    ) AS s(${cols})`;
+  if (safe) {
+    const result = await tx`
+      INSERT INTO flights_history (${cols}) ${values} ON CONFLICT (icao24, ts) DO NOTHING`;
+    return result.count;
+  }
+  // As mergeStage: the plain INSERT for rows newer than their aircraft's current one.
+  const [row] = await tx<{ n: string }[]>`
+    WITH s AS (${values}), fresh AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM s WHERE NOT ${tx.unsafe(MAYBE_STORED)}
+      RETURNING 1
+    ), seen AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM s WHERE ${tx.unsafe(MAYBE_STORED)}
+      ON CONFLICT (icao24, ts) DO NOTHING
+      RETURNING 1
+    )
+    SELECT ((SELECT count(*) FROM fresh) + (SELECT count(*) FROM seen))::text AS n`;
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A staged row that may be stored already: its aircraft's `flights_current`
+ * time is at or after it (1 ms of slack for the float8 seconds that
+ * flights_current is written from). `flights_current.ts` is the newest
+ * `ts` in flights_history of the aircraft (both written in one
+ * transaction, the current row only moving forward), so a row newer than it
+ * cannot conflict.
+ */
+const MAYBE_STORED = `EXISTS (SELECT 1 FROM flights_current c
+  WHERE c.icao24 = s.icao24 AND c.ts >= s.ts - interval '1 millisecond')`;
+
+/**
+ * The staged rows into the fine tier; returns how many were new.
+ *
+ * `ON CONFLICT DO NOTHING` costs the server several times a plain insert
+ * (a speculative insertion per row: an index probe, the heap insert, then
+ * the index insert checked again), and nearly every row is new: so only the
+ * rows that {@link MAYBE_STORED} (a repeated position, a redelivery) take
+ * it, the others go in by a plain INSERT, both in one statement. Should
+ * that ever meet a stored row all the same (a zombie member writing the same
+ * aircraft during a rebalance, a flights_current row deleted while its
+ * history stayed), the unique index refuses it, the transaction rolls back
+ * and `safe` retries take the `ON CONFLICT` path for every row.
+ */
+async function mergeStage(tx: postgres.TransactionSql, safe: boolean): Promise<number> {
+  const cols = HISTORY_COLUMN_LIST;
+  if (safe) {
+    const result = await tx.unsafe(`
+      INSERT INTO flights_history (${cols}) SELECT ${cols} FROM history_stage
+      ON CONFLICT (icao24, ts) DO NOTHING`);
+    return result.count;
+  }
+  const [row] = await tx.unsafe<{ n: string }[]>(`
+    WITH fresh AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM history_stage s WHERE NOT ${MAYBE_STORED}
+      RETURNING 1
+    ), seen AS (
+      INSERT INTO flights_history (${cols})
+      SELECT ${cols} FROM history_stage s WHERE ${MAYBE_STORED}
+      ON CONFLICT (icao24, ts) DO NOTHING
+      RETURNING 1
+    )
+    SELECT ((SELECT count(*) FROM fresh) + (SELECT count(*) FROM seen))::text AS n`);
+  return Number(row?.n ?? 0);
+}

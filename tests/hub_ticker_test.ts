@@ -1,0 +1,171 @@
+/**
+ * The hub's tick scheduling (services/web/hub_ticker.ts) on a hand-driven
+ * clock: ticks follow the ingest, never closer than the minimum interval,
+ * with a heartbeat when nothing changes; and, on a real hub and socket, an
+ * update goes out without waiting for a heartbeat.
+ *
+ * Nothing asserts on wall-clock timing: the unit tests move a fake clock, the
+ * socket test only waits (bounded) for what a fixed timer would deliver a minute later.
+ */
+import assert from "node:assert/strict";
+import { TickScheduler, type TickTimers } from "../services/web/hub_ticker.ts";
+import { connect, flightsCopiesForLoad, serveHub, T0, waitFor } from "./_hub_harness.ts";
+
+/** Timers on a clock the test moves. */
+class FakeTimers implements TickTimers {
+  t = 0;
+  #next = 1;
+  readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = () => this.t;
+  set = (fn: () => void, ms: number) => {
+    const id = this.#next++;
+    this.pending.set(id, { at: this.t + ms, fn });
+    return id;
+  };
+  clear = (id: number) => void this.pending.delete(id);
+  /** Moves the clock to `to`, firing the timers due on the way, in order. */
+  advance(to: number): void {
+    for (;;) {
+      const due = [...this.pending].filter(([, p]) => p.at <= to).sort((a, b) => a[1].at - b[1].at);
+      if (due.length === 0) break;
+      const [id, p] = due[0]!;
+      this.pending.delete(id);
+      this.t = p.at;
+      p.fn();
+    }
+    this.t = to;
+  }
+}
+
+function scheduler() {
+  const timers = new FakeTimers();
+  const ticks: number[] = [];
+  const s: TickScheduler = new TickScheduler({
+    minIntervalMs: 200,
+    heartbeatMs: 1000,
+    timers,
+    tick: () => {
+      ticks.push(timers.t);
+      s.ticked();
+    },
+  });
+  return { s, timers, ticks };
+}
+
+Deno.test("ticker: the first change after a quiet spell goes out at once; then no closer than the interval", () => {
+  const { s, timers, ticks } = scheduler();
+  s.start();
+  timers.advance(500);
+  assert.deepEqual(ticks, []);
+  s.wake(); // a batch arrives: tick after the current task, not at the next 200 ms boundary
+  s.wake();
+  timers.advance(500);
+  assert.deepEqual(ticks, [500]);
+  timers.advance(550);
+  s.wake(); // 50 ms later: waits for the minimum interval
+  timers.advance(699);
+  assert.deepEqual(ticks, [500]);
+  timers.advance(700);
+  assert.deepEqual(ticks, [500, 700]);
+  // A feed every 200 ms, late by varying amounts: a late batch goes out as it comes; one that
+  // comes early after a late one waits only for the interval since that one.
+  for (const at of [905, 1110, 1300]) {
+    timers.advance(at);
+    s.wake();
+    timers.advance(at);
+  }
+  timers.advance(1400);
+  assert.deepEqual(ticks, [500, 700, 905, 1110, 1310]);
+});
+
+Deno.test("ticker: timers that fire late do not slide the ticks off a feed that comes every 200 ms", () => {
+  // Every timer fires 2 ms late (as real ones do, by a ms or so): counting the interval from the
+  // late run would make each tick 2 ms later than the last, until batches waited ~200 ms again.
+  const timers = new FakeTimers();
+  const set = timers.set;
+  timers.set = (fn, ms) => set(fn, ms + 2);
+  const ticks: number[] = [];
+  const s: TickScheduler = new TickScheduler({
+    minIntervalMs: 200,
+    heartbeatMs: 1000,
+    timers,
+    tick: () => {
+      ticks.push(timers.t);
+      s.ticked();
+    },
+  });
+  s.start();
+  const waits: number[] = [];
+  for (let k = 0; k < 100; k++) {
+    const at = 10_000 + k * 200 + (k % 2); // a fixed grid, with a little jitter
+    timers.advance(at);
+    const before = ticks.length;
+    s.wake();
+    timers.advance(at + 199);
+    assert.equal(ticks.length, before + 1, `batch ${k} ticked once`);
+    waits.push(ticks.at(-1)! - at);
+  }
+  assert.ok(Math.max(...waits) <= 4, `waits ${waits.join(",")}`);
+});
+
+Deno.test("ticker: a heartbeat tick when nothing changes; now() ticks at once; stop ends it", () => {
+  const { s, timers, ticks } = scheduler();
+  s.start();
+  timers.advance(2500);
+  assert.deepEqual(ticks, [1000, 2000]);
+  s.now(); // a relay forwarding an upstream frame
+  assert.deepEqual(ticks, [1000, 2000, 2500]);
+  timers.advance(3400);
+  assert.deepEqual(ticks, [1000, 2000, 2500]); // the heartbeat counts from the last tick
+  timers.advance(3500);
+  assert.deepEqual(ticks, [1000, 2000, 2500, 3500]);
+  s.stop();
+  s.wake();
+  s.now();
+  timers.advance(10_000);
+  assert.deepEqual(ticks, [1000, 2000, 2500, 3500]);
+  assert.equal(timers.pending.size, 0);
+});
+
+Deno.test("ticker: a tick that throws does not stop the ticking", () => {
+  const timers = new FakeTimers();
+  let calls = 0;
+  const s = new TickScheduler({
+    minIntervalMs: 200,
+    heartbeatMs: 1000,
+    timers,
+    tick: () => {
+      calls++;
+      throw new Error("boom");
+    },
+  });
+  s.start();
+  assert.throws(() => timers.advance(1000), /boom/);
+  assert.equal(timers.pending.size, 1);
+  assert.throws(() => timers.advance(2000), /boom/);
+  assert.equal(calls, 2);
+  s.stop();
+});
+
+Deno.test("hub: an ingested update reaches a client without waiting for the heartbeat", async () => {
+  // The heartbeat is a minute away: only an ingest-driven tick delivers within the wait.
+  const served = serveHub({ heartbeatMs: 60_000 });
+  const shift = Math.floor(Date.now() / 1000) - T0;
+  const client = await connect(served.url);
+  try {
+    await client.next("snapshot");
+    for (const k of [0, 1, 2]) {
+      const flights = flightsCopiesForLoad(k, shift);
+      for (const f of flights) served.hub.ingest(f);
+      const want = flights[0]!;
+      await waitFor(
+        () => client.view.flights.get(want.icao24)?.last_contact_unix === want.last_contact_unix,
+        `update ${k} on the client`,
+        20_000,
+      );
+    }
+  } finally {
+    await client.close();
+    await served.close();
+  }
+});
