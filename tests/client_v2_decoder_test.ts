@@ -215,3 +215,68 @@ Deno.test("the connection asks for skysentinel.v2.bin by default and applies its
     }
   }
 });
+
+/** Contents bits of the first segment's head (docs/protocol.md), or -1 without segments. */
+function firstSegmentContents(frame: Uint8Array): number {
+  let at = 1;
+  const uvarint = () => {
+    let v = 0;
+    for (let scale = 1;; scale *= 128) {
+      const b = frame[at++]!;
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+    }
+  };
+  for (let k = 0; k < 4; k++) uvarint(); // seq, server_time_ms, total, last_contact reference
+  return uvarint() === 0 ? -1 : uvarint() % 16;
+}
+
+Deno.test("v2.bin in the browser: indexed whole-world frames while aircraft come and go match the hub's decoder", async () => {
+  const { BinaryDecoder, BinaryTracker, composeFrame, FRAME_DELTA, FRAME_SNAPSHOT, timeBase } =
+    await import("../lib/hub/v2/mod.ts");
+  const { recordedFlights } = await import("./_recordings.ts");
+  const rows = await recordedFlights("states_switzerland_2018-08-01T1130Z_30min_10s.jsonl");
+  const t0 = rows[0]!.last_contact_unix;
+  const tracker = new BinaryTracker();
+  const hub = new BinaryDecoder();
+  const feed = new BinaryFeed();
+  // What the page holds, from the feed's actions.
+  const page = new Map<string, Flight>();
+  const held = new Map<string, Flight>();
+  let indexed = 0;
+  for (let k = 0; k < 30; k++) {
+    // Each poll's aircraft; those not seen for 30 s leave (a remove), new ones arrive (a full record).
+    const poll = rows.filter((f) =>
+      f.last_contact_unix >= t0 + 10 * k && f.last_contact_unix < t0 + 10 * (k + 1)
+    );
+    for (const f of poll) held.set(f.icao24, f);
+    const gone = [...held.values()].filter((f) => f.last_contact_unix < t0 + 10 * k - 30)
+      .map((f) => f.icao24);
+    for (const id of gone) held.delete(id);
+    const serverTimeMs = (t0 + 10 * (k + 1)) * 1000;
+    const base = timeBase(serverTimeMs);
+    const seg = tracker.advance(poll, gone, base, { alone: true });
+    const frame = k === 0
+      ? composeFrame(FRAME_SNAPSHOT, { seq: k + 1, serverTimeMs }, [tracker.snapshot(base)])
+      : composeFrame(FRAME_DELTA, { seq: k + 1, serverTimeMs }, seg ? [seg] : []);
+    if (k > 0 && firstSegmentContents(frame) & 8) indexed++;
+    hub.decode(frame);
+    for (const a of feed.receive(frame, 0).map(toProtocolAction)) {
+      if (a.kind === "snapshot") {
+        page.clear();
+        for (const f of a.flights) page.set(f.icao24, f);
+      } else if (a.kind === "delta") {
+        for (const id of a.removes) page.delete(id);
+        for (const f of a.upserts) page.set(f.icao24, f);
+      }
+    }
+    assert.equal(feed.stats.badFrames, 0, feed.lastError ?? "");
+    assert.deepEqual(
+      plain([...page.values()].sort(byId)),
+      plain(hub.flightObjects().sort(byId)),
+      `poll ${k}`,
+    );
+  }
+  assert.equal(feed.stats.deltas, 29);
+  assert.ok(indexed > 10, `${indexed} frames used the bitmap`);
+});

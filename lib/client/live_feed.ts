@@ -140,6 +140,7 @@ export class LiveFeed {
    */
   #onBatch(a: BatchAction): void {
     this.#syncClock(a.serverTimeMs);
+    // v2.bin carries the world count in snapshots and when it changed.
     if (a.total !== undefined) this.#total = a.total;
     const now = this.nowS();
     const batch = a.batch;

@@ -88,6 +88,8 @@ export class BinaryTable {
   #mark = new Uint8Array(0);
   #nTouched = 0;
   #removed: number[] = [];
+  /** icao24 of the held aircraft, ascending (for indexed frames); null after the set changed. */
+  #sortedIcaos: Int32Array | null = null;
   readonly #scratch: QFlight = {
     icao: 0,
     lat: 0,
@@ -115,6 +117,7 @@ export class BinaryTable {
 
   /** Forgets every aircraft (a snapshot replaces them all). */
   clear(): void {
+    this.#sortedIcaos = null;
     this.#slots.clear();
     this.#free = [];
     for (let i = this.#cap - 1; i >= 0; i--) this.#free.push(i);
@@ -153,7 +156,7 @@ export class BinaryTable {
       remove: (icao) => this.#remove(icao),
       full: (r) => this.#full(r),
       change: (r) => this.#change(r),
-      held: () => Int32Array.from(this.#slots.keys()).sort(),
+      held: () => this.#sortedIcaos ??= Int32Array.from(this.#slots.keys()).sort(),
     });
     if (scanned.kind === "message") throw new FrameError("not a snapshot or delta frame", 0);
     return {
@@ -169,6 +172,7 @@ export class BinaryTable {
     const slot = this.#slots.get(icao);
     if (slot === undefined) return;
     this.#slots.delete(icao);
+    this.#sortedIcaos = null;
     this.#free.push(slot);
     this.#removed.push(icao);
   }
@@ -179,6 +183,7 @@ export class BinaryTable {
     if (this.#free.length === 0) this.#grow();
     slot = this.#free.pop()!;
     this.#slots.set(icao, slot);
+    this.#sortedIcaos = null;
     return slot;
   }
 

@@ -68,8 +68,26 @@ async function readRows(
   requests: readonly TrackRequest[],
   maxS: number,
 ): Promise<Rows> {
-  const icao24 = sql.array(requests.map((r) => r.icao24), 25);
-  const befores = requests.map((r) => r.beforeUnix);
+  const current = new Map<string, unknown>();
+  const newest = new Map<string, number>();
+  const latest = await sql<{ icao24: string; state: unknown; ts_unix: number }[]>`
+    SELECT icao24, state, extract(epoch FROM ts)::float8 AS ts_unix FROM flights_current
+    WHERE icao24 = ANY(${sql.array(requests.map((r) => r.icao24), 25)}::text[])`;
+  for (const row of latest) {
+    current.set(row.icao24, row.state);
+    newest.set(row.icao24, row.ts_unix);
+  }
+  // flights_current.ts is the newest history row of its aircraft (written together): an
+  // aircraft without one (a new one, the usual case) or whose newest row is older than the
+  // window has no rows to replay, and the history is not read for it.
+  const wanted = requests.filter((r) =>
+    // 1 ms of slack: flights_current.ts is written from float8 seconds.
+    (newest.get(r.icao24) ?? -Infinity) >= r.beforeUnix - maxS - 0.001
+  );
+  const history = new Map<string, unknown[]>();
+  if (wanted.length === 0) return { history, current };
+  const icao24 = sql.array(wanted.map((r) => r.icao24), 25);
+  const befores = wanted.map((r) => r.beforeUnix);
   const lo = Math.min(...befores) - maxS;
   const hi = Math.max(...befores);
   // The constant bounds let the planner prune daily partitions; the join bounds are per aircraft.
@@ -80,16 +98,11 @@ async function readRows(
       AND h.ts < to_timestamp(k.before) AND h.ts >= to_timestamp(k.before - ${maxS})
     WHERE h.ts >= to_timestamp(${lo}) AND h.ts < to_timestamp(${hi})
     ORDER BY h.icao24, h.ts`;
-  const history = new Map<string, unknown[]>();
   for (const row of rows) {
     let list = history.get(row.icao24);
     if (!list) history.set(row.icao24, list = []);
     list.push(flightFromRow(row));
   }
-  const current = new Map<string, unknown>();
-  const latest = await sql<{ icao24: string; state: unknown }[]>`
-    SELECT icao24, state FROM flights_current WHERE icao24 = ANY(${icao24}::text[])`;
-  for (const row of latest) current.set(row.icao24, row.state);
   return { history, current };
 }
 

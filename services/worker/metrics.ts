@@ -16,13 +16,15 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 /**
  * `processing_stage_seconds_total{stage}` label values: where a batch's time
  * goes, in order. `process` is the detection engine (Kalman filter,
- * detectors, sessions), `alerts` the alert rules and their rows; the others
+ * detectors, sessions), `warmup` its reads of flights_history to rebuild
+ * aircraft and find silent ones, `alerts` the alert rules and their rows; the others
  * are the statements of the batch's transaction (writer.ts) and `commit`
  * its COMMIT; `publish` sends the events. Decoding and validating happens
  * before the handler (lib/bus/deadletter.ts) and is counted as `decode`.
  */
 export const WORKER_STAGES = [
   "decode",
+  "warmup",
   "process",
   "partitions",
   "stage",

@@ -282,7 +282,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         });
       }
       const started = performance.now();
-      stage("process", (started - mark) / 1000);
+      stage("warmup", processed.readSeconds);
+      stage("process", (started - mark) / 1000 - processed.readSeconds);
       result = await writer.write(toWriteBatch(processed.outputs));
       mark = performance.now();
       metrics.dbWriteLatency.observe((mark - started) / 1000);

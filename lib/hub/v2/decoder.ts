@@ -37,6 +37,8 @@ export class BinaryDecoder {
   /** The aircraft held, by icao24 integer, in frame units. */
   readonly flights: Map<number, QFlight> = new Map();
   readonly #seq = new SeqState();
+  /** icao24 of the held aircraft, ascending (for indexed frames); null after the set changed. */
+  #sorted: Float64Array | null = null;
 
   /** Seq of the last snapshot or delta applied; null before a snapshot and after a gap or an error. */
   get seq(): number | null {
@@ -70,7 +72,7 @@ export class BinaryDecoder {
         remove: (icao) => void removes.push(icao),
         full: (r) => void fulls.push(fullToQ(r)),
         change: (r) => void changes.push({ ...r }),
-        held: () => Float64Array.from(this.flights.keys()).sort(),
+        held: () => this.#sorted ??= Float64Array.from(this.flights.keys()).sort(),
       });
     } catch (error) {
       this.#seq.lost(nowMs);
@@ -81,6 +83,7 @@ export class BinaryDecoder {
     const total = scanned.total === null ? {} : { total: scanned.total };
     if (scanned.kind === "snapshot" && apply) {
       this.flights.clear();
+      this.#sorted = null;
       for (const q of fulls) this.flights.set(q.icao, q);
       return {
         type: "snapshot",
@@ -127,10 +130,14 @@ export class BinaryDecoder {
     const removedIds: string[] = [];
     for (const icao of removes) {
       if (staged.has(icao)) continue; // moved between two of the client's tiles
-      if (this.flights.delete(icao)) removedIds.push(intToIcao(icao));
+      if (this.flights.delete(icao)) {
+        removedIds.push(intToIcao(icao));
+        this.#sorted = null;
+      }
     }
     const upserts: Flight[] = [];
     for (const [icao, q] of staged) {
+      if (!this.flights.has(icao)) this.#sorted = null;
       this.flights.set(icao, q);
       upserts.push(dequantise(q));
     }

@@ -14,6 +14,8 @@ import { icaoToInt, type QFlight, quantise } from "./record.ts";
 
 export class BinaryTracker {
   readonly #held = new Map<string, QFlight>();
+  /** icao24 integers of #held, ascending; null after the set changed (sorted again when asked). */
+  #sorted: number[] | null = null;
 
   /** `flights`: what the segment's clients see now (the committed state in the segment). */
   constructor(flights: Iterable<Flight> = []) {
@@ -41,7 +43,9 @@ export class BinaryTracker {
       alone?: boolean;
     } = {},
   ): Uint8Array<ArrayBuffer> | null {
-    const held = options.alone ? heldIcaos(this.#held.values()) : undefined;
+    // The bitmap indexes what the clients hold before this tick; sorted again only after the set
+    // changed (aircraft come and go far less often than they move).
+    const held = options.alone ? (this.#sorted ??= heldIcaos(this.#held.values())) : undefined;
     const full: QFlight[] = [];
     const changes: Change[] = [];
     const gone: number[] = [];
@@ -55,6 +59,7 @@ export class BinaryTracker {
     for (const icao24 of removes) {
       if (this.#held.delete(icao24)) gone.push(icaoToInt(icao24));
     }
+    if (full.length > 0 || gone.length > 0) this.#sorted = null;
     if (full.length === 0 && changes.length === 0 && gone.length === 0) return null;
     return encodeSegment(gone, full, { changes, base, lc0: options.lc0, held });
   }
