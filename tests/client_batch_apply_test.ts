@@ -84,7 +84,7 @@ Deno.test({
     const decoder = new BinaryFeed();
     const reference = new FlightStore();
     const wait = async (n: number) => {
-      for (let i = 0; i < 500 && applied < n; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 3000 && applied < n; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(applied, n, "the worker's batches were applied");
     };
     try {

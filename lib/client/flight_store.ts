@@ -158,6 +158,10 @@ export class FlightStore {
     }
     // Everything below writes into the aircraft's own objects (or the
     // scratch): a delta of 20,000 aircraft allocates nothing per aircraft.
+    // TODO(#10): at 20,000 reports a second this blend is the page's largest
+    // main-thread cost left (bench:globe: ~60 ms of CPU per update of every
+    // aircraft on the shared machine); the shader could blend from the
+    // previous state kept in the instance, or the Worker could do it.
     let correction: Correction | null = null;
     if (options.blend !== false) {
       this.#displayInto(old, nowS, shown);

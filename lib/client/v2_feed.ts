@@ -177,6 +177,9 @@ export function materialise(batch: Batch): Flight[] {
  * The page's side of batches, without allocating per aircraft: each
  * aircraft is read into one reused flight object (the store copies what it
  * keeps) and its icao24 string is made once per address.
+ * TODO(#10): the batch's strings (callsign, country, source of every
+ * aircraft touched) are still cloned by `postMessage` per aircraft; the
+ * Worker could send them only when they change.
  */
 export class BatchReader {
   readonly #scratch = emptyFlight();
