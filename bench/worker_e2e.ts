@@ -61,17 +61,14 @@ import {
   preEncode,
   produceAll,
 } from "./_worker_feed.ts";
+import { derived, polls } from "./_worker_input.ts";
 import { connect, migrate, type Sql } from "../lib/db/mod.ts";
 import { BinaryCopyBuffer } from "../lib/db/copy_binary.ts";
 import { copyLine, encodeHistoryRow, HISTORY_COLUMN_LIST } from "../lib/db/history_rows.ts";
 import { createRunwayIndex, parseRunwaysCsv } from "../lib/detect/runways.ts";
-import { buildPollMessages } from "../lib/opensky/envelope.ts";
-import type { OpenSkyReply } from "../contracts/opensky.ts";
-import { readRecording } from "../lib/replay/recording.ts";
 import { silentLogger } from "../lib/log.ts";
 import { startWorker, type WorkerHandle, type WorkerTopics } from "../services/worker/worker.ts";
 
-const RECORDING = "fixtures/states_switzerland_2018-08-01_fullday_10s.jsonl.gz";
 /** `--name=value` of the command line, else the environment variable, else the default. */
 function knob(flag: string, variable: string, fallback: string): string {
   const prefix = `--${flag}=`;
@@ -94,55 +91,6 @@ const DRAIN_WORKERS = knob("workers", "BENCH_WORKERS", "1,2").split(",").filter(
 const SUSTAIN_WORKERS = num("sustain-workers", "BENCH_SUSTAIN_WORKERS", 1);
 const BATCH = num("batch", "WORKER_BATCH_SIZE", 2000);
 const CONCURRENCY = num("concurrency", "WORKER_PARTITION_CONCURRENCY", 3);
-
-/** The recording's polls, oldest first. */
-async function polls(): Promise<OpenSkyReply[]> {
-  const out: OpenSkyReply[] = [];
-  const file = await Deno.open(RECORDING);
-  for await (const item of readRecording(file.readable, { gzip: true })) {
-    if (item.kind === "snapshot") out.push(item.reply);
-  }
-  return out;
-}
-
-/** Copy `k` of an aircraft: its address with the first hex digit replaced. */
-function copyAddress(icao24: string, k: number): string {
-  if (k === 0) return icao24;
-  const digit = (parseInt(icao24[0]!, 16) + k) % 16;
-  return digit.toString(16) + icao24.slice(1);
-}
-
-/** The derived input: `count` flight_update envelopes in time order (and their flights). */
-function* derived(replies: readonly OpenSkyReply[], count: number) {
-  const perPass = replies.reduce((n, r) => n + (r.states?.length ?? 0), 0);
-  const copies = Math.min(16, Math.max(1, Math.ceil(count / perPass)));
-  let made = 0;
-  for (let pass = 0; made < count; pass++) {
-    for (const reply of replies) {
-      const shifted: OpenSkyReply = {
-        // A pass beyond 16 copies replays the day again one day later.
-        time: reply.time + pass * 86_400,
-        states: (reply.states ?? []).flatMap((s) =>
-          Array.from({ length: copies }, (_, k) => {
-            const row = [...(s as unknown[])];
-            row[0] = copyAddress(String(row[0]), k);
-            for (const i of [3, 4]) if (typeof row[i] === "number") row[i] += pass * 86_400;
-            return row;
-          })
-        ) as OpenSkyReply["states"],
-      };
-      const built = buildPollMessages(shifted, {
-        source: { provider: "opensky", mode: "replay", bbox: null, poll_interval_s: 10 },
-        producedAt: new Date(shifted.time * 1000).toISOString(),
-        topics: { state: "unused", updates: "updates" },
-      });
-      const messages = built.batch.find((t) => t.topic === "updates")?.messages ?? [];
-      for (let i = 0; i < messages.length && made < count; i++, made++) {
-        yield { message: messages[i]!, flight: built.flights[i]! };
-      }
-    }
-  }
-}
 
 function topicsFor(label: string): WorkerTopics {
   const run = crypto.randomUUID().slice(0, 8);
