@@ -256,21 +256,15 @@ export function encodeHistoryRow(
   out.float8(f.velocity_mps);
   out.float8(f.heading_deg);
   out.float8(f.vertical_rate_mps);
-  if (smoothed) {
-    out.float8(smoothed.lat);
-    out.float8(smoothed.lon);
-    out.float8(smoothed.altitude_m);
-    out.float8(smoothed.velocity_mps);
-    out.float8(smoothed.heading_deg);
-    out.float8(smoothed.vertical_rate_mps);
-  } else {
-    out.float8(f.position.lat);
-    out.float8(f.position.lon);
-    out.float8(f.altitude_m);
-    out.float8(f.velocity_mps);
-    out.float8(f.heading_deg);
-    out.float8(f.vertical_rate_mps);
-  }
+  // Without a filter state the smoothed columns repeat the raw values (as copyLine does);
+  // per-field choices rather than a fallback object keep this hot path allocation-free.
+  const s = smoothed;
+  out.float8(s ? s.lat : f.position.lat);
+  out.float8(s ? s.lon : f.position.lon);
+  out.float8(s ? s.altitude_m : f.altitude_m);
+  out.float8(s ? s.velocity_mps : f.velocity_mps);
+  out.float8(s ? s.heading_deg : f.heading_deg);
+  out.float8(s ? s.vertical_rate_mps : f.vertical_rate_mps);
   out.float8(f.geo_altitude_m);
   out.timestamptz(f.last_contact_unix);
   out.int2(f.position_source);
