@@ -46,6 +46,9 @@
  * | --cpu-prof | LOAD_CPU_PROF | (none) | directory for the servers' V8 CPU profiles |
  * | --max-buffered | LOAD_MAX_BUFFERED | 4194304 | WS_MAX_BUFFERED_BYTES of the hubs |
  *
+ * `LOAD_SERVER_WRAP=CMD` runs the server processes as `CMD deno run ...` (a heap profiler such
+ * as heaptrack; it must keep its own output off stdout, which carries the JSON lines).
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -171,8 +174,17 @@ function killAll(): void {
 }
 
 function spawn(script: string, args: string[], flags: string[] = []): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...flags, new URL(script, HERE).pathname, ...args],
+  // LOAD_SERVER_WRAP: a profiler in front of the server processes (heaptrack found the memory).
+  const wrap = script === "server.ts" ? Deno.env.get("LOAD_SERVER_WRAP") : undefined;
+  const process = new Deno.Command(wrap ?? Deno.execPath(), {
+    args: [
+      ...(wrap ? [Deno.execPath()] : []),
+      "run",
+      "-A",
+      ...flags,
+      new URL(script, HERE).pathname,
+      ...args,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
