@@ -68,7 +68,13 @@ import { HubMetrics } from "../../lib/hub/metrics.ts";
 import { TickBroadcaster } from "./hub_broadcast.ts";
 import { TickScheduler } from "./hub_ticker.ts";
 import { ClientSession, closed, RATE_PER_SECOND, sendRaw } from "./hub_session.ts";
-import { negotiateEncoding, offeredProtocols, originAllowed, plain } from "./hub_upgrade.ts";
+import {
+  negotiateEncoding,
+  offeredProtocols,
+  originAllowed,
+  plain,
+  useVectoredWrites,
+} from "./hub_upgrade.ts";
 
 export { negotiateEncoding } from "./hub_upgrade.ts";
 
@@ -191,6 +197,8 @@ export class Hub {
     this.#sweepMs = options.sweepIntervalMs ?? 1_000;
     this.#firstSnapshotMs = options.firstSnapshotDelayMs ?? 250;
     this.#source = options.source ?? { kind: "memory", ready: true };
+    // Before any upgrade: without it each socket keeps a buffer as large as its largest frame.
+    useVectoredWrites(this.#log);
     const interval = options.config.WS_DELTA_INTERVAL_MS;
     this.#ticker = new TickScheduler({
       minIntervalMs: interval,
