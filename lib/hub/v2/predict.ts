@@ -10,8 +10,6 @@
  * rule ({@link roundDiv}). One copy, imported by the encoder and the
  * decoders (server, relay, browser Web Worker).
  *
- * Also the 2-D interleave of a position residual into one varint.
- *
  * @module
  */
 
@@ -119,51 +117,6 @@ export function deadReckon(held: PredictFrom, dt: number, out: [number, number])
 export function climb(vr: number | null, dt: number): number {
   if (vr === null || dt <= 0 || dt > MAX_PREDICT_TENTHS) return 0;
   return roundDiv(vr * dt * 8, 1_875);
-}
-
-// --- 2-D interleave ------------------------------------------------------------------
-
-/** Spreads the low 13 bits of x to the even bits of a 26-bit number. */
-function spread13(x: number): number {
-  let v = x & 0x1fff;
-  v = (v | (v << 8)) & 0x00ff00ff;
-  v = (v | (v << 4)) & 0x0f0f0f0f;
-  v = (v | (v << 2)) & 0x33333333;
-  v = (v | (v << 1)) & 0x55555555;
-  return v;
-}
-
-/** Gathers the even bits of a 26-bit number into 13 bits. */
-function gather13(x: number): number {
-  let v = x & 0x55555555;
-  v = (v | (v >>> 1)) & 0x33333333;
-  v = (v | (v >>> 2)) & 0x0f0f0f0f;
-  v = (v | (v >>> 4)) & 0x00ff00ff;
-  v = (v | (v >>> 8)) & 0x0000ffff;
-  return v & 0x1fff;
-}
-
-/** Largest zigzag value {@link interleave} takes (26 bits). */
-export const MAX_INTERLEAVED = 2 ** 26 - 1;
-
-/**
- * Two zigzag values below 2^26 as one number below 2^52: bit k of `a` at
- * bit 2k, bit k of `b` at bit 2k + 1. Small pairs stay small (both below 8:
- * one varint byte), where two varints take two.
- */
-export function interleave(a: number, b: number): number {
-  const lo = spread13(a) | (spread13(b) << 1);
-  const hi = spread13(Math.floor(a / 8_192)) | (spread13(Math.floor(b / 8_192)) << 1);
-  return (hi >>> 0) * 2 ** 26 + (lo >>> 0);
-}
-
-/** The inverse of {@link interleave}; `out` is reused. */
-export function deinterleave(code: number, out: [number, number]): [number, number] {
-  const lo = code % 2 ** 26;
-  const hi = Math.floor(code / 2 ** 26);
-  out[0] = gather13(hi) * 8_192 + gather13(lo);
-  out[1] = gather13(hi >>> 1) * 8_192 + gather13(lo >>> 1);
-  return out;
 }
 
 /** Zigzag of a signed integer (0, -1, 1, -2 ... as 0, 1, 2, 3 ...). */
