@@ -52,14 +52,15 @@ export interface BadFrame {
 }
 
 /**
- * One segment of change records written by `write` (its head, the count,
- * the bit stream), hex: for bad frames.
+ * One segment of change records written by `write` (its head, then the bit
+ * stream), hex: for bad frames.
  */
-function changeSegment(indexed: boolean, count: number, write: (b: BitWriter) => void): string {
+function changeSegment(indexed: boolean, write: (b: BitWriter) => void): string {
   const b = new BitWriter();
   write(b);
-  const body = [count, ...b.view()];
-  return hex(Uint8Array.from([body.length * 16 + (indexed ? 8 : 0), ...body]));
+  const body = [...b.view()];
+  const head = indexed ? [body.length * 2 + 1, 8] : [body.length * 2];
+  return hex(Uint8Array.from([...head, ...body]));
 }
 
 /** Splits the aircraft into two segments (stand-ins for two tiles) at this longitude. */
@@ -267,27 +268,27 @@ export function buildGoldenV2(
     // this version does not know).
     {
       name: "unknown field bit",
-      hex: "312a01000001" + "54" + "01" + "01" + "818004",
+      hex: "312a01000001" + "0b04" + "01" + "01" + "818004",
       error: "unknown field bits",
     },
     // A snapshot whose segment says it has removes (head 1 × 16 + 2), and one remove count.
     {
       name: "removes in a snapshot",
-      hex: "312a01000001" + "12" + "00",
+      hex: "312a01000001" + "0302" + "00",
       error: "a snapshot segment has removes",
     },
     // A delta of two segments, the first indexed (head 0 × 16 + 8): only a frame's
     // only segment may be.
     {
       name: "indexed segment among several",
-      hex: "322a01000002" + "08" + "00",
+      hex: "322a01000002" + "0108" + "00",
       error: "indexed change records in a frame of several segments",
     },
     // A delta whose one segment identifies change records by index among the held aircraft (6
     // after the golden snapshot): 1 record, identifier order 0, index 6, past them.
     {
       name: "change record index past the held aircraft",
-      hex: "322a01000001" + changeSegment(true, 1, (b) => {
+      hex: "322a01000001" + changeSegment(true, (b) => {
         b.bits(0, 5);
         b.eg(6, 0);
       }),
@@ -296,30 +297,42 @@ export function buildGoldenV2(
     // One change record of a held aircraft (icao24 in 24 bits) whose mask code is past the table.
     {
       name: "mask code past the table",
-      hex: "322a01000001" + changeSegment(false, 1, (b) => {
+      hex: "322a01000001" + changeSegment(false, (b) => {
         b.bits(0, 5);
         b.bits(firstIcao, 24);
         b.eg(64, 0);
       }),
       error: "mask code 64 past the table",
     },
-    // Two change records announced, one written (the rest is zero padding).
+    // A change record cut short: mask code 1 (0x19: position, speed, track), then nothing.
     {
-      name: "fewer change records than counted",
-      hex: "322a01000001" + changeSegment(false, 2, (b) => {
+      name: "change record cut short",
+      hex: "322a01000001" + changeSegment(false, (b) => {
         b.bits(0, 5);
         b.bits(firstIcao, 24);
-        b.eg(7, 0); // mask code 7: 0x0, nothing changed but last_contact
+        b.eg(1, 0);
       }),
       error: "truncated",
+    },
+    // The identifier order alone: no record.
+    {
+      name: "change records without a record",
+      hex: "322a01000001" + changeSegment(false, (b) => b.bits(0, 5)),
+      error: "without a record",
+    },
+    // A segment head with an unknown contents bit.
+    {
+      name: "unknown segment contents bit",
+      hex: "322a01000001" + "0110",
+      error: "unknown segment contents bits 0x10",
     },
     // A valid record, then padding with a bit set.
     {
       name: "non-zero padding",
-      hex: "322a01000001" + changeSegment(false, 1, (b) => {
+      hex: "322a01000001" + changeSegment(false, (b) => {
         b.bits(0, 5);
         b.bits(firstIcao, 24);
-        b.eg(7, 0);
+        b.eg(7, 0); // mask code 7: 0x0, nothing changed but last_contact
         b.bits(1, 1);
       }),
       error: "non-zero padding",

@@ -16,7 +16,7 @@ import { Encoder } from "@msgpack/msgpack";
 import { ByteWriter } from "./wire.ts";
 import { BitWriter, egBits } from "./bits.ts";
 import { type QFlight, TRACK_UNITS, wrapLon } from "./record.ts";
-import { climb, deadReckon } from "./predict.ts";
+import { climb, deadReckon, toTrackFrame } from "./predict.ts";
 
 /**
  * First byte of every frame. Snapshot and delta kinds carry the layout
@@ -39,8 +39,14 @@ export const SEG_FULL = 4;
  * before the frame instead of icao24; only in a frame's only segment.
  */
 export const SEG_INDEXED = 8;
-/** Segment head multiplier: the contents take the low 4 bits. */
-export const SEG_HEAD_SCALE = 16;
+/** Every contents bit this revision knows. */
+export const SEG_KNOWN = 15;
+/**
+ * Segment head: `uvarint` L × 2 + 1 then a contents byte, or L × 2 for a
+ * segment of change records only (most of a regional view's tiles, so their
+ * head is one byte up to 63 bytes).
+ */
+export const SEG_HEAD_SCALE = 2;
 
 /** Field bits of a record's mask, in the order their values follow. */
 export const F_POS = 1 << 0;
@@ -150,11 +156,11 @@ const MASK_CODE = new Map(MASK_TABLE.map((m, i) => [m, i]));
 
 /**
  * Exp-Golomb orders of change record values (zigzag-coded residuals),
- * fitted to the load scenario's residuals: a latitude residual is mostly
- * within ±8 units (order 3: 4 bits), a longitude one within ±16 (order 4).
+ * fitted to the load scenario's residuals: a position residual along the
+ * track is mostly within ±16 units (order 4: 5-7 bits), across it ±4.
  */
-export const K_LAT = 3;
-export const K_LON = 4;
+export const K_ALONG = 4;
+export const K_ACROSS = 2;
 export const K_ALT = 1;
 export const K_GEO = 2;
 export const K_VEL = 2;
@@ -218,8 +224,8 @@ export function encodeSegment(
     /**
      * icao24 of every aircraft the segment's clients hold before this tick,
      * ascending. Only for a segment that is alone in every frame it goes in
-     * (a whole-world view's): change records are then indexed by a bitmap
-     * over them when that is smaller than icao24 gaps.
+     * (a whole-world view's): change records are then identified by their
+     * index among them instead of their icao24.
      */
     held?: readonly number[];
   },
@@ -261,7 +267,6 @@ export function encodeSegment(
   if (changeList.length > 0) {
     const ids = options.held ? heldIndexes(options.held, changeList) : null;
     if (ids) contents |= SEG_INDEXED;
-    body.uvarint(changeList.length);
     const bits = scratchBits;
     bits.reset();
     // Identifiers: the first absolute (an index, or 24 bits of icao24), then gaps minus one, in
@@ -293,7 +298,11 @@ export function encodeSegment(
   const length = (tableBytes?.length ?? 0) + bodyBytes.length;
   const prefix = scratchPrefix;
   prefix.reset();
-  prefix.uvarint(length * SEG_HEAD_SCALE + contents);
+  if (contents === 0) prefix.uvarint(length * SEG_HEAD_SCALE);
+  else {
+    prefix.uvarint(length * SEG_HEAD_SCALE + 1);
+    prefix.byte(contents);
+  }
   const out = new Uint8Array(prefix.length + length);
   out.set(prefix.view(), 0);
   if (tableBytes) out.set(tableBytes, prefix.length);
@@ -380,6 +389,7 @@ function writeFull(w: ByteWriter, q: QFlight, ctx: WriteContext): void {
 }
 
 const dr: [number, number] = [0, 0];
+const frameResidual: [number, number] = [0, 0];
 
 /** The residual of a nullable field against its prediction, or how it changed. */
 function nullableField(
@@ -458,8 +468,9 @@ function writeChange(w: BitWriter, prev: QFlight, next: QFlight, ctx: WriteConte
       w.seg(next.lat, K_ABS_POS);
       w.seg(next.lon, K_ABS_POS);
     } else {
-      w.seg(rLat, K_LAT);
-      w.seg(rLon, K_LON);
+      toTrackFrame(dr[0], dr[1], rLat, rLon, frameResidual);
+      w.seg(frameResidual[0], K_ALONG);
+      w.seg(frameResidual[1], K_ACROSS);
     }
   }
   const values = mask & ~acc.nulls;

@@ -119,6 +119,81 @@ export function climb(vr: number | null, dt: number): number {
   return roundDiv(vr * dt * 8, 1_875);
 }
 
+// --- along-track frame -------------------------------------------------------------
+
+/** floor(sqrt(n)) for an integer 0 <= n < 2^52, exact (corrected after Math.sqrt). */
+function isqrt(n: number): number {
+  let r = Math.floor(Math.sqrt(n));
+  while (r * r > n) r--;
+  while ((r + 1) * (r + 1) <= n) r++;
+  return r;
+}
+
+/**
+ * A position residual (x, y: latitude and longitude units) turned into the
+ * frame of the predicted move (p, q: the dead-reckoned dlat, dlon): `out` =
+ * [along, across], the residual along the move and across it. The jitter of
+ * a 1 s track is mostly along it (its times are whole seconds, its speeds
+ * near 250 m/s), so the across part is small: 12.2 bits for both where the
+ * latitude and longitude residuals took 13.5 (load scenario). A rotation by
+ * three integer shears (lifting), so {@link fromTrackFrame} undoes it bit
+ * for bit whatever the rounding; a move of (0, 0) leaves the residual as it
+ * is, and one pointing south turns it by 180° first.
+ */
+export function toTrackFrame(
+  p: number,
+  q: number,
+  x: number,
+  y: number,
+  out: [number, number],
+): [number, number] {
+  if (p === 0 && q === 0) {
+    out[0] = x;
+    out[1] = y;
+    return out;
+  }
+  if (p < 0) {
+    // 0 - v, not -v: no negative zero comes out.
+    p = 0 - p;
+    q = 0 - q;
+    x = 0 - x;
+    y = 0 - y;
+  }
+  const r = isqrt(p * p + q * q);
+  const x1 = x + roundDiv(q * y, r + p);
+  const y1 = y + roundDiv(-q * x1, r);
+  out[0] = x1 + roundDiv(q * y1, r + p);
+  out[1] = y1;
+  return out;
+}
+
+/** The inverse of {@link toTrackFrame}: [x, y] from [along, across]. */
+export function fromTrackFrame(
+  p: number,
+  q: number,
+  along: number,
+  across: number,
+  out: [number, number],
+): [number, number] {
+  if (p === 0 && q === 0) {
+    out[0] = along;
+    out[1] = across;
+    return out;
+  }
+  const south = p < 0;
+  if (south) {
+    p = 0 - p;
+    q = 0 - q;
+  }
+  const r = isqrt(p * p + q * q);
+  const x1 = along - roundDiv(q * across, r + p);
+  const y = across - roundDiv(-q * x1, r);
+  const x = x1 - roundDiv(q * y, r + p);
+  out[0] = south ? 0 - x : x;
+  out[1] = south ? 0 - y : y;
+  return out;
+}
+
 /** Zigzag of a signed integer (0, -1, 1, -2 ... as 0, 1, 2, 3 ...). */
 export function zigzag(v: number): number {
   return v >= 0 ? v * 2 : -v * 2 - 1;

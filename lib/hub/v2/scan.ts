@@ -34,12 +34,12 @@ import {
   ID_ORDER_BITS,
   K_ABS,
   K_ABS_POS,
+  K_ACROSS,
+  K_ALONG,
   K_ALT,
   K_GEO,
   K_HDG,
-  K_LAT,
   K_LC,
-  K_LON,
   K_TPOS,
   K_VEL,
   K_VR,
@@ -53,11 +53,12 @@ import {
   SEG_FULL,
   SEG_HEAD_SCALE,
   SEG_INDEXED,
+  SEG_KNOWN,
   SEG_REMOVES,
   SEG_STRINGS,
   timeBase,
 } from "./frame.ts";
-import { climb, deadReckon } from "./predict.ts";
+import { climb, deadReckon, fromTrackFrame } from "./predict.ts";
 
 const msgpackDecoder = new Decoder();
 
@@ -69,6 +70,8 @@ const msgpackDecoder = new Decoder();
  * the track wraps at 3600, the longitude at 36,000,000) unless in
  * `absMask`, or null when in `nullMask`; fields outside it take their
  * prediction ({@link applyChange}). `lc` and `tpos` are absolute in both.
+ * A change record's position residual is `lat` along the predicted move and
+ * `lon` across it (predict.ts `toTrackFrame`), unless absolute.
  */
 export interface WireRecord {
   icao: number;
@@ -185,7 +188,10 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
     const at = r.pos;
     const head = r.uvarint();
     const len = Math.floor(head / SEG_HEAD_SCALE);
-    const contents = head % SEG_HEAD_SCALE;
+    const contents = head % SEG_HEAD_SCALE ? r.byte() : 0;
+    if (contents & ~SEG_KNOWN) {
+      throw new FrameError(`unknown segment contents bits 0x${contents.toString(16)}`, at);
+    }
     if (len > r.end - r.pos) {
       throw new FrameError(`segment ${i} of ${len} bytes runs past the end (truncated)`, at);
     }
@@ -253,9 +259,11 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
 const bitReader = new BitReader(new Uint8Array(0), 0, 0);
 
 /**
- * The change records of a segment (its bytes from `r.pos` to its end): the
- * count, then the bit stream (identifier order, each record's identifier,
- * mask and values), zero-padded to the segment's end.
+ * The change records of a segment (its bytes from `r.pos` to its end): a
+ * bit stream (identifier order, then each record's identifier, mask and
+ * values) zero-padded to the segment's end. Records follow while 8 bits or
+ * more are left: every record takes at least 8 (docs/protocol.md), and the
+ * padding fewer.
  */
 function readChanges(
   r: ByteReader,
@@ -264,18 +272,13 @@ function readChanges(
   c: RecordContext,
   visitor: FrameVisitor,
 ): void {
-  const n = r.uvarint();
   const at = r.pos;
-  // Every record takes at least 2 bits (an identifier gap and a mask code).
-  if (n === 0 || n * 2 > (r.end - r.pos) * 8 - ID_ORDER_BITS) {
-    throw new FrameError(`change record count ${n} does not fit the segment`, at);
-  }
   const b = bitReader;
   b.reset(r.bytes, r.pos, r.end);
   const order = b.bits(ID_ORDER_BITS);
   if (order > 23) throw new FrameError(`identifier order ${order} above 23`, at);
   let last = -1;
-  for (let k = 0; k < n; k++) {
+  while ((b.end - b.pos) * 8 - b.bit >= 8) {
     const idAt = b.pos;
     let id: number;
     if (last >= 0) id = last + 1 + b.eg(order);
@@ -296,6 +299,7 @@ function readChanges(
     readChange(b, rec, c);
     visitor.change(rec);
   }
+  if (last < 0) throw new FrameError("change records part without a record", at);
   b.finish();
   r.pos = r.end;
 }
@@ -392,8 +396,8 @@ function readChange(r: BitReader, rec: WireRecord, c: RecordContext): void {
         throw new FrameError("longitude out of range", at);
       }
     } else {
-      rec.lat = r.seg(K_LAT);
-      rec.lon = r.seg(K_LON);
+      rec.lat = r.seg(K_ALONG);
+      rec.lon = r.seg(K_ACROSS);
     }
   } else {
     rec.lat = 0;
@@ -500,6 +504,7 @@ export function fullToQ(rec: Readonly<WireRecord>): QFlight {
 }
 
 const move: [number, number] = [0, 0];
+const residual: [number, number] = [0, 0];
 
 /**
  * Applies a change record to the state the client holds, in place: every
@@ -520,9 +525,14 @@ export function applyChange(q: QFlight, rec: Readonly<WireRecord>): void {
   if ((m & F_POS) && (abs & F_POS)) {
     q.lat = rec.lat;
     q.lon = rec.lon;
+  } else if (m & F_POS) {
+    // The residual is in the frame of the predicted move (predict.ts).
+    fromTrackFrame(move[0], move[1], rec.lat, rec.lon, residual);
+    q.lat += move[0] + residual[0];
+    q.lon = wrapLon(wrapLon(q.lon + move[1]) + residual[1]);
   } else {
-    q.lat += move[0] + (m & F_POS ? rec.lat : 0);
-    q.lon = wrapLon(wrapLon(q.lon + move[1]) + (m & F_POS ? rec.lon : 0));
+    q.lat += move[0];
+    q.lon = wrapLon(q.lon + move[1]);
   }
   if (q.lat < -9_000_000 || q.lat > 9_000_000) {
     throw new FrameError(`latitude out of range after a change (${rec.icao})`, 0);
