@@ -88,10 +88,9 @@ export class BitWriter {
 
   /** Exp-Golomb code of order `k` for `v` >= 0: zeros, then v + 2^k in binary. */
   eg(v: number, k: number): void {
+    // The zero prefix is the high bits of one wider field.
     const w = v + 2 ** k;
-    const n = bitLength(w);
-    this.bits(0, n - 1 - k);
-    this.bits(w, n);
+    this.bits(w, 2 * bitLength(w) - 1 - k);
   }
 
   /** Exp-Golomb of the zigzag code of a signed integer. */
