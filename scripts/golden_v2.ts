@@ -298,7 +298,6 @@ export function buildGoldenV2(
     {
       name: "mask code past the table",
       hex: "322a01000001" + changeSegment(false, (b) => {
-        b.bits(0, 5);
         b.bits(firstIcao, 24);
         b.eg(64, 0);
       }),
@@ -308,16 +307,15 @@ export function buildGoldenV2(
     {
       name: "change record cut short",
       hex: "322a01000001" + changeSegment(false, (b) => {
-        b.bits(0, 5);
         b.bits(firstIcao, 24);
         b.eg(1, 0);
       }),
       error: "truncated",
     },
-    // The identifier order alone: no record.
+    // Indexed change records: the identifier order alone, no record.
     {
       name: "change records without a record",
-      hex: "322a01000001" + changeSegment(false, (b) => b.bits(0, 5)),
+      hex: "322a01000001" + changeSegment(true, (b) => b.bits(0, 5)),
       error: "without a record",
     },
     // A segment head with an unknown contents bit.
@@ -330,7 +328,6 @@ export function buildGoldenV2(
     {
       name: "non-zero padding",
       hex: "322a01000001" + changeSegment(false, (b) => {
-        b.bits(0, 5);
         b.bits(firstIcao, 24);
         b.eg(7, 0); // mask code 7: 0x0, nothing changed but last_contact
         b.bits(1, 1);

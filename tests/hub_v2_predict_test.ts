@@ -101,9 +101,9 @@ async function streamTrack(file: string): Promise<{ records: number; bytes: numb
       `${file} at ${f.last_contact_unix}`,
     );
     if (seq > 1 && segment) {
-      // The segment head, the identifier order (5 bits) and the icao24 (24 bits) are framing,
-      // not the record (its padding to the byte is counted).
-      bytes += segment.length - varintLength(segment) - 29 / 8;
+      // The segment head and the icao24 (24 bits; a lone record has no identifier order) are
+      // framing, not the record (its padding to the byte is counted).
+      bytes += segment.length - varintLength(segment) - 3;
       records++;
     }
   }

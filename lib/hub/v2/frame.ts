@@ -270,15 +270,18 @@ export function encodeSegment(
     const bits = scratchBits;
     bits.reset();
     // Identifiers: the first absolute (an index, or 24 bits of icao24), then gaps minus one, in
-    // the Exp-Golomb order that makes them shortest.
+    // the Exp-Golomb order that makes them shortest. Without indexes the order comes just before
+    // the second record: a third of a regional view's tiles have one record, and no gap.
     const order = idOrder(ids ?? changeList.map((c) => c.next.icao), ids !== null);
-    bits.bits(order, ID_ORDER_BITS);
+    if (ids) bits.bits(order, ID_ORDER_BITS);
     let last = -1;
     for (let i = 0; i < changeList.length; i++) {
       const { prev, next } = changeList[i]!;
       const id = ids ? ids[i]! : next.icao;
-      if (last >= 0) bits.eg(id - last - 1, order);
-      else if (ids) bits.eg(id, order);
+      if (last >= 0) {
+        if (!ids && i === 1) bits.bits(order, ID_ORDER_BITS);
+        bits.eg(id - last - 1, order);
+      } else if (ids) bits.eg(id, order);
       else bits.bits(id, 24);
       last = id;
       writeChange(bits, prev, next, ctx);

@@ -258,6 +258,13 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
 
 const bitReader = new BitReader(new Uint8Array(0), 0, 0);
 
+function readOrder(b: BitReader): number {
+  const at = b.pos;
+  const order = b.bits(ID_ORDER_BITS);
+  if (order > 23) throw new FrameError(`identifier order ${order} above 23`, at);
+  return order;
+}
+
 /**
  * The change records of a segment (its bytes from `r.pos` to its end): a
  * bit stream (identifier order, then each record's identifier, mask and
@@ -275,12 +282,13 @@ function readChanges(
   const at = r.pos;
   const b = bitReader;
   b.reset(r.bytes, r.pos, r.end);
-  const order = b.bits(ID_ORDER_BITS);
-  if (order > 23) throw new FrameError(`identifier order ${order} above 23`, at);
+  // The identifiers' order: first when indexed, else just before the second record.
+  let order = held ? readOrder(b) : 0;
   let last = -1;
-  while ((b.end - b.pos) * 8 - b.bit >= 8) {
+  for (let k = 0; (b.end - b.pos) * 8 - b.bit >= 8; k++) {
     const idAt = b.pos;
     let id: number;
+    if (k === 1 && !held) order = readOrder(b);
     if (last >= 0) id = last + 1 + b.eg(order);
     else id = held ? b.eg(order) : b.bits(24);
     last = id;
