@@ -152,7 +152,12 @@ export const MASK_TABLE: readonly number[] = Object.freeze([
 ]);
 /** The mask code that says the 16 mask bits follow. */
 export const MASK_ESCAPE = MASK_TABLE.length;
-const MASK_CODE = new Map(MASK_TABLE.map((m, i) => [m, i]));
+/** Code of each 16-bit mask, MASK_ESCAPE when not in the table (a lookup per record). */
+const MASK_CODE = (() => {
+  const codes = new Uint8Array(1 << 16).fill(MASK_TABLE.length);
+  MASK_TABLE.forEach((m, i) => codes[m] = i);
+  return codes;
+})();
 
 /**
  * Exp-Golomb orders of change record values (zigzag-coded residuals),
@@ -354,7 +359,7 @@ function idOrder(ids: readonly number[], indexed: boolean): number {
   while (guess < 23 && 2 ** (guess + 1) <= mean) guess++;
   let best = 0;
   let bestBits = Infinity;
-  for (let k = Math.max(0, guess - 2); k <= Math.min(23, guess + 1); k++) {
+  for (let k = Math.max(0, guess - 1); k <= guess; k++) {
     let n = indexed ? egBits(ids[0]!, k) : 0;
     for (let i = 1; i < ids.length && n < bestBits; i++) n += egBits(ids[i]! - ids[i - 1]! - 1, k);
     if (n < bestBits) {
@@ -463,8 +468,8 @@ function writeChange(w: BitWriter, prev: QFlight, next: QFlight, ctx: WriteConte
   if ((acc.mask & F_SOURCE) && next.source === null) acc.nulls |= F_SOURCE;
   let mask = acc.mask;
   if (acc.nulls || acc.abs) mask |= F_SPECIAL;
-  const code = MASK_CODE.get(mask);
-  if (code !== undefined) w.eg(code, 0);
+  const code = MASK_CODE[mask]!;
+  if (code !== MASK_ESCAPE) w.eg(code, 0);
   else {
     w.eg(MASK_ESCAPE, 0);
     w.bits(mask, 16);
