@@ -114,8 +114,8 @@ export interface FrameVisitor {
   change(record: Readonly<WireRecord>): void;
   /**
    * icao24 of every aircraft held before this frame, ascending: asked (once,
-   * before any remove) only for a frame whose change records are indexed by
-   * a bitmap. A visitor without it refuses such frames.
+   * before any remove) only for a frame whose change records are identified
+   * by their index among them. A visitor without it refuses such frames.
    */
   held?(): ArrayLike<number>;
 }
