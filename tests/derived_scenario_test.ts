@@ -18,7 +18,8 @@ import { loadDerivedFleet } from "../services/producer/derived.ts";
 import { startProducer } from "../services/producer/mod.ts";
 import { resolveReplaySources } from "../services/producer/replay.ts";
 import { CapturingBus, waitFor } from "./_fake_opensky.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import { flightToStateVector, stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import { buildPollMessages } from "../lib/opensky/envelope.ts";
 
 const WORLD = new URL("../fixtures/scenarios/world_load.json", import.meta.url).pathname;
 const RYR =
@@ -123,6 +124,23 @@ Deno.test("world_load: the producer's replay plays it, 20,000 flight states per 
   assert.equal(second! - first!, 1, "one second of data time between steps");
   assert.equal(steps[0]![0]!.source.mode, "replay");
   assert.equal(steps[0]![0]!.source.poll_interval_s, 1);
+  // Shifted to now like a recording's, and marked as a replay.
+  assert.ok(Math.abs(first! - Date.now() / 1000) < 60, `last contact ${first} is not now`);
+  assert.ok(steps[0]!.every((e) => e.payload.source === "replay"));
+  // The fleet's flights are published without validating them again: byte for byte what the
+  // validating path (each flight as an OpenSky state vector through buildPollMessages) makes.
+  const sent = bus.sends[0]!.find((t) => t.topic === "flights.state")!.messages;
+  const envelope = steps[0]![0]!;
+  const head = { source: envelope.source, producedAt: envelope.produced_at };
+  const rebuilt = buildPollMessages({
+    time: first!,
+    states: steps[0]!.map((e) => flightToStateVector(e.payload)) as never,
+  }, head).batch[0]!.messages;
+  assert.equal(rebuilt.length, 20_000);
+  for (let i = 0; i < sent.length; i++) {
+    assert.equal(String(sent[i]!.value), rebuilt[i]!.value);
+    assert.equal(sent[i]!.key, rebuilt[i]!.key);
+  }
 });
 
 Deno.test("world_load_10s: the same 20,000 derived aircraft at OpenSky's 10 s cadence", async () => {
