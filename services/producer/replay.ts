@@ -176,7 +176,8 @@ export async function runReplay(signal: AbortSignal, options: ReplayOptions): Pr
       break;
     }
     // The next pass continues the timeline, so shifted times keep increasing.
-    passOffsetS += passEndS;
+    // Whole seconds (a derived second's last part plays at a fraction of it).
+    passOffsetS += Math.ceil(passEndS);
   }
   return { passes, steps };
 }
@@ -199,7 +200,8 @@ async function publishStep(group: TimedItem[], ctx: StepContext): Promise<void> 
     if (item.kind === "snapshot" || item.kind === "flights") {
       const shiftSeconds = replayShiftSeconds({
         startUnixS: ctx.startUnixS,
-        atS: ctx.atS,
+        // A derived second comes in parts at fractions of it; its times stay whole seconds.
+        atS: item.kind === "flights" ? Math.floor(ctx.atS) : ctx.atS,
         recordedTime: item.kind === "snapshot" ? item.reply.time : item.time,
         keepTimes: ctx.keepTimes,
       });
