@@ -84,6 +84,8 @@ const predicted: GeoPoint = { lat: 0, lon: 0, altM: 0 };
 
 export class FlightStore {
   readonly flights = new Map<string, TrackedFlight>();
+  /** The same by 24-bit address: integer keys, no string to hash and compare per update. */
+  readonly #byAddress = new Map<number, TrackedFlight>();
   readonly #listeners = new Set<StoreListener>();
   readonly #options: StoreOptions;
   /** Updates dropped because they were older than what the store holds. */
@@ -120,6 +122,11 @@ export class FlightStore {
     for (const f of list) this.upsert(f, nowS, options);
   }
 
+  /** The aircraft with this 24-bit address (icao24 `4d2271` is 0x4d2271), if held. */
+  byAddress(icao: number): TrackedFlight | undefined {
+    return this.#byAddress.get(icao);
+  }
+
   /** Every aircraft not in `keep` leaves. */
   removeExcept(keep: ReadonlySet<string>): void {
     for (const id of [...this.flights.keys()]) if (!keep.has(id)) this.remove(id);
@@ -141,6 +148,7 @@ export class FlightStore {
         correction: null,
       };
       this.flights.set(own.icao24, t);
+      this.#byAddress.set(parseInt(own.icao24, 16), t);
       for (const l of this.#listeners) l.added(t);
       return true;
     }
@@ -235,6 +243,7 @@ export class FlightStore {
 
   remove(icao24: string): boolean {
     if (!this.flights.delete(icao24)) return false;
+    this.#byAddress.delete(parseInt(icao24, 16));
     for (const l of this.#listeners) l.removed(icao24);
     return true;
   }

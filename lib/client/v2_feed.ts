@@ -214,10 +214,9 @@ export class BatchReader {
     const rewrite = { timePositionUnix: 0, lastContactUnix: 0, nowS, write: this.#write };
     for (let k = 0; k < batch.count; k++) {
       const o = k * BATCH_FIELDS;
-      const id = this.#id(n[o]!);
-      const t = store.flights.get(id);
+      const t = store.byAddress(n[o]!);
       if (t === undefined) {
-        store.upsert(readFlight(batch, k, this.#scratch, id), nowS);
+        store.upsert(readFlight(batch, k, this.#scratch, this.#id(n[o]!)), nowS);
         continue;
       }
       this.#k = k;
