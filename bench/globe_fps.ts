@@ -452,6 +452,9 @@ function cpuFrame(n: number): {
   // the same content), then one frame packs and uploads all.
   const before = new FlightStore();
   before.replace(flights, nowS);
+  // Bound to a layer of its own, so that both stores pay the same listener.
+  const beforeLayer = new AircraftLayer(new THREE.Scene(), { capacity: 4096 });
+  beforeLayer.bind(before);
   const reader = new BatchReader(), beforeReader = new BatchReader();
   let applyMs = 0, perFlightMs = 0, updateMs = 0;
   const rounds = 6;
@@ -481,6 +484,7 @@ function cpuFrame(n: number): {
     updateMs += cpuNow() - tb;
   }
   perFlightMs /= rounds;
+  beforeLayer.dispose();
   applyMs /= rounds;
   updateMs /= rounds;
   layer.dispose();

@@ -86,7 +86,8 @@ export class FlightStore {
   readonly flights = new Map<string, TrackedFlight>();
   /** The same by 24-bit address: integer keys, no string to hash and compare per update. */
   readonly #byAddress = new Map<number, TrackedFlight>();
-  readonly #listeners = new Set<StoreListener>();
+  /** An array, not a Set: iterating a Set per aircraft update makes an iterator each time. */
+  #listeners: StoreListener[] = [];
   readonly #options: StoreOptions;
   /** Updates dropped because they were older than what the store holds. */
   outOfOrder = 0;
@@ -106,9 +107,11 @@ export class FlightStore {
   }
 
   listen(listener: StoreListener): () => void {
-    this.#listeners.add(listener);
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
     for (const t of this.flights.values()) listener.added(t);
-    return () => this.#listeners.delete(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   /**
@@ -238,7 +241,8 @@ export class FlightStore {
   readonly #into: { capS: number; out: GeoPoint } = { capS: DEFAULT_CAP_S, out: shown };
 
   #updated(t: TrackedFlight): void {
-    for (const l of this.#listeners) l.updated?.(t);
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!.updated?.(t);
   }
 
   remove(icao24: string): boolean {
