@@ -26,15 +26,19 @@
  * times its own per-frame JavaScript (`GlobeScene.layerMs`).
  *
  * Updates are measured apart, in CPU time too: every aircraft reports once
- * (where dead reckoning puts it: derived), the store takes the reports (any
- * renderer pays that), then the instanced layer's next frame packs and
- * uploads every slot; the instanced layer's cost per frame is its steady
- * cost plus that packing spread over a second of frames at 60 fps, each
- * aircraft reporting every second (the load scenario's cadence).
+ * (where dead reckoning puts it: derived), as the v2.bin batch the page's
+ * Worker would post for it, and the page's live feed gives it to the store
+ * (any renderer pays that) the way it does now (written in place into the
+ * store's objects) and, alternating in the same run, the way it did before
+ * (a flight object per aircraft through `FlightStore.upsert`); then the
+ * instanced layer's next frame packs and uploads every slot. The instanced
+ * layer's cost per frame is its steady cost plus that packing spread over a
+ * second of frames at 60 fps, each aircraft reporting every second (the
+ * load scenario's cadence).
  *
  * Plus, in Deno: the instanced layer's per-frame JavaScript with no new
- * data and with every aircraft updated, applying a delta of every aircraft
- * to the store, and decoding a MessagePack snapshot beside the same
+ * data and with every aircraft updated, the store taking a v2.bin batch of
+ * every aircraft (in place, and per flight object as before), and decoding a MessagePack snapshot beside the same
  * snapshot as `skysentinel.v2.bin` the way the page's Worker does (typed
  * arrays, lib/client/v2_feed.ts).
  *
