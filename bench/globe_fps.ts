@@ -42,7 +42,8 @@
  * snapshot as `skysentinel.v2.bin` the way the page's Worker does (typed
  * arrays, lib/client/v2_feed.ts).
  *
- * Run: `deno task bench:globe [seconds per mode] [--cpu-only] [--sizes=10000,20000]`
+ * Run: `deno task bench:globe [seconds per mode] [--cpu-only] [--updates-only] [--sizes=10000,20000]`
+ * (`--updates-only`: in the browser only the update costs, not the renderers' frames).
  *
  * @module
  */
@@ -75,6 +76,7 @@ import {
 
 const SECONDS = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 6);
 const CPU_ONLY = Deno.args.includes("--cpu-only");
+const UPDATES_ONLY = Deno.args.includes("--updates-only");
 /** Every aircraft reports this often during the browser runs, seconds (the load scenario's 1 s). */
 const UPDATE_S = 1;
 /** Aircraft counts measured (the world scale of issue #10 is 20,000). */
@@ -378,7 +380,10 @@ async function browserRuns(): Promise<{ rows: Row[]; updates: Update[] }> {
         } ms), layer packing ${f2(u.packMs)} ms`,
       );
       // The slowest last: a run cut short still has the others.
-      for (const mode of ["instanced", "globe only", "points merged", "points"] as Mode[]) {
+      const modes: Mode[] = UPDATES_ONLY
+        ? []
+        : ["instanced", "globe only", "points merged", "points"];
+      for (const mode of modes) {
         await setMode(page, mode);
         await measure(page, cdp, 1, 1); // warm up
         // The cheap modes get longer windows: more frames, less noise per frame.
@@ -565,7 +570,7 @@ if (import.meta.main) {
   for (const u of updates) {
     const get = (m: Mode) => rows.find((r) => r.aircraft === u.aircraft && r.mode === m);
     const floor = get("globe only")?.scriptMs ?? NaN;
-    const inst = get("instanced")!;
+    const inst = get("instanced") ?? { layerMs: NaN, scriptMs: NaN };
     // Per frame: the steady cost plus the packing spread over a second of
     // frames. The script time over the globe's is the upper bound: at ~1 fps
     // in software, JavaScript that runs per second (not per frame) lands in
