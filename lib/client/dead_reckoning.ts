@@ -79,8 +79,13 @@ function moveInto(p: { lat: number; lon: number }, dn: number, de: number): void
   const lat = p.lat;
   const lat2 = lat + dn / EARTH_RADIUS_M / DEG;
   const cos = Math.max(1e-6, Math.cos(lat * DEG));
-  p.lon = wrapLon(p.lon + de / (EARTH_RADIUS_M * cos) / DEG);
+  p.lon = wrap(p.lon + de / (EARTH_RADIUS_M * cos) / DEG);
   p.lat = Math.max(-90, Math.min(90, lat2));
+}
+
+/** lib/geo `wrapLon`, skipping its `%` for the longitudes already in range (nearly all). */
+function wrap(lon: number): number {
+  return lon >= -180 && lon < 180 ? lon : wrapLon(lon);
 }
 
 /**
@@ -159,7 +164,7 @@ export function makeCorrectionInto(
   const slow = options.maxSlowdown ?? 0.8;
   // lib/geo offsetMetres from `predicted` to `displayed`, without its pair.
   const dn = (displayed.lat - predicted.lat) * DEG * EARTH_RADIUS_M;
-  const de = wrapLon(displayed.lon - predicted.lon) * DEG * EARTH_RADIUS_M *
+  const de = wrap(displayed.lon - predicted.lon) * DEG * EARTH_RADIUS_M *
     Math.max(1e-6, Math.cos(predicted.lat * DEG));
   const du = displayed.altM - predicted.altM;
   const horiz = Math.sqrt(dn * dn + de * de);
