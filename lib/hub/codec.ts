@@ -229,7 +229,7 @@ export function decodeClientFrame(data: string | ArrayBuffer | Uint8Array): Deco
   return { ok: true, message: parsed.data };
 }
 
-const NON_ASCII = /[^\x00-\x7f]+/g;
+const NON_ASCII = /[\u0080-\uffff]+/g;
 
 /**
  * UTF-8 byte length without allocating: the string's length plus what its
