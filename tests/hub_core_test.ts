@@ -409,9 +409,26 @@ Deno.test("codec: the fast MessagePack writer gives the library's bytes (real fl
     new Date(0),
     new Uint8Array([1, 2, 3]),
     { position: { lat: 47.45, lon: 8.56 }, on_ground: false },
+    // Maps of other shapes at the same depth, keys of the same length (the writer caches keys
+    // per depth and position), integer-like keys (which come first).
+    { ab: 1, cd: { ef: 2 } },
+    { ab: 1, xy: { gh: 3, ef: 4 } },
+    { xy: 5 },
+    { b: 1, 2: "two", a: 3, 1: "one" },
   ];
   for (const v of odd) {
     assert.equal(firstDifference(msgpackElements([v]), library.encode(v)), -1, String(v));
   }
   assert.equal(firstDifference(msgpackElements(odd), library.encode(odd).slice(3)), -1);
+  // An enumerable key on Object.prototype: `for...in` would see it, Object.keys does not.
+  Object.defineProperty(Object.prototype, "polluted", {
+    value: 1,
+    enumerable: true,
+    configurable: true,
+  });
+  try {
+    assert.equal(firstDifference(msgpackElements(flights), library.encode(flights).slice(3)), -1);
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).polluted;
+  }
 });

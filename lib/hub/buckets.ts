@@ -11,7 +11,7 @@ import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import type { EncodedMessage } from "./codec.ts";
 import { compileFilter, normaliseSubscription } from "./filter.ts";
-import { type CommittedState, type FilterGroup, type Segment, WORLD } from "./segments.ts";
+import { type CommittedState, type FilterGroup, NOWHERE, type Segment, WORLD } from "./segments.ts";
 import { tileOf, tilesCovering } from "./tiles.ts";
 
 /** A bucket's part of one tick's changes. */
@@ -108,16 +108,28 @@ export class Bucket<M> {
       return { upserts: s.upserts, removes: s.removes };
     }
     const upserts: Flight[] = [];
-    let removes: string[] = [];
+    for (const s of this.segments) for (const f of s.upserts) upserts.push(f);
+    return { upserts, removes: this.removes() };
+  }
+
+  /**
+   * This tick's removes (those of {@link delta}), without merging the
+   * upserts: a remove whose aircraft moved to another of this view's tiles
+   * is an upsert there (the v1 frames need only these; their upserts are
+   * the segments' pieces).
+   */
+  removes(): string[] {
+    if (this.segments.length === 1) return this.segments[0]!.removes;
+    const tiles = this.#tiles;
+    const out: string[] = [];
     for (const s of this.segments) {
-      for (const f of s.upserts) upserts.push(f);
-      for (const id of s.removes) removes.push(id);
+      const { removes, movedTo } = s;
+      for (let i = 0; i < removes.length; i++) {
+        const to = movedTo[i]!;
+        if (to === NOWHERE || tiles === null || !tiles.has(to)) out.push(removes[i]!);
+      }
     }
-    if (removes.length > 0 && upserts.length > 0) {
-      const up = new Set(upserts.map((f) => f.icao24));
-      removes = removes.filter((id) => !up.has(id));
-    }
-    return { upserts, removes };
+    return out;
   }
 
   /** The committed flights this view sees. */

@@ -45,12 +45,18 @@ export function frameBytes(frame: Frame): number {
   return typeof frame === "string" ? utf8Length(frame) : frame.byteLength;
 }
 
+/** A JSON frame with its UTF-8 size, bytes (known from its parts). */
+export interface SizedText {
+  text: string;
+  bytes: number;
+}
+
 /**
  * Builders that make a message's frame from parts encoded elsewhere (the
  * segments of a tick) instead of encoding the whole message.
  */
 export interface FrameBuilders {
-  json?: () => string;
+  json?: () => string | SizedText;
   msgpack?: () => Uint8Array<ArrayBuffer>;
   binary?: () => Uint8Array<ArrayBuffer>;
 }
@@ -59,8 +65,8 @@ export interface FrameBuilders {
 export interface DeltaParts {
   seq: number;
   serverTimeMs: number;
-  /** Each segment's upserts as JSON objects joined by commas (empty string for none). */
-  json: () => string[];
+  /** Each segment's upserts as JSON objects joined by commas (empty for none), with its UTF-8 size. */
+  json: () => SizedText[];
   /** Each segment's upserts as concatenated MessagePack maps, with their count. */
   msgpack: () => { count: number; bytes: Uint8Array }[];
   removes: string[];
@@ -71,47 +77,85 @@ export interface DeltaParts {
 /**
  * A delta's JSON text from per-segment fragments: the same text as
  * `JSON.stringify` of the message (same key order), without encoding a
- * flight more than once per tick.
+ * flight more than once per tick; made by one join (a flat string, not a
+ * rope to flatten), its size summed from the fragments'.
  */
-export function composeJsonDelta(p: DeltaParts): string {
-  const upserts = p.json().filter((s) => s.length > 0).join(",");
-  return `{"type":"delta","seq":${p.seq},"server_time_ms":${
-    JSON.stringify(p.serverTimeMs)
-  },"upserts":[${upserts}],"removes":${JSON.stringify(p.removes)}${
+export function composeJsonDelta(p: DeltaParts): SizedText {
+  const pieces = [
+    `{"type":"delta","seq":${p.seq},"server_time_ms":${JSON.stringify(p.serverTimeMs)},"upserts":[`,
+  ];
+  let bytes = pieces[0]!.length;
+  for (const x of p.json()) {
+    if (x.text.length === 0) continue;
+    if (pieces.length > 1) {
+      pieces.push(",");
+      bytes++;
+    }
+    pieces.push(x.text);
+    bytes += x.bytes;
+  }
+  const tail = `],"removes":${JSON.stringify(p.removes)}${
     p.total === undefined ? "" : `,"total":${p.total}`
   }}`;
+  pieces.push(tail);
+  bytes += utf8Length(tail);
+  return { text: pieces.join(""), bytes };
 }
+
+const fastMsgpack = new FastMsgpack();
+/** The library's bytes of the delta's fixed keys and values. */
+const MP = {
+  typeDeltaSeq: concatBytes(["type", "delta", "seq"].map((k) => msgpackEncoder.encode(k))),
+  serverTimeMs: msgpackEncoder.encode("server_time_ms"),
+  upserts: msgpackEncoder.encode("upserts"),
+  removes: msgpackEncoder.encode("removes"),
+  total: msgpackEncoder.encode("total"),
+};
 
 /** A delta's MessagePack bytes from per-segment element bytes (a map of the same keys). */
 export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
   const parts = p.msgpack();
   let count = 0;
-  for (const x of parts) count += x.count;
-  const pieces: Uint8Array[] = [
-    Uint8Array.of(p.total === undefined ? 0x85 : 0x86),
-    msgpackEncoder.encode("type"),
-    msgpackEncoder.encode("delta"),
-    msgpackEncoder.encode("seq"),
-    msgpackEncoder.encode(p.seq),
-    msgpackEncoder.encode("server_time_ms"),
-    msgpackEncoder.encode(p.serverTimeMs),
-    msgpackEncoder.encode("upserts"),
+  let size = 0;
+  for (const x of parts) {
+    count += x.count;
+    size += x.bytes.length;
+  }
+  const w = fastMsgpack;
+  w.start();
+  w.raw(Uint8Array.of(p.total === undefined ? 0x85 : 0x86));
+  w.raw(MP.typeDeltaSeq);
+  w.write(p.seq);
+  w.raw(MP.serverTimeMs);
+  w.write(p.serverTimeMs);
+  w.raw(MP.upserts);
+  w.raw(
     count < 16
       ? Uint8Array.of(0x90 | count)
       : count < 0x10000
       ? Uint8Array.of(0xdc, count >> 8, count & 0xff)
       : Uint8Array.of(0xdd, count >>> 24, (count >> 16) & 0xff, (count >> 8) & 0xff, count & 0xff),
-    ...parts.map((x) => x.bytes),
-    msgpackEncoder.encode("removes"),
-    msgpackEncoder.encode(p.removes),
-    ...(p.total === undefined
-      ? []
-      : [msgpackEncoder.encode("total"), msgpackEncoder.encode(p.total)]),
-  ];
-  return concatBytes(pieces);
+  );
+  const head = w.finish();
+  w.start();
+  w.raw(MP.removes);
+  w.write(p.removes);
+  if (p.total !== undefined) {
+    w.raw(MP.total);
+    w.write(p.total);
+  }
+  const tail = w.finish();
+  // One copy of the segments' bytes, into an array of the frame's size.
+  const out = new Uint8Array(head.length + size + tail.length);
+  out.set(head, 0);
+  let at = head.length;
+  for (const x of parts) {
+    out.set(x.bytes, at);
+    at += x.bytes.length;
+  }
+  out.set(tail, at);
+  return out;
 }
-
-const fastMsgpack = new FastMsgpack();
 
 /**
  * Flights as concatenated MessagePack maps (array elements without the array
@@ -164,7 +208,11 @@ export class EncodedMessage {
   frame(encoding: Encoding): Frame {
     const b = this.#builders;
     if (encoding === "json") {
-      this.#json ??= b.json ? b.json() : this.#encode(this.message, "json") as string;
+      if (this.#json === undefined) {
+        const built = b.json ? b.json() : this.#encode(this.message, "json") as string;
+        if (typeof built === "string") this.#json = built;
+        else [this.#json, this.#bytes.json] = [built.text, built.bytes];
+      }
       return this.#json;
     }
     if (encoding === "bin") {

@@ -222,19 +222,20 @@ export class HubCore<M> {
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
       const binary = () =>
         composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal, lc0 }, parts);
-      // The merged upserts and removes only when a v1 frame (or a reader) needs them: most views
-      // have only v2.bin clients, whose frame is made of the segments' binary parts.
+      // The merged upserts only when a reader needs them (most views have only v2.bin clients,
+      // whose frame is made of the segments' binary parts; v1 frames of several segments are
+      // made of the segments' pieces and need only the removes).
       let merged: BucketDelta | undefined;
-      const delta = () => merged ??= bucket.delta();
+      let removes: string[] | undefined;
       const body = {
         type: "delta" as const,
         seq,
         server_time_ms: nowMs,
         get upserts() {
-          return delta().upserts;
+          return (merged ??= bucket.delta()).upserts;
         },
         get removes() {
-          return delta().removes;
+          return removes ??= merged ? merged.removes : bucket.removes();
         },
         total,
       };
@@ -394,7 +395,7 @@ function commonLastContact(upserts: readonly Flight[], base: number): number {
 /** The per-segment upsert fragments of a view. */
 function partsOf(segments: readonly Segment[]) {
   return {
-    json: () => segments.map((s) => s.jsonUpserts()),
+    json: () => segments.map((s) => ({ text: s.jsonUpserts(), bytes: s.jsonUpsertsBytes() })),
     msgpack: () => segments.map((s) => ({ count: s.upserts.length, bytes: s.msgpackUpserts() })),
   };
 }

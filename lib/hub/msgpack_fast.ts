@@ -21,11 +21,36 @@ export class FastMsgpack {
   #view = new DataView(this.#bytes.buffer);
   #pos = 0;
   readonly #keys = new Map<string, Uint8Array>();
+  /**
+   * Per depth, the keys of the last map written there and their bytes: maps
+   * of one shape (every flight, every position) find each key by one
+   * comparison instead of a lookup.
+   */
+  readonly #shapes: { keys: string[]; bytes: Uint8Array[] }[] = [];
+  /** False when Object.prototype has enumerable keys (then `for...in` is not Object.keys). */
+  #forIn = true;
 
   /** The values one after the other (array elements without the array header), in a new array. */
   elements(values: readonly unknown[]): Uint8Array<ArrayBuffer> {
-    this.#pos = 0;
+    this.start();
     for (const v of values) this.#value(v, 1);
+    return this.finish();
+  }
+
+  /** Starts a new output (then {@link write} values, {@link finish}). */
+  start(): void {
+    this.#pos = 0;
+    this.#forIn = true;
+    for (const _ in Object.prototype) this.#forIn = false;
+  }
+
+  /** Writes one value as the library's `encode(value)` would. */
+  write(value: unknown): void {
+    this.#value(value, 0);
+  }
+
+  /** The bytes written since {@link start}, in a new array. */
+  finish(): Uint8Array<ArrayBuffer> {
     return this.#bytes.slice(0, this.#pos);
   }
 
@@ -35,6 +60,11 @@ export class FastMsgpack {
     bigger.set(this.#bytes.subarray(0, this.#pos));
     this.#bytes = bigger;
     this.#view = new DataView(bigger.buffer);
+  }
+
+  /** Writes bytes as they are (already MessagePack). */
+  raw(bytes: Uint8Array): void {
+    this.#raw(bytes);
   }
 
   #raw(bytes: Uint8Array): void {
@@ -150,8 +180,35 @@ export class FastMsgpack {
   }
 
   #map(object: Record<string, unknown>, depth: number): void {
-    const keys = Object.keys(object);
-    const n = keys.length;
+    // `for...in` is Object.keys here (own keys, same order: the prototype is Object.prototype,
+    // checked to have no enumerable keys) without allocating the keys' array.
+    if (!this.#forIn) return this.#mapOf(object, Object.keys(object), depth);
+    let n = 0;
+    for (const _ in object) n++;
+    this.#mapHeader(n);
+    const shape = this.#shapes[depth] ??= { keys: [], bytes: [] };
+    let i = 0;
+    for (const key in object) {
+      if (shape.keys[i] === key) this.#raw(shape.bytes[i]!);
+      else {
+        const k = this.#key(key);
+        if (i < 64) [shape.keys[i], shape.bytes[i]] = [key, k];
+        this.#raw(k);
+      }
+      this.#value(object[key], depth + 1);
+      i++;
+    }
+  }
+
+  #mapOf(object: Record<string, unknown>, keys: string[], depth: number): void {
+    this.#mapHeader(keys.length);
+    for (const key of keys) {
+      this.#raw(this.#key(key));
+      this.#value(object[key], depth + 1);
+    }
+  }
+
+  #mapHeader(n: number): void {
     this.#ensure(5);
     const b = this.#bytes;
     if (n < 16) b[this.#pos++] = 0x80 + n;
@@ -164,15 +221,16 @@ export class FastMsgpack {
       this.#view.setUint32(this.#pos, n);
       this.#pos += 4;
     }
-    for (const key of keys) {
-      let k = this.#keys.get(key);
-      if (!k) {
-        k = library.encode(key);
-        // Keys are few (a flight's field names); a map of arbitrary keys is not kept.
-        if (this.#keys.size < 256) this.#keys.set(key, k);
-      }
-      this.#raw(k);
-      this.#value(object[key], depth + 1);
+  }
+
+  /** A map key's bytes (the library's), kept for the few keys flights have. */
+  #key(key: string): Uint8Array {
+    let k = this.#keys.get(key);
+    if (!k) {
+      k = library.encode(key);
+      // Keys are few (a flight's field names); a map of arbitrary keys is not kept.
+      if (this.#keys.size < 256) this.#keys.set(key, k);
     }
+    return k;
   }
 }

@@ -8,12 +8,14 @@
  */
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
-import { msgpackElements } from "./codec.ts";
+import { msgpackElements, utf8Length } from "./codec.ts";
 import { compileFilter, type FlightPredicate, isUnfiltered } from "./filter.ts";
 import { BinaryTracker } from "./v2/tracker.ts";
 
 /** The tile number of the whole-world segment. */
 export const WORLD = -1;
+/** {@link Segment.movedTo} of a remove that is not a move to another tile of the same filter. */
+export const NOWHERE = -2;
 
 /** Read access to the committed state, by tile. */
 export interface CommittedState {
@@ -32,9 +34,16 @@ export class Segment {
   /** This tick's part of the changes (reset every tick). */
   upserts: Flight[] = [];
   removes: string[] = [];
+  /**
+   * Per remove, the tile of this filter the aircraft moved to in this tick
+   * (an upsert there), or {@link NOWHERE}: a view of several tiles drops the
+   * removes of moves within it without merging its segments' upserts.
+   */
+  movedTo: number[] = [];
   /** This tick's binary segment, or null when nothing changed for it (or no tracker). */
   binary: Uint8Array<ArrayBuffer> | null = null;
   #json: string | undefined;
+  #jsonBytes = -1;
   #msgpack: Uint8Array<ArrayBuffer> | undefined;
   /** Aircraft seen here; unused for the unfiltered world (every committed aircraft). */
   readonly #visible = new Set<string>();
@@ -63,9 +72,15 @@ export class Segment {
     this.upserts.push(f);
   }
 
-  /** Takes `icao24` out; adds a remove for this tick when it was seen here. */
-  remove(icao24: string): void {
-    if (this.#all || this.#visible.delete(icao24)) this.removes.push(icao24);
+  /**
+   * Takes `icao24` out; adds a remove for this tick when it was seen here.
+   * `movedTo`: the tile of this filter it was upserted in this tick, if any.
+   */
+  remove(icao24: string, movedTo = NOWHERE): void {
+    if (this.#all || this.#visible.delete(icao24)) {
+      this.removes.push(icao24);
+      this.movedTo.push(movedTo);
+    }
   }
 
   /** True when `icao24` is seen here. */
@@ -76,16 +91,29 @@ export class Segment {
   /** Forgets last tick's changes (and its snapshot bytes, now out of date). */
   reset(): void {
     if (this.upserts.length > 0) this.upserts = [];
-    if (this.removes.length > 0) this.removes = [];
+    if (this.removes.length > 0) [this.removes, this.movedTo] = [[], []];
     this.binary = null;
     this.#json = undefined;
+    this.#jsonBytes = -1;
     this.#msgpack = undefined;
     this.#snapshot = undefined;
   }
 
-  /** This tick's upserts as JSON objects joined by commas, encoded once for every view. */
+  /**
+   * This tick's upserts as JSON objects joined by commas, encoded once for
+   * every view: the array's JSON without its brackets (one native call, not
+   * one string per flight and a join).
+   */
   jsonUpserts(): string {
-    return this.#json ??= this.upserts.map((f) => JSON.stringify(f)).join(",");
+    return this.#json ??= this.upserts.length === 0
+      ? ""
+      : JSON.stringify(this.upserts).slice(1, -1);
+  }
+
+  /** UTF-8 size of {@link jsonUpserts}, bytes (the views' JSON frame sizes are sums of these). */
+  jsonUpsertsBytes(): number {
+    if (this.#jsonBytes < 0) this.#jsonBytes = utf8Length(this.jsonUpserts());
+    return this.#jsonBytes;
   }
 
   /** This tick's upserts as concatenated MessagePack maps, encoded once for every view. */
@@ -186,8 +214,11 @@ export class FilterGroup {
       else this.world.remove(f.icao24);
     }
     if (this.tiles.size === 0) return;
-    if (prevTile !== undefined && prevTile !== tile) this.tiles.get(prevTile)?.remove(f.icao24);
     const here = this.tiles.get(tile);
+    if (prevTile !== undefined && prevTile !== tile) {
+      // A view with both tiles has it as an upsert (here exists when a view has `tile`).
+      this.tiles.get(prevTile)?.remove(f.icao24, match && here ? tile : NOWHERE);
+    }
     if (!here) return;
     if (match) here.upsert(f);
     else here.remove(f.icao24);
