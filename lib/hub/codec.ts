@@ -56,9 +56,13 @@ export interface SizedText {
  * segments of a tick) instead of encoding the whole message.
  */
 export interface FrameBuilders {
-  json?: () => string | SizedText;
-  msgpack?: () => Uint8Array<ArrayBuffer>;
-  binary?: () => Uint8Array<ArrayBuffer>;
+  json?(): string | SizedText;
+  msgpack?(): Uint8Array<ArrayBuffer>;
+  binary?(): Uint8Array<ArrayBuffer>;
+  /** The message itself, built when first read, when none is given (a delta's merged upserts). */
+  message?(): ServerMessage;
+  /** Its type, when no message is given. */
+  readonly type?: ServerMessage["type"];
 }
 
 /** Parts of a delta whose upserts were encoded per segment: one fragment per segment. */
@@ -186,7 +190,9 @@ function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
  * builder that composes their v2.bin frame from the segments' bytes.
  */
 export class EncodedMessage {
-  readonly message: ServerMessage;
+  /** The message's type (known without building the message). */
+  readonly type: ServerMessage["type"];
+  #message: ServerMessage | undefined;
   readonly #encode: EncodeFn;
   readonly #builders: FrameBuilders;
   #json: string | undefined;
@@ -194,14 +200,25 @@ export class EncodedMessage {
   #bin: Uint8Array<ArrayBuffer> | undefined;
   #bytes: Record<Encoding, number> = { json: -1, msgpack: -1, bin: -1 };
 
+  /** `message` undefined: `options.message()` builds it when first read, `options.type` is its type. */
   constructor(
-    message: ServerMessage,
+    message: ServerMessage | undefined,
     encodeFn: EncodeFn = encode,
     options: FrameBuilders = {},
   ) {
-    this.message = message;
+    const type = message?.type ?? options.type;
+    if (type === undefined || (message === undefined && !options.message)) {
+      throw new TypeError("an EncodedMessage needs a message, or its type and a builder of it");
+    }
+    this.type = type;
+    this.#message = message;
     this.#encode = encodeFn;
     this.#builders = options;
+  }
+
+  /** The message (built on first read when made from builders). */
+  get message(): ServerMessage {
+    return this.#message ??= this.#builders.message!();
   }
 
   /** The frame for `encoding`, encoding it on first use. */

@@ -20,7 +20,7 @@
  */
 import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
-import type { Subscription } from "../../contracts/ws.ts";
+import type { DeltaMessage, Subscription } from "../../contracts/ws.ts";
 import { AnomalyLog } from "./anomalies.ts";
 import { Bucket, type BucketDelta, viewSpec } from "./buckets.ts";
 import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } from "./cache.ts";
@@ -30,6 +30,8 @@ import {
   encode as defaultEncode,
   EncodedMessage,
   type EncodeFn,
+  type FrameBuilders,
+  type SizedText,
 } from "./codec.ts";
 import { compileFilter, subscriptionKey } from "./filter.ts";
 import { type CommittedState, FilterGroup, type Segment } from "./segments.ts";
@@ -54,7 +56,7 @@ export interface BucketFrames<M> {
   /** upserts + removes in it. */
   changes: number;
   /** Anomaly messages in this bucket's view, to send before the delta. */
-  anomalies: EncodedMessage[];
+  anomalies: readonly EncodedMessage[];
 }
 
 export interface TickResult<M> {
@@ -203,12 +205,13 @@ export class HubCore<M> {
     const pending = this.#pendingAnomalies;
     this.#pendingAnomalies = [];
     const deltas: BucketFrames<M>[] = [];
+    const info: TickInfo = { seq, nowMs, total, binTotal, lc0 };
     for (const bucket of this.#buckets.values()) {
       bucket.dropSnapshotBefore(seq);
       let count = 0;
       for (const s of bucket.segments) count += s.upserts.length + s.removes.length;
       const anomalies = pending.length === 0
-        ? []
+        ? NO_ANOMALIES
         : pending.filter((a) => inView(bucket, a.event)).map((a) => a.message);
       if (count === 0) {
         empty ??= this.#message(
@@ -218,61 +221,13 @@ export class HubCore<M> {
         deltas.push({ bucket, message: empty, changes: 0, anomalies });
         continue;
       }
-      const parts: Uint8Array[] = [];
-      for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
-      const binary = () =>
-        composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal, lc0 }, parts);
-      // The merged upserts only when a reader needs them (most views have only v2.bin clients,
-      // whose frame is made of the segments' binary parts; v1 frames of several segments are
-      // made of the segments' pieces and need only the removes).
-      let merged: BucketDelta | undefined;
-      let removes: string[] | undefined;
-      const body = {
-        type: "delta" as const,
-        seq,
-        server_time_ms: nowMs,
-        get upserts() {
-          return (merged ??= bucket.delta()).upserts;
-        },
-        get removes() {
-          return removes ??= merged ? merged.removes : bucket.removes();
-        },
-        total,
-      };
-      // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
-      // encoded once per tick for every view that has them.
-      const segments = bucket.segments;
-      const message = new EncodedMessage(
-        body,
-        this.#encode,
-        segments.length === 1 ? { binary } : {
-          binary,
-          json: () =>
-            composeJsonDelta({
-              ...partsOf(segments),
-              seq,
-              serverTimeMs: nowMs,
-              removes: body.removes,
-              total,
-            }),
-          msgpack: () =>
-            composeMsgpackDelta({
-              ...partsOf(segments),
-              seq,
-              serverTimeMs: nowMs,
-              removes: body.removes,
-              total,
-            }),
-        },
+      // One object per changed view and tick, its frames built by its methods on first use.
+      const frames = bucket.segments.length === 1
+        ? new DeltaFrames(bucket, info)
+        : new ComposedDeltaFrames(bucket, info);
+      deltas.push(
+        new BucketTick(bucket, new EncodedMessage(undefined, this.#encode, frames), anomalies),
       );
-      deltas.push({
-        bucket,
-        message,
-        get changes() {
-          return body.upserts.length + body.removes.length;
-        },
-        anomalies,
-      });
     }
     return {
       seq,
@@ -390,6 +345,109 @@ function commonLastContact(upserts: readonly Flight[], base: number): number {
     if (n > most) [best, most] = [lc, n];
   }
   return best;
+}
+
+/** What every view's delta of one tick shares. */
+interface TickInfo {
+  seq: number;
+  nowMs: number;
+  /** The whole world's count (v1 frames carry it every tick). */
+  total: number;
+  /** The same for v2.bin, undefined when unchanged since the last tick. */
+  binTotal: number | undefined;
+  /** The tick's common last_contact (v2.bin). */
+  lc0: number;
+}
+
+const NO_ANOMALIES: readonly EncodedMessage[] = Object.freeze([]);
+
+/**
+ * The delta of one view in one tick, built on first use: its v2.bin frame
+ * from the segments' binary parts, its message (merged upserts and removes)
+ * only when read. Methods, not closures and accessor literals: a tick makes
+ * one of these per changed view.
+ */
+class DeltaFrames<M> implements FrameBuilders {
+  readonly type = "delta";
+  protected readonly bucket: Bucket<M>;
+  protected readonly info: TickInfo;
+  #merged: BucketDelta | undefined;
+  #removes: string[] | undefined;
+
+  constructor(bucket: Bucket<M>, info: TickInfo) {
+    this.bucket = bucket;
+    this.info = info;
+  }
+
+  binary(): Uint8Array<ArrayBuffer> {
+    const { seq, nowMs, binTotal, lc0 } = this.info;
+    const parts: Uint8Array[] = [];
+    for (const s of this.bucket.segments) if (s.binary) parts.push(s.binary);
+    return composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal, lc0 }, parts);
+  }
+
+  message(): DeltaMessage {
+    const merged = this.#merged ??= this.bucket.delta();
+    return {
+      type: "delta",
+      seq: this.info.seq,
+      server_time_ms: this.info.nowMs,
+      upserts: merged.upserts,
+      removes: this.removes(),
+      total: this.info.total,
+    };
+  }
+
+  /** The view's removes, without merging its upserts unless already merged. */
+  removes(): string[] {
+    return this.#removes ??= this.#merged ? this.#merged.removes : this.bucket.removes();
+  }
+}
+
+/**
+ * A view of several tiles: its JSON and MessagePack frames are made of the
+ * segments' upserts, encoded once per tick for every view that has them.
+ */
+class ComposedDeltaFrames<M> extends DeltaFrames<M> {
+  json(): SizedText {
+    const { seq, nowMs, total } = this.info;
+    return composeJsonDelta({
+      ...partsOf(this.bucket.segments),
+      seq,
+      serverTimeMs: nowMs,
+      removes: this.removes(),
+      total,
+    });
+  }
+
+  msgpack(): Uint8Array<ArrayBuffer> {
+    const { seq, nowMs, total } = this.info;
+    return composeMsgpackDelta({
+      ...partsOf(this.bucket.segments),
+      seq,
+      serverTimeMs: nowMs,
+      removes: this.removes(),
+      total,
+    });
+  }
+}
+
+/** One bucket's part of a tick (a class: its `changes` is read only by benchmarks). */
+class BucketTick<M> implements BucketFrames<M> {
+  readonly bucket: Bucket<M>;
+  readonly message: EncodedMessage;
+  readonly anomalies: readonly EncodedMessage[];
+
+  constructor(bucket: Bucket<M>, message: EncodedMessage, anomalies: readonly EncodedMessage[]) {
+    this.bucket = bucket;
+    this.message = message;
+    this.anomalies = anomalies;
+  }
+
+  get changes(): number {
+    const m = this.message.message as DeltaMessage;
+    return m.upserts.length + m.removes.length;
+  }
 }
 
 /** The per-segment upsert fragments of a view. */

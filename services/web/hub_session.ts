@@ -74,7 +74,7 @@ export class ClientSession {
     } catch {
       return; // closing under us: its close event drops it
     }
-    this.#metrics.sent(message.message.type, this.encoding, message.bytes(this.encoding));
+    this.#metrics.sent(message.type, this.encoding, message.bytes(this.encoding));
   }
 
   /** Closes the socket (errors when already closed are ignored). */
