@@ -41,17 +41,17 @@ export interface UpsertOptions {
   producedAtMs?: number;
 }
 
-interface Pending {
-  /** The new state, or null for a removal. */
-  flight: Flight | null;
-  producedAtMs: number | undefined;
-}
-
 export class FlightCache {
   readonly #staleAfter: number;
   readonly #latest = new Map<string, Flight>();
   readonly #committed = new Map<string, Flight>();
-  readonly #pending = new Map<string, Pending>();
+  /** The new state per aircraft since the last commit, or null for a removal. */
+  readonly #pending = new Map<string, Flight | null>();
+  /**
+   * The producer timestamp of a pending upsert, when it had one (apart, so that an update
+   * costs no object of its own).
+   */
+  readonly #producedAt = new Map<string, number>();
 
   constructor(options: FlightCacheOptions) {
     this.#staleAfter = options.staleAfterSeconds;
@@ -77,16 +77,19 @@ export class FlightCache {
       ) return { accepted: false, reason: "duplicate" };
     }
     this.#latest.set(flight.icao24, flight);
-    this.#pending.set(flight.icao24, { flight, producedAtMs: options.producedAtMs });
+    this.#pending.set(flight.icao24, flight);
+    if (options.producedAtMs !== undefined) {
+      this.#producedAt.set(flight.icao24, options.producedAtMs);
+    } else if (this.#producedAt.size > 0) this.#producedAt.delete(flight.icao24);
     return { accepted: true };
   }
 
   /** Removes one aircraft now (relay mode: the upstream removed it). True when it was there. */
   remove(icao24: string): boolean {
     if (!this.#latest.delete(icao24)) return false;
-    if (this.#committed.has(icao24)) {
-      this.#pending.set(icao24, { flight: null, producedAtMs: undefined });
-    } else this.#pending.delete(icao24);
+    if (this.#committed.has(icao24)) this.#pending.set(icao24, null);
+    else this.#pending.delete(icao24);
+    this.#producedAt.delete(icao24);
     return true;
   }
 
@@ -107,17 +110,22 @@ export class FlightCache {
   /** Applies the pending changes to the committed view and returns them. */
   commit(): ChangeSet {
     const changes: ChangeSet = { upserts: [], removes: [], producedAtMs: [] };
-    for (const [icao24, p] of this.#pending) {
-      if (p.flight) {
-        this.#committed.set(icao24, p.flight);
-        changes.upserts.push(p.flight);
-        if (p.producedAtMs !== undefined) changes.producedAtMs.push(p.producedAtMs);
+    const producedAt = this.#producedAt;
+    for (const [icao24, flight] of this.#pending) {
+      if (flight) {
+        this.#committed.set(icao24, flight);
+        changes.upserts.push(flight);
+        if (producedAt.size > 0) {
+          const at = producedAt.get(icao24);
+          if (at !== undefined) changes.producedAtMs.push(at);
+        }
       } else {
         this.#committed.delete(icao24);
         changes.removes.push(icao24);
       }
     }
     this.#pending.clear();
+    producedAt.clear();
     return changes;
   }
 

@@ -127,37 +127,31 @@ export function composeMsgpackDelta(p: DeltaParts): Uint8Array<ArrayBuffer> {
   }
   const w = fastMsgpack;
   w.start();
-  w.raw(Uint8Array.of(p.total === undefined ? 0x85 : 0x86));
+  w.mapHeader(p.total === undefined ? 5 : 6);
   w.raw(MP.typeDeltaSeq);
   w.write(p.seq);
   w.raw(MP.serverTimeMs);
   w.write(p.serverTimeMs);
   w.raw(MP.upserts);
-  w.raw(
-    count < 16
-      ? Uint8Array.of(0x90 | count)
-      : count < 0x10000
-      ? Uint8Array.of(0xdc, count >> 8, count & 0xff)
-      : Uint8Array.of(0xdd, count >>> 24, (count >> 16) & 0xff, (count >> 8) & 0xff, count & 0xff),
-  );
-  const head = w.finish();
-  w.start();
+  w.arrayHeader(count);
+  const headSize = w.written().length;
   w.raw(MP.removes);
   w.write(p.removes);
   if (p.total !== undefined) {
     w.raw(MP.total);
     w.write(p.total);
   }
-  const tail = w.finish();
-  // One copy of the segments' bytes, into an array of the frame's size.
-  const out = new Uint8Array(head.length + size + tail.length);
-  out.set(head, 0);
-  let at = head.length;
+  // Head and tail from the writer's buffer, one copy of the segments' bytes, into an array of
+  // the frame's size.
+  const written = w.written();
+  const out = new Uint8Array(written.length + size);
+  out.set(written.subarray(0, headSize), 0);
+  let at = headSize;
   for (const x of parts) {
     out.set(x.bytes, at);
     at += x.bytes.length;
   }
-  out.set(tail, at);
+  out.set(written.subarray(headSize), at);
   return out;
 }
 

@@ -13,6 +13,8 @@
 import { Encoder } from "@msgpack/msgpack";
 
 const library = new Encoder();
+/** Size of the chunks {@link FastMsgpack.elements} shares, bytes. */
+const CHUNK = 256 << 10;
 /** The library's depth limit (its default `maxDepth`). */
 const MAX_DEPTH = 100;
 
@@ -30,11 +32,28 @@ export class FastMsgpack {
   /** False when Object.prototype has enumerable keys (then `for...in` is not Object.keys). */
   #forIn = true;
 
-  /** The values one after the other (array elements without the array header), in a new array. */
+  /** Where {@link elements} keeps its outputs: a chunk shared by many of them. */
+  #chunk = new Uint8Array(0);
+  #chunkAt = 0;
+
+  /**
+   * The values one after the other (array elements without the array
+   * header). The result may be a view into a chunk shared with other
+   * results (one allocation for many tiles' upserts, not one each): copy it
+   * or send it, but never use its `.buffer` as its bytes.
+   */
   elements(values: readonly unknown[]): Uint8Array<ArrayBuffer> {
     this.start();
     for (const v of values) this.#value(v, 1);
-    return this.finish();
+    const n = this.#pos;
+    if (n > CHUNK / 8) return this.finish();
+    if (this.#chunkAt + n > this.#chunk.length) {
+      [this.#chunk, this.#chunkAt] = [new Uint8Array(CHUNK), 0];
+    }
+    const out = this.#chunk.subarray(this.#chunkAt, this.#chunkAt + n);
+    out.set(this.#bytes.subarray(0, n));
+    this.#chunkAt += n;
+    return out;
   }
 
   /** Starts a new output (then {@link write} values, {@link finish}). */
@@ -52,6 +71,11 @@ export class FastMsgpack {
   /** The bytes written since {@link start}, in a new array. */
   finish(): Uint8Array<ArrayBuffer> {
     return this.#bytes.slice(0, this.#pos);
+  }
+
+  /** The bytes written since {@link start}, as a view valid until the next write. */
+  written(): Uint8Array<ArrayBuffer> {
+    return this.#bytes.subarray(0, this.#pos);
   }
 
   #ensure(n: number): void {
@@ -163,7 +187,12 @@ export class FastMsgpack {
   }
 
   #array(items: readonly unknown[], depth: number): void {
-    const n = items.length;
+    this.arrayHeader(items.length);
+    for (const item of items) this.#value(item, depth + 1);
+  }
+
+  /** Writes the header of an array of `n` elements (to be written after it). */
+  arrayHeader(n: number): void {
     this.#ensure(5);
     const b = this.#bytes;
     if (n < 16) b[this.#pos++] = 0x90 + n;
@@ -176,7 +205,11 @@ export class FastMsgpack {
       this.#view.setUint32(this.#pos, n);
       this.#pos += 4;
     }
-    for (const item of items) this.#value(item, depth + 1);
+  }
+
+  /** Writes the header of a map of `n` pairs (to be written after it). */
+  mapHeader(n: number): void {
+    this.#mapHeader(n);
   }
 
   #map(object: Record<string, unknown>, depth: number): void {
