@@ -142,8 +142,10 @@ export interface ProcessResult {
   /** Aircraft rebuilt from the database (rows replayed in `warmupRows`). */
   warmedUp: number;
   warmupRows: number;
-  /** Time spent reading the database for rebuilding and sweeping, s. */
+  /** Time spent reading the database to rebuild aircraft of the batch, s. */
   readSeconds: number;
+  /** Time spent sweeping for silent aircraft (reads and rebuilding), s. */
+  sweepSeconds: number;
   /** The partition's state was dropped first (it had moved, or offsets jumped). */
   reset: boolean;
 }
@@ -262,10 +264,10 @@ export class Processor {
         trailingGap: true,
       });
     }
-    let readSeconds = 0;
-    let readStart = performance.now();
+    const readStart = performance.now();
     const warm = await this.#warmUp(state, requests);
-    readSeconds += (performance.now() - readStart) / 1000;
+    const readSeconds = (performance.now() - readStart) / 1000;
+    let sweepSeconds = 0;
 
     const outputs: ItemOutput[] = [];
     let reused = 0;
@@ -285,9 +287,9 @@ export class Processor {
     if (last && !last.flushed) {
       let orphans: FlightSession[] = [];
       if (this.#partitions !== null && state.dataTime >= state.nextSweepAt) {
-        readStart = performance.now();
+        const sweepStart = performance.now();
         const swept = await this.#sweep(state, at.partition);
-        readSeconds += (performance.now() - readStart) / 1000;
+        sweepSeconds = (performance.now() - sweepStart) / 1000;
         state.nextSweepAt = state.dataTime + this.#sweepIntervalS;
         warm.aircraft += swept.aircraft;
         warm.rows += swept.rows;
@@ -317,6 +319,7 @@ export class Processor {
       warmedUp: warm.aircraft,
       warmupRows: warm.rows,
       readSeconds,
+      sweepSeconds,
       reset,
     };
   }

@@ -66,13 +66,29 @@ import type { FlightSession } from "../../lib/detect/session.ts";
 
 export type { SmoothedValues } from "../../lib/db/history_rows.ts";
 
-import { BOOL, FLOAT8, insertHistory, TEXT } from "./_writer_history.ts";
+import {
+  BOOL,
+  copyHistory,
+  CopyRefusedError,
+  FLOAT8,
+  insertHistory,
+  TEXT,
+} from "./_writer_history.ts";
+
+export { CopyRefusedError } from "./_writer_history.ts";
 
 /** Width of a sampled-tier bucket, s: one periodic point per aircraft per bucket. */
 export const SAMPLE_INTERVAL_S = 300;
 
 /** Aircraft whose sampled bucket a writer remembers; beyond, it starts over. */
 const MAX_SAMPLED_REMEMBERED = 200_000;
+/** Aircraft whose newest stored time a writer remembers per scope; beyond, it starts over. */
+const MAX_STORED_REMEMBERED = 200_000;
+/**
+ * Slack on `flights_current.ts` taken as the newest stored time, s: it is
+ * written from float8 seconds, the history's `ts` from microseconds.
+ */
+const CURRENT_SLACK_S = 0.001;
 
 /** A client or a transaction. */
 type Queryable = Sql | postgres.TransactionSql;
@@ -107,6 +123,24 @@ export interface WriteResult {
   newAnomalies: { id: string; kind: string }[];
   /** The events written, one (the last) version per id, in first-emission order. */
   anomalies: AnomalyEvent[];
+  /**
+   * Transactions whose COPY straight into flights_history the server refused
+   * (a row stored already), rolled back and written again the safe way.
+   */
+  copyFallbacks: number;
+}
+
+/** Options of one {@link BatchWriter.write}. */
+export interface WriteOptions {
+  /**
+   * Whose rows these are: the worker gives its topic partition. Within a
+   * scope the writer remembers, per aircraft, the newest time it has stored
+   * (see {@link BatchWriter}); rows of one aircraft must always come in the
+   * same scope, and a scope must be {@link BatchWriter.forget forgotten} when
+   * someone else may have written its aircraft meanwhile (the partition moved
+   * or its offsets jumped). Default: one scope for all.
+   */
+  scope?: string;
 }
 
 /** Options for {@link BatchWriter}. */
@@ -154,9 +188,16 @@ class TransactionBudget {
   }
 }
 
-/** The steps of a {@link BatchWriter.write}, in order. */
+/**
+ * The steps of a {@link BatchWriter.write}, in order: `lookup` reads the
+ * newest stored time of aircraft the writer does not know yet, `copy` is the
+ * COPY straight into flights_history, `stage` and `merge` the staging COPY
+ * and its `ON CONFLICT` merge (rows that may be stored already).
+ */
 export type WriterStage =
   | "partitions"
+  | "lookup"
+  | "copy"
   | "stage"
   | "merge"
   | "sampled"
@@ -178,6 +219,11 @@ export class BatchWriter {
   #budget: TransactionBudget | undefined;
   /** Per aircraft, the newest bucket committed with its periodic point in the sampled tier. */
   #sampled = new Map<string, number>();
+  /**
+   * Per scope, per aircraft: a time at or after its newest row in
+   * flights_history, unix s (a row after it cannot be stored yet).
+   */
+  #stored = new Map<string, Map<string, number>>();
 
   constructor(sql: Sql, options: BatchWriterOptions = {}) {
     this.#sql = sql;
@@ -200,8 +246,20 @@ export class BatchWriter {
     return this.#stage;
   }
 
+  /** Forgets what the writer knows of a scope's stored rows (someone else may have written them). */
+  forget(scope: string): void {
+    this.#stored.delete(scope);
+  }
+
+  /** Forgets every scope but these (the partitions still held). */
+  retain(scopes: Iterable<string>): void {
+    const keep = new Set(scopes);
+    for (const scope of [...this.#stored.keys()]) if (!keep.has(scope)) this.#stored.delete(scope);
+  }
+
   /** Writes a batch atomically. On failure nothing is written; call again with the same batch. */
-  async write(batch: WriteBatch): Promise<WriteResult> {
+  async write(batch: WriteBatch, options: WriteOptions = {}): Promise<WriteResult> {
+    const scope = options.scope ?? "";
     const history = dedupeHistory(batch.history);
     const sessions = mergeSessions(batch.sessions);
     const anomalies = lastVersions(batch.anomalies);
@@ -221,6 +279,19 @@ export class BatchWriter {
       await this.#ensurePartitions(history, points);
       lap("partitions");
       let historyInserted = 0;
+      let copyFallbacks = 0;
+      /** One transaction; on PostgreSQL a refused COPY is rolled back and written again safely. */
+      const transaction = async (part: Part) => {
+        if (how !== "copy") return await this.#transaction(how, lap, part, { scope, safe: false });
+        try {
+          return await this.#transaction(how, lap, part, { scope, safe: false });
+        } catch (error) {
+          if (!(error instanceof CopyRefusedError)) throw error;
+          copyFallbacks++;
+          this.#stored.delete(scope);
+          return await this.#transaction(how, lap, part, { scope, safe: true });
+        }
+      };
       // With a budget, the rows go in consecutive transactions of about `budgetMs` each, the
       // events and sessions with the last; between two, queries queued meanwhile (the
       // history API's, on the embedded database's one connection) run first.
@@ -228,23 +299,17 @@ export class BatchWriter {
       while (this.#budget && history.length - from > this.#budget.rows) {
         const rows = history.slice(from, from += this.#budget.rows);
         const started = performance.now();
-        historyInserted += await this.#transaction(how, lap, { rows });
+        historyInserted += await transaction({ rows });
         this.#budget.took(rows.length, performance.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       const rows = from === 0 ? history : history.slice(from);
       const started = performance.now();
       const newAnomalies: { id: string; kind: string }[] = [];
-      historyInserted += await this.#transaction(how, lap, {
-        rows,
-        sessions,
-        anomalies,
-        points,
-        newAnomalies,
-      });
+      historyInserted += await transaction({ rows, sessions, anomalies, points, newAnomalies });
       this.#budget?.took(rows.length, performance.now() - started);
       this.#conflicted = false;
-      return { historyInserted, newAnomalies, anomalies };
+      return { historyInserted, newAnomalies, anomalies, copyFallbacks };
     } catch (error) {
       // unique_violation: a row thought new was stored already; see mergeStage.
       if ((error as { code?: unknown })?.code === "23505") this.#conflicted = true;
@@ -252,28 +317,42 @@ export class BatchWriter {
       this.#days.clear();
       this.#months.clear();
       this.#sampled.clear();
+      // Whether the COMMIT went through before the connection broke is not known.
+      this.#stored.delete(scope);
       throw error;
     }
   }
 
-  /** One transaction: history rows, their sampled and current rows, then the rest given. */
+  /**
+   * One transaction: history rows, their sampled and current rows, then the
+   * rest given. With `copy` and not `safe`, the rows newer than their
+   * aircraft's newest stored time go straight into flights_history by COPY
+   * (nearly all: a unique violation is possible only if someone else wrote
+   * them, and then the whole transaction fails with CopyRefusedError), the
+   * others (a redelivery, a late update) through the stage and `ON CONFLICT`.
+   */
   async #transaction(
     how: "copy" | "unnest",
     lap: (stage: WriterStage) => void,
-    part: {
-      rows: readonly HistoryRow[];
-      sessions?: readonly FlightSession[];
-      anomalies?: readonly AnomalyEvent[];
-      points?: readonly EventPoint[];
-      /** Filled with the events stored for the first time. */
-      newAnomalies?: { id: string; kind: string }[];
-    },
+    part: Part,
+    mode: { scope: string; safe: boolean },
   ): Promise<number> {
     const candidates = periodicCandidates(part.rows);
     // A bucket this writer has seen committed with its periodic point needs no query.
     const unsampled = candidates.filter((c) => this.#sampled.get(c.icao24) !== c.bucket);
+    let stored: Map<string, number> | undefined;
     const inserted = await this.#sql.begin(async (tx) => {
-      const n = await insertHistory(tx, part.rows, how, { safe: this.#conflicted, lap });
+      let n: number;
+      if (how === "copy" && !mode.safe) {
+        const fast = await this.#insertFast(tx, part.rows, mode.scope, lap);
+        n = fast.inserted;
+        stored = fast.stored;
+      } else {
+        n = await insertHistory(tx, part.rows, how, {
+          safe: how === "copy" || this.#conflicted,
+          lap,
+        });
+      }
       lap("merge");
       await samplePeriodic(tx, unsampled);
       lap("sampled");
@@ -288,6 +367,7 @@ export class BatchWriter {
       return n;
     });
     lap("commit");
+    if (stored) this.#remember(mode.scope, stored);
     if (this.#sampled.size > MAX_SAMPLED_REMEMBERED) this.#sampled.clear();
     for (const c of candidates) {
       if (c.bucket > (this.#sampled.get(c.icao24) ?? -Infinity)) {
@@ -295,6 +375,58 @@ export class BatchWriter {
       }
     }
     return inserted;
+  }
+
+  /**
+   * The fast path's history rows: those after their aircraft's newest stored
+   * time by COPY straight into flights_history, the rest through the stage
+   * and `ON CONFLICT`. The newest stored time is what this writer committed
+   * in this scope, else `flights_current.ts` (the newest history row of its
+   * aircraft: both are written in one transaction, the current row only
+   * moving forward), read for the aircraft it does not know yet. Returns the
+   * rows inserted and, per aircraft, the newest stored time once this commits.
+   */
+  async #insertFast(
+    tx: postgres.TransactionSql,
+    rows: readonly HistoryRow[],
+    scope: string,
+    lap: (stage: WriterStage) => void,
+  ): Promise<{ inserted: number; stored: Map<string, number> }> {
+    const known = this.#stored.get(scope);
+    const unknown = new Set<string>();
+    for (const { flight } of rows) if (!known?.has(flight.icao24)) unknown.add(flight.icao24);
+    const before = new Map<string, number>();
+    if (unknown.size > 0) {
+      const found = await tx<{ icao24: string; t: number }[]>`
+        SELECT icao24, extract(epoch FROM ts)::float8 AS t FROM flights_current
+        WHERE icao24 = ANY(${tx.array([...unknown], TEXT)}::text[])`;
+      for (const { icao24, t } of found) before.set(icao24, t + CURRENT_SLACK_S);
+    }
+    lap("lookup");
+    const fresh: HistoryRow[] = [];
+    const maybe: HistoryRow[] = [];
+    const stored = new Map<string, number>();
+    for (const row of rows) {
+      const { icao24, time_position_unix: t } = row.flight;
+      const bound = known?.get(icao24) ?? before.get(icao24) ?? -Infinity;
+      (t > bound ? fresh : maybe).push(row);
+      const after = stored.get(icao24);
+      if (after === undefined || t > after) stored.set(icao24, Math.max(bound, t));
+    }
+    await copyHistory(tx, fresh);
+    lap("copy");
+    const merged = maybe.length === 0 ? 0 : await insertHistory(tx, maybe, "copy", {
+      safe: true,
+      lap,
+    });
+    return { inserted: fresh.length + merged, stored };
+  }
+
+  /** After a commit: the newest stored times of a scope's aircraft. */
+  #remember(scope: string, stored: ReadonlyMap<string, number>): void {
+    let known = this.#stored.get(scope);
+    if (!known || known.size > MAX_STORED_REMEMBERED) this.#stored.set(scope, known = new Map());
+    for (const [icao24, t] of stored) known.set(icao24, t);
   }
 
   async #ensurePartitions(rows: readonly HistoryRow[], points: readonly EventPoint[]) {
@@ -317,6 +449,16 @@ export class BatchWriter {
       this.#months.add(month);
     }
   }
+}
+
+/** What one transaction of a {@link BatchWriter.write} writes. */
+interface Part {
+  rows: readonly HistoryRow[];
+  sessions?: readonly FlightSession[];
+  anomalies?: readonly AnomalyEvent[];
+  points?: readonly EventPoint[];
+  /** Filled with the events stored for the first time. */
+  newAnomalies?: { id: string; kind: string }[];
 }
 
 /** `YYYY-MM-DD` of a unix time, UTC. */
