@@ -45,6 +45,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Kafka, logLevel } from "kafkajs";
@@ -309,6 +310,16 @@ export function verdict(run: {
     `is the limit, at about ${committed}`;
 }
 
+/** CPU time of this process since `from` over `wallS` of wall time. */
+function cpuShare(from: { user: number; system: number }, wallS: number): string {
+  const used = process.cpuUsage(from);
+  const s = (used.user + used.system) / 1e6;
+  return `${s.toFixed(1)} s in ${wallS.toFixed(1)} s = ${
+    (100 * s / wallS).toFixed(0)
+  }% of a core ` +
+    `(its JavaScript runs on one)`;
+}
+
 /** `stage share%` of this process's wall time, largest first. */
 async function stageBreakdown(worker: WorkerHandle, wallS: number): Promise<string> {
   const { values } = await worker.metrics.stageSeconds.get();
@@ -403,6 +414,7 @@ async function main(): Promise<void> {
       const produceS = await produceAll(brokers, topics.updates, messages, PARTITIONS);
       const group = `bench-${topics.updates}`;
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       const one = await startBenchWorker(brokers, sql, topics, group);
       const children = Array.from(
         { length: members - 1 },
@@ -410,6 +422,7 @@ async function main(): Promise<void> {
       );
       await waitProcessed(kadmin, group, topics.updates, messages.length);
       const seconds = (performance.now() - started) / 1000;
+      const cpu = cpuShare(cpuStarted, seconds);
       const shared = await one.worker.metrics.value(one.worker.metrics.processed);
       const stages = await stageBreakdown(one.worker, seconds);
       for (const child of children) await child.stdin.close();
@@ -423,6 +436,7 @@ async function main(): Promise<void> {
           `before; this process handled ${shared})`,
       );
       say(`  this process's time per stage: ${stages}`);
+      say(`  this process's CPU: ${cpu}`);
       const [n] = await sql<{ h: string; s: string }[]>`
         SELECT (SELECT count(*) FROM flights_history)::text AS h,
                (SELECT count(*) FROM flights_history_sampled)::text AS s`;
@@ -464,6 +478,7 @@ async function main(): Promise<void> {
       }
       await ready.cancel();
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       const lags: number[] = [];
       let done = false;
       prod.status.then(() => done = true);
@@ -482,6 +497,7 @@ async function main(): Promise<void> {
         }
       }
       const window = (performance.now() - started) / 1000;
+      const cpu = cpuShare(cpuStarted, window);
       const produced = (await kadmin.fetchTopicOffsets(topics.updates))
         .reduce((n, p) => n + Number(p.high), 0);
       const lagEnd = await groupLag(kadmin, group, topics.updates);
@@ -521,6 +537,7 @@ async function main(): Promise<void> {
         })
       }`);
       say(`  this process's time per stage: ${stages}`);
+      say(`  this process's CPU: ${cpu}`);
     }
   } finally {
     await kadmin.disconnect();

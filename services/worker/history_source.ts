@@ -38,21 +38,38 @@ export function createHistorySource(sql: Sql): HistorySource {
       return out;
     },
     async openSessions(beforeUnix) {
+      const rows = Number.isFinite(beforeUnix)
+        ? await sql<SessionRow[]>`
+          SELECT id, icao24, callsign, first_seen, last_seen
+          FROM flights
+          WHERE ended_at IS NULL AND last_seen < to_timestamp(${beforeUnix})
+          ORDER BY id`
+        : await sql<SessionRow[]>`
+          SELECT id, icao24, callsign, first_seen, last_seen
+          FROM flights WHERE ended_at IS NULL ORDER BY id`;
+      return rows.map(sessionFromRow);
+    },
+    async stillOpen(ids) {
+      if (ids.length === 0) return [];
       const rows = await sql<SessionRow[]>`
         SELECT id, icao24, callsign, first_seen, last_seen
         FROM flights
-        WHERE ended_at IS NULL AND last_seen < to_timestamp(${beforeUnix})
+        WHERE id = ANY(${sql.array([...ids], 25)}::text[]) AND ended_at IS NULL
         ORDER BY id`;
-      return rows.map((r): FlightSession => ({
-        id: r.id,
-        icao24: r.icao24,
-        callsign: r.callsign,
-        first_seen: r.first_seen.toISOString(),
-        last_seen: r.last_seen.toISOString(),
-        ended_at: null,
-        end_reason: null,
-      }));
+      return rows.map(sessionFromRow);
     },
+  };
+}
+
+function sessionFromRow(r: SessionRow): FlightSession {
+  return {
+    id: r.id,
+    icao24: r.icao24,
+    callsign: r.callsign,
+    first_seen: r.first_seen.toISOString(),
+    last_seen: r.last_seen.toISOString(),
+    ended_at: null,
+    end_reason: null,
   };
 }
 

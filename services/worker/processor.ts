@@ -81,11 +81,10 @@ export const DEFAULT_STALE_AFTER_S = 1200;
 export const DEFAULT_WARMUP_MAX_S = 6 * 3600;
 /**
  * Default data time between two sweeps for silent aircraft of a partition, s.
- * TODO(#11): a replay faster than real time (bench:worker's input runs 50 to
- * 100 times faster) sweeps that many times more often per wall second, and
- * the sweep's reads (open sessions, rebuilt tracks) then show as the largest
- * `warmup` stage; counting wall time too would keep it once a minute, but the
- * crash tests need the sweeps where data time puts them.
+ * A replay faster than real time sweeps that many times more often per wall
+ * second; a sweep reads the database only while sessions inherited from the
+ * partition's previous holder are left (see Processor#sweep), so that costs
+ * nothing once they are closed.
  */
 export const DEFAULT_SWEEP_INTERVAL_S = 60;
 
@@ -114,8 +113,13 @@ export interface HistorySource {
     requests: readonly TrackRequest[],
     options: { staleAfterS: number; maxS: number },
   ): Promise<Map<string, Flight[]>>;
-  /** Sessions still open (`ended_at` null) whose `last_seen` is before `beforeUnix`. */
+  /**
+   * Sessions still open (`ended_at` null) whose `last_seen` is before
+   * `beforeUnix` (every open one when it is `Infinity`).
+   */
   openSessions(beforeUnix: number): Promise<FlightSession[]>;
+  /** Those of the sessions `ids` still open, as stored now. */
+  stillOpen(ids: readonly string[]): Promise<FlightSession[]>;
 }
 
 /** One consumed, valid update. */
@@ -184,6 +188,12 @@ interface PartitionState {
   nextSweepAt: number;
   /** Aircraft seen to belong to this partition (see #checkPartitioning). */
   checked: Set<string>;
+  /**
+   * Sessions of this partition left open by whoever held it before, by id,
+   * as read at the first sweep (null before): the only ones a sweep can find
+   * (see #sweep).
+   */
+  inherited: Map<string, FlightSession> | null;
 }
 
 /** Aircraft remembered per partition as checked; beyond, the set starts over. */
@@ -246,6 +256,7 @@ export class Processor {
         dataTime: -Infinity,
         nextSweepAt: -Infinity,
         checked: new Set(),
+        inherited: null,
       };
       this.#states.set(key, state);
     }
@@ -406,9 +417,34 @@ export class Processor {
   ): Promise<{ aircraft: number; rows: number; orphans: FlightSession[] }> {
     const partitions = this.#partitions;
     if (partitions === null) return { aircraft: 0, rows: 0, orphans: [] };
-    const open = await this.#options.history.openSessions(state.dataTime - this.#staleAfterS);
+    // Only sessions that were open when this state was created can be orphans: a session this
+    // engine opened is closed by it, in the transaction of the batch whose flush ended it
+    // (committed before the next batch is processed). So the open sessions are read once per
+    // state, and a sweep asks the database only about those inherited ones still open.
+    if (state.inherited === null) {
+      const open = await this.#options.history.openSessions(Infinity);
+      state.inherited = new Map(
+        open.filter((s) => partitionForKey(s.icao24, partitions) === partition).map((
+          s,
+        ) => [s.id, s]),
+      );
+    }
+    const inherited = state.inherited;
+    const cutoff = state.dataTime - this.#staleAfterS;
+    const due: string[] = [];
+    for (const [id, s] of inherited) {
+      const session = state.engine.session(s.icao24);
+      // Continued by the engine (rebuilt from its track): the engine ends it.
+      if (session?.id === id) inherited.delete(id);
+      // last_seen only grows, and only while the engine continues the session.
+      else if (session === null && Date.parse(s.last_seen) / 1000 < cutoff) due.push(id);
+    }
+    if (due.length === 0) return { aircraft: 0, rows: 0, orphans: [] };
+    const open = await this.#options.history.stillOpen(due);
+    const stillOpen = new Set(open.map((s) => s.id));
+    for (const id of due) if (!stillOpen.has(id)) inherited.delete(id);
     const orphans = open.filter((s) =>
-      partitionForKey(s.icao24, partitions) === partition && state.engine.session(s.icao24) === null
+      Date.parse(s.last_seen) / 1000 < cutoff && state.engine.session(s.icao24) === null
     );
     const latest = new Map<string, number>();
     for (const s of orphans) {
