@@ -30,6 +30,9 @@ export function createHistorySource(sql: Sql): HistorySource {
       for (let i = 0; i < requests.length; i += TRACKS_PER_QUERY) {
         const chunk = requests.slice(i, i + TRACKS_PER_QUERY);
         const rows = await readRows(sql, chunk, options.maxS);
+        if (options.newest) {
+          for (const [icao24, t] of rows.newest) options.newest.set(icao24, t);
+        }
         for (const request of chunk) {
           const flights = currentTrack(rows, request, options.staleAfterS);
           if (flights.length > 0) out.set(request.icao24, flights);
@@ -78,6 +81,8 @@ interface Rows {
   history: Map<string, unknown[]>;
   /** The latest state per aircraft (flights_current). */
   current: Map<string, unknown>;
+  /** `flights_current.ts` per aircraft that has a row, unix s. */
+  newest: Map<string, number>;
 }
 
 async function readRows(
@@ -102,7 +107,7 @@ async function readRows(
     (newest.get(r.icao24) ?? -Infinity) >= r.beforeUnix - maxS - 0.001
   );
   const history = new Map<string, unknown[]>();
-  if (wanted.length === 0) return { history, current };
+  if (wanted.length === 0) return { history, current, newest };
   const icao24 = sql.array(wanted.map((r) => r.icao24), 25);
   const befores = wanted.map((r) => r.beforeUnix);
   const lo = Math.min(...befores) - maxS;
@@ -120,7 +125,7 @@ async function readRows(
     if (!list) history.set(row.icao24, list = []);
     list.push(flightFromRow(row));
   }
-  return { history, current };
+  return { history, current, newest };
 }
 
 /**

@@ -111,7 +111,12 @@ export interface HistorySource {
    */
   tracks(
     requests: readonly TrackRequest[],
-    options: { staleAfterS: number; maxS: number },
+    options: {
+      staleAfterS: number;
+      maxS: number;
+      /** Filled with `flights_current.ts` (unix s) of the requested aircraft that have one. */
+      newest?: Map<string, number>;
+    },
   ): Promise<Map<string, Flight[]>>;
   /**
    * Sessions still open (`ended_at` null) whose `last_seen` is before
@@ -152,6 +157,12 @@ export interface ProcessResult {
   sweepSeconds: number;
   /** The partition's state was dropped first (it had moved, or offsets jumped). */
   reset: boolean;
+  /**
+   * The newest stored time (`flights_current.ts`, unix s; -Infinity for none)
+   * of the aircraft of the batch read to rebuild them, for the writer's fast
+   * path (writer.ts), which need not read them again.
+   */
+  stored: Map<string, number>;
 }
 
 /** Options for {@link Processor}. */
@@ -276,7 +287,10 @@ export class Processor {
       });
     }
     const readStart = performance.now();
-    const warm = await this.#warmUp(state, requests);
+    const newest = new Map<string, number>();
+    const warm = await this.#warmUp(state, requests, newest);
+    const stored = new Map<string, number>();
+    for (const r of requests) stored.set(r.icao24, newest.get(r.icao24) ?? -Infinity);
     const readSeconds = (performance.now() - readStart) / 1000;
     let sweepSeconds = 0;
 
@@ -332,6 +346,7 @@ export class Processor {
       readSeconds,
       sweepSeconds,
       reset,
+      stored,
     };
   }
 
@@ -385,11 +400,13 @@ export class Processor {
   async #warmUp(
     state: PartitionState,
     requests: readonly TrackRequest[],
+    newest?: Map<string, number>,
   ): Promise<{ aircraft: number; rows: number }> {
     if (requests.length === 0) return { aircraft: 0, rows: 0 };
     const tracks = await this.#options.history.tracks(requests, {
       staleAfterS: this.#staleAfterS,
       maxS: this.#warmupMaxS,
+      newest,
     });
     let aircraft = 0;
     let rows = 0;

@@ -290,7 +290,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stage("warmup", processed.readSeconds);
       stage("sweep", processed.sweepSeconds);
       stage("process", (started - mark) / 1000 - processed.readSeconds - processed.sweepSeconds);
-      result = await writer.write(toWriteBatch(processed.outputs), { scope });
+      result = await writer.write(toWriteBatch(processed.outputs), {
+        scope,
+        current: processed.stored,
+      });
       if (result.copyFallbacks > 0) {
         metrics.copyFallbacks.inc(result.copyFallbacks);
         log.info("the COPY into flights_history met stored rows: written again with ON CONFLICT", {

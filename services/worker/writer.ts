@@ -141,6 +141,12 @@ export interface WriteOptions {
    * or its offsets jumped). Default: one scope for all.
    */
   scope?: string;
+  /**
+   * `flights_current.ts` (unix s; -Infinity: no row) of aircraft just read
+   * by the caller (the processor's rebuild reads it), so that the writer
+   * need not read it again for those it does not know.
+   */
+  current?: ReadonlyMap<string, number>;
 }
 
 /** Options for {@link BatchWriter}. */
@@ -282,9 +288,10 @@ export class BatchWriter {
       let copyFallbacks = 0;
       /** One transaction; on PostgreSQL a refused COPY is rolled back and written again safely. */
       const transaction = async (part: Part) => {
-        if (how !== "copy") return await this.#transaction(how, lap, part, { scope, safe: false });
+        const mode = { scope, safe: false, current: options.current };
+        if (how !== "copy") return await this.#transaction(how, lap, part, mode);
         try {
-          return await this.#transaction(how, lap, part, { scope, safe: false });
+          return await this.#transaction(how, lap, part, mode);
         } catch (error) {
           if (!(error instanceof CopyRefusedError)) throw error;
           copyFallbacks++;
@@ -335,7 +342,7 @@ export class BatchWriter {
     how: "copy" | "unnest",
     lap: (stage: WriterStage) => void,
     part: Part,
-    mode: { scope: string; safe: boolean },
+    mode: { scope: string; safe: boolean; current?: ReadonlyMap<string, number> },
   ): Promise<number> {
     const candidates = periodicCandidates(part.rows);
     // A bucket this writer has seen committed with its periodic point needs no query.
@@ -344,7 +351,7 @@ export class BatchWriter {
     const inserted = await this.#sql.begin(async (tx) => {
       let n: number;
       if (how === "copy" && !mode.safe) {
-        const fast = await this.#insertFast(tx, part.rows, mode.scope, lap);
+        const fast = await this.#insertFast(tx, part.rows, mode, lap);
         n = fast.inserted;
         stored = fast.stored;
       } else {
@@ -389,13 +396,18 @@ export class BatchWriter {
   async #insertFast(
     tx: postgres.TransactionSql,
     rows: readonly HistoryRow[],
-    scope: string,
+    mode: { scope: string; current?: ReadonlyMap<string, number> },
     lap: (stage: WriterStage) => void,
   ): Promise<{ inserted: number; stored: Map<string, number> }> {
-    const known = this.#stored.get(scope);
-    const unknown = new Set<string>();
-    for (const { flight } of rows) if (!known?.has(flight.icao24)) unknown.add(flight.icao24);
+    const known = this.#stored.get(mode.scope);
     const before = new Map<string, number>();
+    const unknown = new Set<string>();
+    for (const { flight: { icao24 } } of rows) {
+      if (known?.has(icao24) || before.has(icao24)) continue;
+      const current = mode.current?.get(icao24);
+      if (current !== undefined) before.set(icao24, current + CURRENT_SLACK_S);
+      else unknown.add(icao24);
+    }
     if (unknown.size > 0) {
       const found = await tx<{ icao24: string; t: number }[]>`
         SELECT icao24, extract(epoch FROM ts)::float8 AS t FROM flights_current
