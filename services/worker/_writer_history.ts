@@ -1,9 +1,10 @@
 /**
- * The fine tier's insert, for writer.ts: the batch's rows into
- * `flights_history`, skipping those stored already, by binary COPY into a
- * staging table and one merge statement (PostgreSQL), or by one INSERT of
- * arrays (the embedded PGlite, which cannot take COPY FROM STDIN over its
- * socket). writer.ts says why.
+ * The fine tier's inserts, for writer.ts: rows that cannot be stored yet by
+ * binary COPY straight into `flights_history` ({@link copyHistory}), the
+ * batch's rows skipping those stored already by binary COPY into a staging
+ * table and one merge statement (PostgreSQL), or by one INSERT of arrays
+ * (the embedded PGlite, which cannot take COPY FROM STDIN over its socket).
+ * writer.ts says why.
  *
  * @module
  */

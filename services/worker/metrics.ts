@@ -28,6 +28,7 @@ export const WORKER_STAGES = [
   "sweep",
   "process",
   "partitions",
+  "begin",
   "lookup",
   "copy",
   "stage",

@@ -2,23 +2,31 @@
  * The worker's database writes: one transaction per consumed batch, a
  * handful of statements whatever the batch size.
  *
- * History rows go in through a staging table: `COPY history_stage FROM
- * STDIN (FORMAT binary)` (lib/db/copy_binary.ts: no number formatted by the
- * client or parsed by the server), then one statement moves them into
- * flights_history: a plain INSERT for the rows newer than their aircraft's
- * `flights_current` time (nearly all; they cannot be stored yet), `ON
- * CONFLICT (icao24, ts) DO NOTHING` for the others (a repeated position, a
- * redelivery), so writes stay idempotent (the first write of a position
- * wins, as the detection engine keeps the first update of a
- * `time_position` too) while the server does a speculative insertion only
- * where a conflict is possible (_writer_history.ts). COPY straight into
- * flights_history was dropped: duplicates are routine, and postgres.js
- * leaves a COPY that the server refused hanging forever (its writable never
- * finishes), whereas the stage has no constraints to refuse anything. The
- * stage is a temporary table of the connection, `ON COMMIT DELETE ROWS`,
- * created on first use. On the embedded database (PGlite behind
- * pglite-socket, which drops the connection on COPY FROM STDIN) the rows go
- * in by one INSERT of one array per column instead, split the same way.
+ * History rows on PostgreSQL: the rows newer than their aircraft's newest
+ * stored row (nearly all) go by binary `COPY flights_history FROM STDIN
+ * (FORMAT binary)` straight into the fine tier (lib/db/copy_binary.ts: no
+ * number formatted by the client or parsed by the server), what the raw
+ * COPY baseline of bench:worker does; the others (a redelivery, a late
+ * update, a repeated position) by `COPY history_stage` into a temporary
+ * staging table (`ON COMMIT DELETE ROWS`, created on first use) and `INSERT
+ * ... ON CONFLICT (icao24, ts) DO NOTHING`, so writes stay idempotent (the
+ * first write of a position wins, as the detection engine keeps the first
+ * update of a `time_position` too). The newest stored row of an aircraft is
+ * what this writer committed for it in the caller's scope (the worker's
+ * topic partition: one member of the group writes an aircraft), else its
+ * `flights_current.ts` (written in the same transaction as its history,
+ * only moving forward), read once for the aircraft the writer does not know
+ * (or given by the caller, who read it to rebuild them). Should a row taken
+ * for new be stored all the same (a zombie member during a rebalance, a
+ * flights_current row deleted while its history stayed), the server refuses
+ * the COPY (unique violation), the transaction rolls back, and the same
+ * write retries it at once through the stage and ON CONFLICT
+ * ({@link WriteResult.copyFallbacks}); postgres.js drops a refusal that
+ * comes after the COPY's last row, which _writer_history.ts notices. On the
+ * embedded database (PGlite behind pglite-socket, which drops the connection
+ * on COPY FROM STDIN) the rows go in by one INSERT of one array per column:
+ * a plain INSERT for the rows newer than flights_current, ON CONFLICT for
+ * the others.
  *
  * Then, in the same transaction:
  *
@@ -195,13 +203,15 @@ class TransactionBudget {
 }
 
 /**
- * The steps of a {@link BatchWriter.write}, in order: `lookup` reads the
+ * The steps of a {@link BatchWriter.write}, in order: `begin` waits for a
+ * connection of the pool and opens the transaction, `lookup` reads the
  * newest stored time of aircraft the writer does not know yet, `copy` is the
  * COPY straight into flights_history, `stage` and `merge` the staging COPY
  * and its `ON CONFLICT` merge (rows that may be stored already).
  */
 export type WriterStage =
   | "partitions"
+  | "begin"
   | "lookup"
   | "copy"
   | "stage"
@@ -349,6 +359,7 @@ export class BatchWriter {
     const unsampled = candidates.filter((c) => this.#sampled.get(c.icao24) !== c.bucket);
     let stored: Map<string, number> | undefined;
     const inserted = await this.#sql.begin(async (tx) => {
+      lap("begin");
       let n: number;
       if (how === "copy" && !mode.safe) {
         const fast = await this.#insertFast(tx, part.rows, mode, lap);
