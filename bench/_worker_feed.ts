@@ -16,10 +16,10 @@ import { copiesFor, copyAddress, derived, polls, shiftedReply } from "./_worker_
  * The benchmark's feed: a kafkajs producer of its own, not the services' bus (idempotent,
  * one request in flight, acks from all replicas), so that the producer is not what limits a
  * run. Messages are encoded once beforehand ({@link preEncode}, {@link encodedChunks});
- * requests carry up to `FEED_CHUNK` messages with acks from the leader only and
+ * chunks of up to `FEED_CHUNK` messages go with acks from the leader only and
  * `FEED_IN_FLIGHT` chunks are outstanding at once. Each chunk is split by partition (Kafka's
  * default partitioner, as the services' bus sends) and a partition's requests go one after
- * the other, so that every partition holds its messages in the order given, as the services'
+ * the other (what arrives meanwhile joins the next one), so that every partition holds its messages in the order given, as the services'
  * producer (one request in flight) keeps it: several requests in flight to one partition
  * reorder them (kafkajs partitions each send asynchronously), and the worker then sees
  * aircraft going back in time, which a live feed does not do. Nothing is lost that the
@@ -27,7 +27,7 @@ import { copiesFor, copyAddress, derived, polls, shiftedReply } from "./_worker_
  * committed offsets.
  */
 export const FEED_CHUNK = 5000;
-export const FEED_IN_FLIGHT = 4;
+export const FEED_IN_FLIGHT = 10;
 
 /** A message ready to go: key and value already bytes. */
 export interface Encoded {
@@ -144,7 +144,14 @@ export function checkEncodedChunks(replies: readonly OpenSkyReply[], total: numb
   if (!expected.next().done) throw new Error(`the feed has fewer messages than derived() (${i})`);
 }
 
-/** A kafkajs producer sending chunks of encoded messages, in order per partition. */
+/** Most messages in one request to one partition (coalesced chunks). */
+const MAX_REQUEST = 20_000;
+
+/**
+ * A kafkajs producer sending chunks of encoded messages, in order per partition: one request
+ * in flight per partition, and what arrives for a partition meanwhile goes in its next request
+ * (so requests grow with the broker's latency rather than the rate falling with it).
+ */
 export async function openFeed(brokers: string[], clientId: string, partitions: number) {
   const kafka = new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({
@@ -154,28 +161,54 @@ export async function openFeed(brokers: string[], clientId: string, partitions: 
   });
   await producer.connect();
   const partitionOf = new Map<string, number>();
-  const tails: Promise<void>[] = Array.from({ length: partitions }, () => Promise.resolve());
+  type Entry = { key: string | null; value: Buffer; partition: number };
+  const lanes = Array.from({ length: partitions }, () => ({
+    pending: [] as Entry[],
+    /** Settle once the messages queued so far (up to that count) are acknowledged. */
+    waiters: [] as { upTo: number; resolve: () => void; reject: (error: unknown) => void }[],
+    queued: 0,
+    sent: 0,
+    busy: false,
+  }));
+  const pump = (topic: string, i: number) => {
+    const lane = lanes[i]!;
+    if (lane.busy || lane.pending.length === 0) return;
+    const messages = lane.pending.splice(0, MAX_REQUEST);
+    lane.busy = true;
+    producer.send({ topic, messages, acks: 1 }).then(() => {
+      lane.sent += messages.length;
+      lane.busy = false;
+      while (lane.waiters.length > 0 && lane.waiters[0]!.upTo <= lane.sent) {
+        lane.waiters.shift()!.resolve();
+      }
+      pump(topic, i);
+    }, (error) => {
+      lane.busy = false;
+      for (const waiter of lane.waiters.splice(0)) waiter.reject(error);
+    });
+  };
   return {
     /** Resolves once every message of `messages` is acknowledged. */
     send(topic: string, messages: Encoded[]): Promise<void> {
-      const parts: { key: string | null; value: Buffer; partition: number }[][] = Array.from(
-        { length: partitions },
-        () => [],
-      );
+      const touched = new Set<number>();
       for (const m of messages) {
         const key = m.key ?? "";
         let partition = partitionOf.get(key);
         if (partition === undefined) {
           partitionOf.set(key, partition = partitionForKey(key, partitions));
         }
-        parts[partition]!.push({ key: m.key, value: m.value, partition });
+        const lane = lanes[partition]!;
+        lane.pending.push({ key: m.key, value: m.value, partition });
+        lane.queued++;
+        touched.add(partition);
       }
-      return Promise.all(parts.map((part, i) => {
-        if (part.length === 0) return undefined;
-        return tails[i] = tails[i]!.then(() =>
-          producer.send({ topic, messages: part, acks: 1 }).then(() => {})
-        );
-      })).then(() => {});
+      const acked = [...touched].map((i) =>
+        new Promise<void>((resolve, reject) => {
+          lanes[i]!.waiters.push({ upTo: lanes[i]!.queued, resolve, reject });
+        })
+      );
+      for (const i of touched) pump(topic, i);
+      return Promise.all(acked).then(() => {});
     },
     close: () => producer.disconnect(),
   };
@@ -259,8 +292,8 @@ export async function runProducer(
   console.error(
     `producer: ${sent} updates in ${took.toFixed(1)} s = ${Math.round(sent / took)}/s of ` +
       `${rate}/s asked (first ${AHEAD_S} s encoded in ${encodeS.toFixed(2)} s beforehand, the ` +
-      `rest while sending; requests of up to ${chunk} split by partition, one in flight per ` +
-      `partition, acks 1)`,
+      `rest while sending; chunks of ${chunk}, ${FEED_IN_FLIGHT} outstanding, split by ` +
+      `partition, one request in flight per partition, acks 1)`,
   );
   await feed.close();
 }

@@ -17,7 +17,7 @@
  * - `--partitions=P` (BENCH_PARTITIONS, 6), `--batch=B` (WORKER_BATCH_SIZE,
  *   2,000), `--concurrency=C` (WORKER_PARTITION_CONCURRENCY, 3).
  *
- * The 10-minute run: `deno task bench:worker --workers=1 --seconds=600`.
+ * The 10-minute run: `deno task bench:worker --workers= --seconds=600 --rate=20000`.
  *
  * Input: `switzerland_day_copies_for_load`, derived from the real
  * Switzerland full-day recording (842 aircraft at 10 s): each poll is
@@ -33,7 +33,9 @@
  * 3. sustained: a producer process at `--rate` for `--seconds` while the
  *    workers consume; the group's lag (high watermarks minus committed
  *    offsets) sampled every second, in messages and in seconds of input;
- *    updates/s committed next to the raw COPY rate of run 1.
+ *    updates/s committed next to the raw COPY rate of run 1, and a verdict
+ *    saying which side limited the run (bench/_worker_feed.ts: the feed
+ *    encodes each poll once and keeps every partition in order).
  *
  * Each run prints where this process's time went, per stage of a batch
  * (`processing_stage_seconds_total`: decode, process, the transaction's
