@@ -84,8 +84,9 @@ function framing(b: Uint8Array): { segments: number; heads: number } {
   for (let i = 0; i < segments; i++) {
     const start = at;
     const head = uvarint();
+    if (head % 2) at++; // the contents byte
     heads += at - start;
-    at += Math.floor(head / 16);
+    at += Math.floor(head / 2);
   }
   return { segments, heads };
 }

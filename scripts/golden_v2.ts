@@ -14,6 +14,7 @@ import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import {
   BinaryDecoder,
   BinaryTracker,
+  BitWriter,
   composeFrame,
   encodeGeneric,
   FRAME_DELTA,
@@ -48,6 +49,18 @@ export interface BadFrame {
   hex: string;
   /** A fragment of the FrameError message. */
   error: string;
+}
+
+/**
+ * One segment of change records written by `write` (its head, then the bit
+ * stream), hex: for bad frames.
+ */
+function changeSegment(indexed: boolean, write: (b: BitWriter) => void): string {
+  const b = new BitWriter();
+  write(b);
+  const body = [...b.view()];
+  const head = indexed ? [body.length * 2 + 1, 8] : [body.length * 2];
+  return hex(Uint8Array.from([...head, ...body]));
 }
 
 /** Splits the aircraft into two segments (stand-ins for two tiles) at this longitude. */
@@ -176,7 +189,7 @@ export function buildGoldenV2(
     "delta: nothing changed (heartbeat)",
     composeFrame(FRAME_DELTA, { seq, serverTimeMs: (t0 + 52) * 1000 }, []),
   );
-  // A whole-world view: its one segment indexes change records by a bitmap over the aircraft
+  // A whole-world view: its one segment identifies change records by index among the aircraft
   // held, and the frames name the last contact most records share (a real poll's second).
   const world = new BinaryTracker();
   let worldHeld = new Set<string>();
@@ -193,7 +206,7 @@ export function buildGoldenV2(
     push(
       k === 0
         ? "snapshot: the whole world in one segment (a new view)"
-        : "delta: a whole-world segment, change records indexed by a bitmap",
+        : "delta: a whole-world segment, change records identified by index among the held",
       k === 0
         ? composeFrame(FRAME_SNAPSHOT, { seq, serverTimeMs, total: worldAt(step) }, [
           world.snapshot(base),
@@ -226,6 +239,10 @@ export function buildGoldenV2(
   );
 
   const delta = frames[2]!.hex;
+  const firstIcao = parseInt(
+    (frames[1]!.message as { flights: Flight[] }).flights[0]!.icao24,
+    16,
+  );
   const bad: BadFrame[] = [
     { name: "empty", hex: "", error: "empty frame" },
     { name: "unknown kind", hex: "07" + delta.slice(2), error: "unknown frame kind 0x07" },
@@ -234,11 +251,16 @@ export function buildGoldenV2(
       hex: "02" + delta.slice(2),
       error: "frame kind 0x02 is layout revision 1",
     },
-    { name: "a delta of revision 3", hex: "32" + delta.slice(2), error: "layout revision 3" },
+    {
+      name: "a delta of layout revision 2",
+      hex: "22" + delta.slice(2),
+      error: "frame kind 0x22 is layout revision 2",
+    },
+    { name: "a delta of revision 4", hex: "42" + delta.slice(2), error: "layout revision 4" },
     { name: "truncated delta", hex: delta.slice(0, delta.length - 6), error: "truncated" },
     { name: "trailing byte", hex: delta + "00", error: "trailing bytes" },
     // Delta seq 42, time 1, no total, last_contact reference T, 1 segment, which is missing.
-    { name: "header only, segment missing", hex: "222a01000001", error: "truncated" },
+    { name: "header only, segment missing", hex: "322a01000001", error: "truncated" },
     { name: "generic, not MessagePack", hex: "00c1", error: "not MessagePack" },
     { name: "generic, not an object", hex: "0001", error: "not an object with a type" },
     // A snapshot: seq 42, time 1, no total, last_contact reference T, 1 segment of 5 bytes holding
@@ -246,28 +268,71 @@ export function buildGoldenV2(
     // this version does not know).
     {
       name: "unknown field bit",
-      hex: "212a01000001" + "54" + "01" + "01" + "818004",
+      hex: "312a01000001" + "0b04" + "01" + "01" + "818004",
       error: "unknown field bits",
     },
     // A snapshot whose segment says it has removes (head 1 × 16 + 2), and one remove count.
     {
       name: "removes in a snapshot",
-      hex: "212a01000001" + "12" + "00",
+      hex: "312a01000001" + "0302" + "00",
       error: "a snapshot segment has removes",
     },
-    // A delta of two segments, the first indexed by a bitmap (head 0 × 16 + 8): only a frame's
+    // A delta of two segments, the first indexed (head 0 × 16 + 8): only a frame's
     // only segment may be.
     {
       name: "indexed segment among several",
-      hex: "222a01000002" + "08" + "00",
+      hex: "322a01000002" + "0108" + "00",
       error: "indexed change records in a frame of several segments",
     },
-    // A delta whose one segment indexes change records over the held aircraft (6 after the golden
-    // snapshot): its bitmap byte sets bit 7, past them.
+    // A delta whose one segment identifies change records by index among the held aircraft (6
+    // after the golden snapshot): 1 record, identifier order 0, index 6, past them.
     {
-      name: "index bitmap past the held aircraft",
-      hex: "222a01000001" + "18" + "80",
-      error: "bits past the held aircraft",
+      name: "change record index past the held aircraft",
+      hex: "322a01000001" + changeSegment(true, (b) => {
+        b.bits(0, 5);
+        b.eg(6, 0);
+      }),
+      error: "past the 6 held aircraft",
+    },
+    // One change record of a held aircraft (icao24 in 24 bits) whose mask code is past the table.
+    {
+      name: "mask code past the table",
+      hex: "322a01000001" + changeSegment(false, (b) => {
+        b.bits(firstIcao, 24);
+        b.eg(64, 0);
+      }),
+      error: "mask code 64 past the table",
+    },
+    // A change record cut short: mask code 1 (0x19: position, speed, track), then nothing.
+    {
+      name: "change record cut short",
+      hex: "322a01000001" + changeSegment(false, (b) => {
+        b.bits(firstIcao, 24);
+        b.eg(1, 0);
+      }),
+      error: "truncated",
+    },
+    // Indexed change records: the identifier order alone, no record.
+    {
+      name: "change records without a record",
+      hex: "322a01000001" + changeSegment(true, (b) => b.bits(0, 5)),
+      error: "without a record",
+    },
+    // A segment head with an unknown contents bit.
+    {
+      name: "unknown segment contents bit",
+      hex: "322a01000001" + "0110",
+      error: "unknown segment contents bits 0x10",
+    },
+    // A valid record, then padding with a bit set.
+    {
+      name: "non-zero padding",
+      hex: "322a01000001" + changeSegment(false, (b) => {
+        b.bits(firstIcao, 24);
+        b.eg(7, 0); // mask code 7: 0x0, nothing changed but last_contact
+        b.bits(1, 1);
+      }),
+      error: "non-zero padding",
     },
   ];
   return {

@@ -278,5 +278,5 @@ Deno.test("v2.bin in the browser: indexed whole-world frames while aircraft come
     );
   }
   assert.equal(feed.stats.deltas, 29);
-  assert.ok(indexed > 10, `${indexed} frames used the bitmap`);
+  assert.ok(indexed > 10, `${indexed} frames were indexed`);
 });

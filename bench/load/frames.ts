@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { FRAME_DELTA, FRAME_SNAPSHOT } from "../../lib/hub/v2/frame.ts";
 
 /** Encodings the harness asks for, by the subprotocol it offers. */
 export type LoadEncoding = "bin" | "json" | "msgpack";
@@ -47,9 +48,9 @@ export function readHead(head: Uint8Array, encoding: LoadEncoding): FrameHead | 
       : null;
   }
   if (encoding === "bin") {
-    // Snapshot 0x21, delta 0x22 (layout revision 2 in the high nibble; docs/protocol.md).
+    // Snapshot and delta kinds carry the layout revision in their high nibble (docs/protocol.md).
     const kind = head[0];
-    if (kind !== 0x21 && kind !== 0x22) return null;
+    if (kind !== FRAME_SNAPSHOT && kind !== FRAME_DELTA) return null;
     let at = 1;
     const uvarint = () => {
       let value = 0;
@@ -65,7 +66,7 @@ export function readHead(head: Uint8Array, encoding: LoadEncoding): FrameHead | 
     const seq = uvarint();
     const serverTimeMs = uvarint();
     if (!Number.isFinite(seq) || !Number.isFinite(serverTimeMs)) return null;
-    return { kind: kind === 0x21 ? "snapshot" : "delta", seq, serverTimeMs };
+    return { kind: kind === FRAME_SNAPSHOT ? "snapshot" : "delta", seq, serverTimeMs };
   }
   const kind = find(head, TYPE_DELTA) >= 0
     ? "delta"

@@ -73,6 +73,9 @@ export interface Row {
    * interval; baseline, bytes per completed poll × 1 poll/s.
    */
   neededPerClientS: number;
+  /** The same, for whole-world and for regional clients. */
+  neededPerWorldClientS: number;
+  neededPerRegionalClientS: number;
   bytesPerWorldClientS: number;
   bytesPerRegionalClientS: number;
   gaps: number;
@@ -136,14 +139,28 @@ export function rows(
     const per = (ts: TallyReport[]) =>
       ts.length === 0 ? NaN : ts.reduce((n, t) => n + t.bytes, 0) / ts.length / options.windowS;
     const bytesPerUpsert = upserts > 0 ? probeBytes / upserts : NaN;
-    const needed = list.map((t) =>
+    // Bytes per upsert of the probes of one kind of view (whole world or regional: a regional
+    // frame's segment heads cost more per upsert), the row's figure when it has none of that kind.
+    const kindBytesPerUpsert = (world: boolean) => {
+      const mine = probes.filter((t) => options.world.has(t.id) === world);
+      const n = mine.reduce((k, t) => k + t.upserts, 0);
+      return n > 0 ? mine.reduce((k, t) => k + t.deltaBytes, 0) / n : bytesPerUpsert;
+    };
+    const perUpsert = { world: kindBytesPerUpsert(true), regional: kindBytesPerUpsert(false) };
+    const neededOf = (t: TallyReport) =>
       options.baseline
         ? (t.frames > 0 ? t.bytes / t.frames : NaN)
-        : (options.inView.get(t.id) ?? 0) / options.intervalS * bytesPerUpsert
-    ).filter(Number.isFinite);
+        : (options.inView.get(t.id) ?? 0) / options.intervalS *
+          (options.world.has(t.id) ? perUpsert.world : perUpsert.regional);
+    const meanNeeded = (ts: TallyReport[]) => {
+      const v = ts.map(neededOf).filter(Number.isFinite);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+    };
     out.push({
       label,
-      neededPerClientS: needed.length ? needed.reduce((a, b) => a + b, 0) / needed.length : NaN,
+      neededPerClientS: meanNeeded(list),
+      neededPerWorldClientS: meanNeeded(list.filter((t) => options.world.has(t.id))),
+      neededPerRegionalClientS: meanNeeded(list.filter((t) => !options.world.has(t.id))),
       clients: list.length,
       world: list.filter((t) => options.world.has(t.id)).length,
       probes: probes.length,
@@ -212,9 +229,22 @@ export function ratios(hub: Row[], baseline: Row | undefined): string {
   const lines = ["", "baseline (tar1090-style poll) ÷ hub, same viewports:"];
   for (const r of hub) {
     const x = (b: number, h: number) => Number.isFinite(b / h) ? `${(b / h).toFixed(1)}x` : "-";
+    // The baseline's bytes for this row's own mix of views: whole-world clients all take v2.bin, so
+    // its row holds more of them than the pollers do (12% against 10%), and a whole-world view
+    // costs 25 times a regional one; the pollers' average would count the mix, not the encoding.
+    const regional = r.clients - r.world;
+    const mix = (world: number, other: number) =>
+      r.clients > 0
+        ? ((r.world > 0 ? r.world * world : 0) + (regional > 0 ? regional * other : 0)) / r.clients
+        : NaN;
+    const mixed = mix(baseline.bytesPerWorldClientS, baseline.bytesPerRegionalClientS);
+    const mixedNeed = mix(baseline.neededPerWorldClientS, baseline.neededPerRegionalClientS);
     lines.push(
-      `- ${r.label}: bytes/client/s needed ${x(baseline.neededPerClientS, r.neededPerClientS)}, ` +
-        `delivered ${x(baseline.bytesPerClientS, r.bytesPerClientS)} ` +
+      `- ${r.label}: bytes/client/s needed ${x(mixedNeed, r.neededPerClientS)}, ` +
+        `delivered ${x(mixed, r.bytesPerClientS)} for the same views (against the pollers' ` +
+        `plain means: ${x(baseline.neededPerClientS, r.neededPerClientS)}, ${
+          x(baseline.bytesPerClientS, r.bytesPerClientS)
+        }) ` +
         `(world ${x(baseline.bytesPerWorldClientS, r.bytesPerWorldClientS)}, regional ${
           x(baseline.bytesPerRegionalClientS, r.bytesPerRegionalClientS)
         }), ingest→receive p50 ${x(baseline.ingestP50, r.ingestP50)}, p99 ${

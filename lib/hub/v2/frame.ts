@@ -14,32 +14,39 @@
  */
 import { Encoder } from "@msgpack/msgpack";
 import { ByteWriter } from "./wire.ts";
+import { BitWriter, egBits } from "./bits.ts";
 import { type QFlight, TRACK_UNITS, wrapLon } from "./record.ts";
-import { climb, deadReckon, interleave, zigzag } from "./predict.ts";
+import { climb, deadReckon, toTrackFrame } from "./predict.ts";
 
 /**
  * First byte of every frame. Snapshot and delta kinds carry the layout
- * revision in their high nibble (revision 2: 0x21, 0x22); the layout of
- * revision 1 (0x01, 0x02) is refused with a clear error, as is any revision
- * this code does not read.
+ * revision in their high nibble (revision 3: 0x31, 0x32); the layouts of
+ * revisions 1 (0x01, 0x02) and 2 (0x21, 0x22) are refused with a clear
+ * error, as is any revision this code does not read.
  */
 export const FRAME_GENERIC = 0x00;
-export const FRAME_SNAPSHOT = 0x21;
-export const FRAME_DELTA = 0x22;
+export const FRAME_SNAPSHOT = 0x31;
+export const FRAME_DELTA = 0x32;
 /** Layout revision of the snapshot and delta frames this code writes and reads. */
-export const LAYOUT_REVISION = 2;
+export const LAYOUT_REVISION = 3;
 
 /** Contents bits of a segment's head (`byte length × 16 + contents`). */
 export const SEG_STRINGS = 1;
 export const SEG_REMOVES = 2;
 export const SEG_FULL = 4;
 /**
- * Change records are indexed by a bitmap over the aircraft held before the
- * frame instead of icao24 gaps; only in a frame's only segment.
+ * Change records are identified by their index among the aircraft held
+ * before the frame instead of icao24; only in a frame's only segment.
  */
 export const SEG_INDEXED = 8;
-/** Segment head multiplier: the contents take the low 4 bits. */
-export const SEG_HEAD_SCALE = 16;
+/** Every contents bit this revision knows. */
+export const SEG_KNOWN = 15;
+/**
+ * Segment head: `uvarint` L × 2 + 1 then a contents byte, or L × 2 for a
+ * segment of change records only (most of a regional view's tiles, so their
+ * head is one byte up to 63 bytes).
+ */
+export const SEG_HEAD_SCALE = 2;
 
 /** Field bits of a record's mask, in the order their values follow. */
 export const F_POS = 1 << 0;
@@ -68,6 +75,111 @@ export const NULLABLE_BITS = F_ALT | F_GEO | F_VEL | F_HDG | F_VR | F_CALLSIGN |
   F_SQUAWK | F_SOURCE;
 /** Fields sent as a residual in change records unless in the absolute mask. */
 export const DELTA_BITS = F_POS | F_ALT | F_GEO | F_VEL | F_HDG | F_VR;
+
+/**
+ * Change record masks by code (docs/protocol.md "Change records"): a mask
+ * is sent as the Exp-Golomb (order 0) code of its index here, or of
+ * {@link MASK_ESCAPE} followed by the 16 mask bits. Ordered by how often
+ * each mask came in the real recordings: the 1 s tracks of the load
+ * scenario (fixtures/scenarios/world_load.json) and the Switzerland 10 s
+ * polls, each weighing half. A position alone (0x1) is 44% of the 1 s
+ * records and costs 1 bit; a byte per mask was a quarter of a record.
+ */
+export const MASK_TABLE: readonly number[] = Object.freeze([
+  0x1,
+  0x19,
+  0x39,
+  0x21,
+  0x9,
+  0x11,
+  0x3,
+  0x0,
+  0x80,
+  0x3b,
+  0x8003,
+  0x1b,
+  0x29,
+  0x5,
+  0x23,
+  0x31,
+  0x7,
+  0x8082,
+  0x2b,
+  0xb,
+  0x1d,
+  0x3d,
+  0x81,
+  0x3f,
+  0x25,
+  0x8002,
+  0x41,
+  0x13,
+  0x27,
+  0x1f,
+  0x33,
+  0x59,
+  0x98,
+  0x2d,
+  0xb8,
+  0x61,
+  0xf,
+  0x99,
+  0x79,
+  0x15,
+  0x2f,
+  0x51,
+  0x37,
+  0xd,
+  0x35,
+  0xba,
+  0x17,
+  0x49,
+  0x69,
+  0x86,
+  0x9d,
+  0xb9,
+  0x85,
+  0x38,
+  0x84,
+  0x7b,
+  0xbc,
+  0x4,
+  0x9c,
+  0x18,
+  0x82,
+  0xa8,
+  0x63,
+]);
+/** The mask code that says the 16 mask bits follow. */
+export const MASK_ESCAPE = MASK_TABLE.length;
+/** Code of each 16-bit mask, MASK_ESCAPE when not in the table (a lookup per record). */
+const MASK_CODE = (() => {
+  const codes = new Uint8Array(1 << 16).fill(MASK_TABLE.length);
+  MASK_TABLE.forEach((m, i) => codes[m] = i);
+  return codes;
+})();
+
+/**
+ * Exp-Golomb orders of change record values (zigzag-coded residuals),
+ * fitted to the load scenario's residuals: a position residual along the
+ * track is mostly within ±16 units (order 4: 5-7 bits), across it ±4.
+ */
+export const K_ALONG = 4;
+export const K_ACROSS = 2;
+export const K_ALT = 1;
+export const K_GEO = 2;
+export const K_VEL = 2;
+export const K_HDG = 3;
+export const K_VR = 2;
+/** last_contact (T minus it) and time_position (last_contact minus it), tenths of a second. */
+export const K_LC = 3;
+export const K_TPOS = 2;
+/** Absolute positions (absolute mask), zigzag-coded. */
+export const K_ABS_POS = 20;
+/** Other absolute values (absolute mask), zigzag-coded. */
+export const K_ABS = 8;
+/** Bits of the identifier order at the start of the change records. */
+export const ID_ORDER_BITS = 5;
 
 /** Longest callsign, UTF-8 bytes (8 characters). */
 export const MAX_CALLSIGN_BYTES = 32;
@@ -117,8 +229,8 @@ export function encodeSegment(
     /**
      * icao24 of every aircraft the segment's clients hold before this tick,
      * ascending. Only for a segment that is alone in every frame it goes in
-     * (a whole-world view's): change records are then indexed by a bitmap
-     * over them when that is smaller than icao24 gaps.
+     * (a whole-world view's): change records are then identified by their
+     * index among them instead of their icao24.
      */
     held?: readonly number[];
   },
@@ -157,18 +269,29 @@ export function encodeSegment(
   }
   const changeList = (options.changes ?? []).filter((c) => differs(c.prev, c.next))
     .sort((a, b) => a.next.icao - b.next.icao);
-  const bitmap = options.held && changeList.length > 0
-    ? indexBitmap(options.held, changeList)
-    : null;
-  if (bitmap) {
-    contents |= SEG_INDEXED;
-    body.bytes(bitmap);
-  }
-  let last = 0;
-  for (const { prev, next } of changeList) {
-    if (!bitmap) body.uvarint(next.icao - last);
-    last = next.icao;
-    writeChange(body, prev, next, ctx);
+  if (changeList.length > 0) {
+    const ids = options.held ? heldIndexes(options.held, changeList) : null;
+    if (ids) contents |= SEG_INDEXED;
+    const bits = scratchBits;
+    bits.reset();
+    // Identifiers: the first absolute (an index, or 24 bits of icao24), then gaps minus one, in
+    // the Exp-Golomb order that makes them shortest. Without indexes the order comes just before
+    // the second record: a third of a regional view's tiles have one record, and no gap.
+    const order = idOrder(ids ?? changeList.map((c) => c.next.icao), ids !== null);
+    if (ids) bits.bits(order, ID_ORDER_BITS);
+    let last = -1;
+    for (let i = 0; i < changeList.length; i++) {
+      const { prev, next } = changeList[i]!;
+      const id = ids ? ids[i]! : next.icao;
+      if (last >= 0) {
+        if (!ids && i === 1) bits.bits(order, ID_ORDER_BITS);
+        bits.eg(id - last - 1, order);
+      } else if (ids) bits.eg(id, order);
+      else bits.bits(id, 24);
+      last = id;
+      writeChange(bits, prev, next, ctx);
+    }
+    body.bytes(bits.view());
   }
   const bodyBytes = body.view();
   let tableBytes: Uint8Array | null = null;
@@ -183,7 +306,11 @@ export function encodeSegment(
   const length = (tableBytes?.length ?? 0) + bodyBytes.length;
   const prefix = scratchPrefix;
   prefix.reset();
-  prefix.uvarint(length * SEG_HEAD_SCALE + contents);
+  if (contents === 0) prefix.uvarint(length * SEG_HEAD_SCALE);
+  else {
+    prefix.uvarint(length * SEG_HEAD_SCALE + 1);
+    prefix.byte(contents);
+  }
   const out = new Uint8Array(prefix.length + length);
   out.set(prefix.view(), 0);
   if (tableBytes) out.set(tableBytes, prefix.length);
@@ -200,39 +327,47 @@ export function encodeSegment(
 const scratchBody = new ByteWriter(64 * 1024);
 const scratchHead = new ByteWriter(4 * 1024);
 const scratchPrefix = new ByteWriter(16);
+const scratchBits = new BitWriter(64 * 1024);
 
 /**
- * The bitmap of `changes` (ascending) over `held` (ascending): bit i (byte
- * i >> 3, bit i & 7) set when the i-th held aircraft has a change record.
- * Null when icao24 gaps would take no more bytes (or a change is not held).
+ * The index in `held` (ascending) of each of `changes` (ascending), or null
+ * when one is not held.
  */
-function indexBitmap(held: readonly number[], changes: readonly Change[]): Uint8Array | null {
-  const bytes = Math.ceil(held.length / 8);
-  let gapBytes = 0;
-  let last = 0;
-  for (const { next } of changes) {
-    gapBytes += uvarintSize(next.icao - last);
-    last = next.icao;
-  }
-  if (bytes >= gapBytes) return null;
-  const map = new Uint8Array(bytes);
+function heldIndexes(held: readonly number[], changes: readonly Change[]): number[] | null {
+  const out: number[] = [];
   let i = 0;
   for (const { next } of changes) {
     while (i < held.length && held[i]! < next.icao) i++;
     if (held[i] !== next.icao) return null;
-    map[i >> 3]! |= 1 << (i & 7);
-    i++;
+    out.push(i++);
   }
-  return map;
+  return out;
 }
 
-function uvarintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
+/**
+ * The Exp-Golomb order (0..23) that codes the identifiers' gaps (and, for
+ * indexes, the first) in the fewest bits: of the orders around the binary
+ * length of the mean gap (the best for gaps spread like arrivals at random;
+ * trying all 24 cost a tenth of a whole-world segment's encoding).
+ */
+function idOrder(ids: readonly number[], indexed: boolean): number {
+  const first = indexed ? 0 : 1;
+  if (ids.length - first === 0) return 0;
+  const span = ids[ids.length - 1]! - (indexed ? -1 : ids[0]!) - (ids.length - first);
+  const mean = span / (ids.length - first);
+  let guess = 0;
+  while (guess < 23 && 2 ** (guess + 1) <= mean) guess++;
+  let best = 0;
+  let bestBits = Infinity;
+  for (let k = Math.max(0, guess - 1); k <= guess; k++) {
+    let n = indexed ? egBits(ids[0]!, k) : 0;
+    for (let i = 1; i < ids.length && n < bestBits; i++) n += egBits(ids[i]! - ids[i - 1]! - 1, k);
+    if (n < bestBits) {
+      bestBits = n;
+      best = k;
+    }
   }
-  return n;
+  return best;
 }
 
 interface WriteContext {
@@ -270,6 +405,7 @@ function writeFull(w: ByteWriter, q: QFlight, ctx: WriteContext): void {
 }
 
 const dr: [number, number] = [0, 0];
+const frameResidual: [number, number] = [0, 0];
 
 /** The residual of a nullable field against its prediction, or how it changed. */
 function nullableField(
@@ -295,7 +431,7 @@ function nullableField(
   return next - predicted;
 }
 
-function writeChange(w: ByteWriter, prev: QFlight, next: QFlight, ctx: WriteContext): void {
+function writeChange(w: BitWriter, prev: QFlight, next: QFlight, ctx: WriteContext): void {
   const acc = { mask: 0, nulls: 0, abs: 0 };
   // Predictions (predict.ts): the held position moved by its speed and track over the
   // time_position difference, the altitude by its vertical rate over the last_contact one, the
@@ -332,25 +468,46 @@ function writeChange(w: ByteWriter, prev: QFlight, next: QFlight, ctx: WriteCont
   if ((acc.mask & F_SOURCE) && next.source === null) acc.nulls |= F_SOURCE;
   let mask = acc.mask;
   if (acc.nulls || acc.abs) mask |= F_SPECIAL;
-  w.uvarint(mask);
+  const code = MASK_CODE[mask]!;
+  if (code !== MASK_ESCAPE) w.eg(code, 0);
+  else {
+    w.eg(MASK_ESCAPE, 0);
+    w.bits(mask, 16);
+  }
+  const abs = acc.abs;
   if (mask & F_SPECIAL) {
-    w.uvarint(acc.nulls);
-    w.uvarint(acc.abs);
+    w.eg(acc.nulls, 0);
+    w.eg(abs, 0);
   }
-  if (mask & F_POS) w.uvarint(interleave(zigzag(rLat), zigzag(rLon)));
+  if (mask & F_POS) {
+    if (abs & F_POS) {
+      w.seg(next.lat, K_ABS_POS);
+      w.seg(next.lon, K_ABS_POS);
+    } else {
+      toTrackFrame(dr[0], dr[1], rLat, rLon, frameResidual);
+      w.seg(frameResidual[0], K_ALONG);
+      w.seg(frameResidual[1], K_ACROSS);
+    }
+  }
   const values = mask & ~acc.nulls;
-  if (values & F_ALT) w.svarint(alt);
-  if (values & F_GEO) w.svarint(geo);
-  if (values & F_VEL) w.svarint(vel);
-  if (values & F_HDG) {
-    if (acc.abs & F_HDG) w.uvarint(hdg);
-    else w.svarint(hdg);
-  }
-  if (values & F_VR) w.svarint(vr);
-  writeRare(w, next, values, ctx);
+  if (values & F_ALT) w.seg(alt, abs & F_ALT ? K_ABS : K_ALT);
+  if (values & F_GEO) w.seg(geo, abs & F_GEO ? K_ABS : K_GEO);
+  if (values & F_VEL) w.seg(vel, abs & F_VEL ? K_ABS : K_VEL);
+  if (values & F_HDG) w.seg(hdg, abs & F_HDG ? K_ABS : K_HDG);
+  if (values & F_VR) w.seg(vr, abs & F_VR ? K_ABS : K_VR);
+  if (values & F_LC) w.seg(ctx.base - next.lc, K_LC);
+  ctx.lc = next.lc;
+  if (values & F_TPOS) w.seg(next.lc - next.tpos, K_TPOS);
+  if (values & F_CALLSIGN) w.string(next.callsign!);
+  if (values & F_COUNTRY) w.eg(ctx.intern(next.country!), 0);
+  if (values & F_SQUAWK) w.bits(next.squawk!, 12);
+  if (values & F_CATEGORY) w.eg(next.category, 0);
+  if (values & F_SOURCE) w.eg(ctx.intern(next.source!), 0);
+  if (values & F_PSRC) w.bits(next.psrc, 2);
+  if (values & F_FLAGS) w.eg(next.flags, 0);
 }
 
-/** Fields from F_LC on, shared by full and change records. */
+/** Fields from F_LC on in a full record (bytes). */
 function writeRare(w: ByteWriter, q: QFlight, mask: number, ctx: WriteContext): void {
   if (mask & F_LC) w.svarint(ctx.base - q.lc);
   ctx.lc = q.lc;

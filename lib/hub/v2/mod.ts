@@ -13,3 +13,4 @@ export * from "./scan.ts";
 export * from "./tracker.ts";
 export * from "./decoder.ts";
 export * from "./predict.ts";
+export * from "./bits.ts";

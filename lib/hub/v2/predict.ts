@@ -10,8 +10,6 @@
  * rule ({@link roundDiv}). One copy, imported by the encoder and the
  * decoders (server, relay, browser Web Worker).
  *
- * Also the 2-D interleave of a position residual into one varint.
- *
  * @module
  */
 
@@ -121,48 +119,78 @@ export function climb(vr: number | null, dt: number): number {
   return roundDiv(vr * dt * 8, 1_875);
 }
 
-// --- 2-D interleave ------------------------------------------------------------------
+// --- along-track frame -------------------------------------------------------------
 
-/** Spreads the low 13 bits of x to the even bits of a 26-bit number. */
-function spread13(x: number): number {
-  let v = x & 0x1fff;
-  v = (v | (v << 8)) & 0x00ff00ff;
-  v = (v | (v << 4)) & 0x0f0f0f0f;
-  v = (v | (v << 2)) & 0x33333333;
-  v = (v | (v << 1)) & 0x55555555;
-  return v;
+/** floor(sqrt(n)) for an integer 0 <= n < 2^52, exact (corrected after Math.sqrt). */
+function isqrt(n: number): number {
+  let r = Math.floor(Math.sqrt(n));
+  while (r * r > n) r--;
+  while ((r + 1) * (r + 1) <= n) r++;
+  return r;
 }
-
-/** Gathers the even bits of a 26-bit number into 13 bits. */
-function gather13(x: number): number {
-  let v = x & 0x55555555;
-  v = (v | (v >>> 1)) & 0x33333333;
-  v = (v | (v >>> 2)) & 0x0f0f0f0f;
-  v = (v | (v >>> 4)) & 0x00ff00ff;
-  v = (v | (v >>> 8)) & 0x0000ffff;
-  return v & 0x1fff;
-}
-
-/** Largest zigzag value {@link interleave} takes (26 bits). */
-export const MAX_INTERLEAVED = 2 ** 26 - 1;
 
 /**
- * Two zigzag values below 2^26 as one number below 2^52: bit k of `a` at
- * bit 2k, bit k of `b` at bit 2k + 1. Small pairs stay small (both below 8:
- * one varint byte), where two varints take two.
+ * A position residual (x, y: latitude and longitude units) turned into the
+ * frame of the predicted move (p, q: the dead-reckoned dlat, dlon): `out` =
+ * [along, across], the residual along the move and across it. The jitter of
+ * a 1 s track is mostly along it (its times are whole seconds, its speeds
+ * near 250 m/s), so the across part is small: 12.2 bits for both where the
+ * latitude and longitude residuals took 13.5 (load scenario). A rotation by
+ * three integer shears (lifting), so {@link fromTrackFrame} undoes it bit
+ * for bit whatever the rounding; a move of (0, 0) leaves the residual as it
+ * is, and one pointing south turns it by 180° first.
  */
-export function interleave(a: number, b: number): number {
-  const lo = spread13(a) | (spread13(b) << 1);
-  const hi = spread13(Math.floor(a / 8_192)) | (spread13(Math.floor(b / 8_192)) << 1);
-  return (hi >>> 0) * 2 ** 26 + (lo >>> 0);
+export function toTrackFrame(
+  p: number,
+  q: number,
+  x: number,
+  y: number,
+  out: [number, number],
+): [number, number] {
+  if (p === 0 && q === 0) {
+    out[0] = x;
+    out[1] = y;
+    return out;
+  }
+  if (p < 0) {
+    // 0 - v, not -v: no negative zero comes out.
+    p = 0 - p;
+    q = 0 - q;
+    x = 0 - x;
+    y = 0 - y;
+  }
+  const r = isqrt(p * p + q * q);
+  const x1 = x + roundDiv(q * y, r + p);
+  const y1 = y + roundDiv(-q * x1, r);
+  out[0] = x1 + roundDiv(q * y1, r + p);
+  out[1] = y1;
+  return out;
 }
 
-/** The inverse of {@link interleave}; `out` is reused. */
-export function deinterleave(code: number, out: [number, number]): [number, number] {
-  const lo = code % 2 ** 26;
-  const hi = Math.floor(code / 2 ** 26);
-  out[0] = gather13(hi) * 8_192 + gather13(lo);
-  out[1] = gather13(hi >>> 1) * 8_192 + gather13(lo >>> 1);
+/** The inverse of {@link toTrackFrame}: [x, y] from [along, across]. */
+export function fromTrackFrame(
+  p: number,
+  q: number,
+  along: number,
+  across: number,
+  out: [number, number],
+): [number, number] {
+  if (p === 0 && q === 0) {
+    out[0] = along;
+    out[1] = across;
+    return out;
+  }
+  const south = p < 0;
+  if (south) {
+    p = 0 - p;
+    q = 0 - q;
+  }
+  const r = isqrt(p * p + q * q);
+  const x1 = along - roundDiv(q * across, r + p);
+  const y = across - roundDiv(-q * x1, r);
+  const x = x1 - roundDiv(q * y, r + p);
+  out[0] = south ? 0 - x : x;
+  out[1] = south ? 0 - y : y;
   return out;
 }
 

@@ -8,6 +8,7 @@
  */
 import { Decoder } from "@msgpack/msgpack";
 import { ByteReader, FrameError } from "./wire.ts";
+import { BitReader } from "./bits.ts";
 import { LON_UNITS, type QFlight, TRACK_UNITS, wrapLon } from "./record.ts";
 import {
   DELTA_BITS,
@@ -30,19 +31,34 @@ import {
   FRAME_DELTA,
   FRAME_GENERIC,
   FRAME_SNAPSHOT,
+  ID_ORDER_BITS,
+  K_ABS,
+  K_ABS_POS,
+  K_ACROSS,
+  K_ALONG,
+  K_ALT,
+  K_GEO,
+  K_HDG,
+  K_LC,
+  K_TPOS,
+  K_VEL,
+  K_VR,
   KNOWN_BITS,
   LAYOUT_REVISION,
+  MASK_ESCAPE,
+  MASK_TABLE,
   MAX_CALLSIGN_BYTES,
   MAX_TABLE_STRING_BYTES,
   NULLABLE_BITS,
   SEG_FULL,
   SEG_HEAD_SCALE,
   SEG_INDEXED,
+  SEG_KNOWN,
   SEG_REMOVES,
   SEG_STRINGS,
   timeBase,
 } from "./frame.ts";
-import { climb, deadReckon, deinterleave, unzigzag } from "./predict.ts";
+import { climb, deadReckon, fromTrackFrame } from "./predict.ts";
 
 const msgpackDecoder = new Decoder();
 
@@ -54,6 +70,8 @@ const msgpackDecoder = new Decoder();
  * the track wraps at 3600, the longitude at 36,000,000) unless in
  * `absMask`, or null when in `nullMask`; fields outside it take their
  * prediction ({@link applyChange}). `lc` and `tpos` are absolute in both.
+ * A change record's position residual is `lat` along the predicted move and
+ * `lon` across it (predict.ts `toTrackFrame`), unless absolute.
  */
 export interface WireRecord {
   icao: number;
@@ -96,8 +114,8 @@ export interface FrameVisitor {
   change(record: Readonly<WireRecord>): void;
   /**
    * icao24 of every aircraft held before this frame, ascending: asked (once,
-   * before any remove) only for a frame whose change records are indexed by
-   * a bitmap. A visitor without it refuses such frames.
+   * before any remove) only for a frame whose change records are identified
+   * by their index among them. A visitor without it refuses such frames.
    */
   held?(): ArrayLike<number>;
 }
@@ -170,7 +188,10 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
     const at = r.pos;
     const head = r.uvarint();
     const len = Math.floor(head / SEG_HEAD_SCALE);
-    const contents = head % SEG_HEAD_SCALE;
+    const contents = head % SEG_HEAD_SCALE ? r.byte() : 0;
+    if (contents & ~SEG_KNOWN) {
+      throw new FrameError(`unknown segment contents bits 0x${contents.toString(16)}`, at);
+    }
     if (len > r.end - r.pos) {
       throw new FrameError(`segment ${i} of ${len} bytes runs past the end (truncated)`, at);
     }
@@ -230,42 +251,65 @@ export function scanFrame(bytes: Uint8Array, visitor?: FrameVisitor): ScannedFra
     if (!seg.done && kind === FRAME_SNAPSHOT) {
       throw new FrameError("a snapshot segment has change records", seg.pos);
     }
-    if (held) {
-      readIndexed(seg, held, (icao) => {
-        c.icao = icao;
-        readChange(seg, rec, c);
-        visitor.change(rec);
-      });
-    }
-    for (let k = 0, last = 0; !seg.done; k++) {
-      c.icao = last = nextIcao(seg, last, k);
-      readChange(seg, rec, c);
-      visitor.change(rec);
-    }
+    if (!seg.done) readChanges(seg, held, rec, c, visitor);
   }
   return result;
 }
 
+const bitReader = new BitReader(new Uint8Array(0), 0, 0);
+
+function readOrder(b: BitReader): number {
+  const at = b.pos;
+  const order = b.bits(ID_ORDER_BITS);
+  if (order > 23) throw new FrameError(`identifier order ${order} above 23`, at);
+  return order;
+}
+
 /**
- * Reads the bitmap over `held` (ceil(n / 8) bytes, bit i in byte i >> 3 at
- * i & 7) and calls `each` with the icao24 of every set bit, in order, as the
- * change records follow.
+ * The change records of a segment (its bytes from `r.pos` to its end): a
+ * bit stream (identifier order, then each record's identifier, mask and
+ * values) zero-padded to the segment's end. Records follow while 8 bits or
+ * more are left: every record takes at least 8 (docs/protocol.md), and the
+ * padding fewer.
  */
-function readIndexed(r: ByteReader, held: ArrayLike<number>, each: (icao: number) => void): void {
-  const n = held.length;
-  const bytes = Math.ceil(n / 8);
+function readChanges(
+  r: ByteReader,
+  held: ArrayLike<number> | null,
+  rec: WireRecord,
+  c: RecordContext,
+  visitor: FrameVisitor,
+): void {
   const at = r.pos;
-  if (bytes > r.end - r.pos) throw new FrameError("truncated index bitmap", at);
-  const start = r.pos;
-  r.pos += bytes;
-  if (n % 8 !== 0 && r.bytes[start + bytes - 1]! >> (n % 8)) {
-    throw new FrameError("index bitmap has bits past the held aircraft", at);
+  const b = bitReader;
+  b.reset(r.bytes, r.pos, r.end);
+  // The identifiers' order: first when indexed, else just before the second record.
+  let order = held ? readOrder(b) : 0;
+  let last = -1;
+  for (let k = 0; (b.end - b.pos) * 8 - b.bit >= 8; k++) {
+    const idAt = b.pos;
+    let id: number;
+    if (k === 1 && !held) order = readOrder(b);
+    if (last >= 0) id = last + 1 + b.eg(order);
+    else id = held ? b.eg(order) : b.bits(24);
+    last = id;
+    if (held) {
+      if (id >= held.length) {
+        throw new FrameError(
+          `change record index ${id} past the ${held.length} held aircraft`,
+          idAt,
+        );
+      }
+      c.icao = held[id]!;
+    } else {
+      if (id > 0xffffff) throw new FrameError(`icao24 ${id} exceeds 24 bits`, idAt);
+      c.icao = id;
+    }
+    readChange(b, rec, c);
+    visitor.change(rec);
   }
-  for (let b = 0; b < bytes; b++) {
-    const v = r.bytes[start + b]!;
-    if (v === 0) continue;
-    for (let k = 0; k < 8; k++) if (v & (1 << k)) each(held[b * 8 + k]!);
-  }
+  if (last < 0) throw new FrameError("change records part without a record", at);
+  b.finish();
+  r.pos = r.end;
 }
 
 function nextIcao(r: ByteReader, last: number, k: number): number {
@@ -327,18 +371,20 @@ function readFull(r: ByteReader, rec: WireRecord, c: RecordContext): void {
   if (!(mask & F_FLAGS)) rec.flags = 0;
 }
 
-const pair: [number, number] = [0, 0];
-
-function readChange(r: ByteReader, rec: WireRecord, c: RecordContext): void {
+function readChange(r: BitReader, rec: WireRecord, c: RecordContext): void {
   const at = r.pos;
-  const mask = readMask(r);
+  const code = r.eg(0);
+  let mask: number;
+  if (code < MASK_ESCAPE) mask = MASK_TABLE[code]!;
+  else if (code === MASK_ESCAPE) mask = r.bits(16);
+  else throw new FrameError(`mask code ${code} past the table`, at);
   rec.icao = c.icao;
   rec.mask = mask & ~F_SPECIAL;
   rec.nullMask = 0;
   rec.absMask = 0;
   if (mask & F_SPECIAL) {
-    rec.nullMask = r.uvarint();
-    rec.absMask = r.uvarint();
+    rec.nullMask = r.eg(0);
+    rec.absMask = r.eg(0);
     if ((rec.nullMask & ~NULLABLE_BITS) || (rec.nullMask & ~mask)) {
       throw new FrameError("bad null mask", at);
     }
@@ -346,26 +392,53 @@ function readChange(r: ByteReader, rec: WireRecord, c: RecordContext): void {
       throw new FrameError("bad absolute mask", at);
     }
   }
+  const abs = rec.absMask;
   if (mask & F_POS) {
-    if (rec.absMask & F_POS) {
-      rec.lat = r.svarint();
-      rec.lon = r.svarint();
+    if (abs & F_POS) {
+      rec.lat = r.seg(K_ABS_POS);
+      rec.lon = r.seg(K_ABS_POS);
+      if (rec.lat < -9_000_000 || rec.lat > 9_000_000) {
+        throw new FrameError("latitude out of range", at);
+      }
+      if (rec.lon < -LON_UNITS / 2 || rec.lon >= LON_UNITS / 2) {
+        throw new FrameError("longitude out of range", at);
+      }
     } else {
-      deinterleave(r.uvarint(), pair);
-      rec.lat = unzigzag(pair[0]);
-      rec.lon = unzigzag(pair[1]);
+      rec.lat = r.seg(K_ALONG);
+      rec.lon = r.seg(K_ACROSS);
     }
   } else {
     rec.lat = 0;
     rec.lon = 0;
   }
   const values = mask & ~rec.nullMask;
-  rec.alt = values & F_ALT ? r.svarint() : 0;
-  rec.geo = values & F_GEO ? r.svarint() : 0;
-  rec.vel = values & F_VEL ? r.svarint() : 0;
-  rec.hdg = values & F_HDG ? (rec.absMask & F_HDG ? r.uvarint() : r.svarint()) : 0;
-  rec.vr = values & F_VR ? r.svarint() : 0;
-  readRare(r, rec, values, c);
+  rec.alt = values & F_ALT ? r.seg(abs & F_ALT ? K_ABS : K_ALT) : 0;
+  rec.geo = values & F_GEO ? r.seg(abs & F_GEO ? K_ABS : K_GEO) : 0;
+  rec.vel = values & F_VEL ? r.seg(abs & F_VEL ? K_ABS : K_VEL) : 0;
+  rec.hdg = values & F_HDG ? r.seg(abs & F_HDG ? K_ABS : K_HDG) : 0;
+  if ((abs & F_HDG) && (rec.hdg < 0 || rec.hdg >= TRACK_UNITS)) {
+    throw new FrameError("track out of range", at);
+  }
+  rec.vr = values & F_VR ? r.seg(abs & F_VR ? K_ABS : K_VR) : 0;
+  rec.lc = values & F_LC ? c.base - r.seg(K_LC) : c.lc;
+  c.lc = rec.lc;
+  rec.tpos = values & F_TPOS ? rec.lc - r.seg(K_TPOS) : rec.lc;
+  if (values & F_CALLSIGN) rec.callsign = r.string(MAX_CALLSIGN_BYTES);
+  if (values & F_COUNTRY) rec.country = tableIndex(r.eg(0), c.table, at);
+  if (values & F_SQUAWK) rec.squawk = r.bits(12);
+  if (values & F_CATEGORY) {
+    rec.category = r.eg(0);
+    if (rec.category > 20) throw new FrameError("category out of range", at);
+  }
+  if (values & F_SOURCE) rec.source = tableIndex(r.eg(0), c.table, at);
+  if (values & F_PSRC) rec.psrc = r.bits(2);
+  if (values & F_FLAGS) rec.flags = r.eg(0);
+}
+
+function tableIndex(i: number, table: string[], at: number): string {
+  const s = table[i];
+  if (s === undefined) throw new FrameError(`string index ${i} not in the segment's table`, at);
+  return s;
 }
 
 /** last_contact, time_position and the rarely changing fields, shared by full and change records. */
@@ -439,6 +512,7 @@ export function fullToQ(rec: Readonly<WireRecord>): QFlight {
 }
 
 const move: [number, number] = [0, 0];
+const residual: [number, number] = [0, 0];
 
 /**
  * Applies a change record to the state the client holds, in place: every
@@ -459,9 +533,14 @@ export function applyChange(q: QFlight, rec: Readonly<WireRecord>): void {
   if ((m & F_POS) && (abs & F_POS)) {
     q.lat = rec.lat;
     q.lon = rec.lon;
+  } else if (m & F_POS) {
+    // The residual is in the frame of the predicted move (predict.ts).
+    fromTrackFrame(move[0], move[1], rec.lat, rec.lon, residual);
+    q.lat += move[0] + residual[0];
+    q.lon = wrapLon(wrapLon(q.lon + move[1]) + residual[1]);
   } else {
-    q.lat += move[0] + (m & F_POS ? rec.lat : 0);
-    q.lon = wrapLon(wrapLon(q.lon + move[1]) + (m & F_POS ? rec.lon : 0));
+    q.lat += move[0];
+    q.lon = wrapLon(q.lon + move[1]);
   }
   if (q.lat < -9_000_000 || q.lat > 9_000_000) {
     throw new FrameError(`latitude out of range after a change (${rec.icao})`, 0);

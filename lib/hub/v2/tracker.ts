@@ -39,11 +39,11 @@ export class BinaryTracker {
     options: {
       /** The frame's last_contact reference (docs/protocol.md); default `base`. */
       lc0?: number;
-      /** This segment is alone in every frame it goes in (a whole-world view): a bitmap may index it. */
+      /** This segment is alone in every frame it goes in (a whole-world view): records are indexed. */
       alone?: boolean;
     } = {},
   ): Uint8Array<ArrayBuffer> | null {
-    // The bitmap indexes what the clients hold before this tick; sorted again only after the set
+    // Records are indexed among what the clients hold before this tick; sorted again only after the set
     // changed (aircraft come and go far less often than they move).
     const held = options.alone ? (this.#sorted ??= heldIcaos(this.#held.values())) : undefined;
     const full: QFlight[] = [];
