@@ -144,8 +144,11 @@ export function checkEncodedChunks(replies: readonly OpenSkyReply[], total: numb
   if (!expected.next().done) throw new Error(`the feed has fewer messages than derived() (${i})`);
 }
 
-/** Most messages in one request to one partition (coalesced chunks). */
-const MAX_REQUEST = 20_000;
+/**
+ * Most bytes of values in one request to one partition (coalesced chunks): the broker refuses
+ * a record batch over `message.max.bytes`, 1 MB by default.
+ */
+const MAX_REQUEST_BYTES = 800_000;
 
 /**
  * A kafkajs producer sending chunks of encoded messages, in order per partition: one request
@@ -173,7 +176,12 @@ export async function openFeed(brokers: string[], clientId: string, partitions: 
   const pump = (topic: string, i: number) => {
     const lane = lanes[i]!;
     if (lane.busy || lane.pending.length === 0) return;
-    const messages = lane.pending.splice(0, MAX_REQUEST);
+    let n = 0;
+    for (let bytes = 0; n < lane.pending.length; n++) {
+      bytes += lane.pending[n]!.value.length + 30;
+      if (bytes > MAX_REQUEST_BYTES && n > 0) break;
+    }
+    const messages = lane.pending.splice(0, n);
     lane.busy = true;
     producer.send({ topic, messages, acks: 1 }).then(() => {
       lane.sent += messages.length;
