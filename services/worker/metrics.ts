@@ -33,6 +33,7 @@ export const WORKER_STAGES = [
   "copy",
   "stage",
   "merge",
+  "upserts",
   "sampled",
   "current",
   "sessions",

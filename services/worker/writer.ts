@@ -207,7 +207,10 @@ class TransactionBudget {
  * connection of the pool and opens the transaction, `lookup` reads the
  * newest stored time of aircraft the writer does not know yet, `copy` is the
  * COPY straight into flights_history, `stage` and `merge` the staging COPY
- * and its `ON CONFLICT` merge (rows that may be stored already).
+ * and its `ON CONFLICT` merge (rows that may be stored already); on
+ * PostgreSQL `upserts` is the sampled tier, current rows, sessions, anomalies
+ * and event points sent at once, which PGlite takes one by one (`sampled`
+ * ... `events`).
  */
 export type WriterStage =
   | "partitions"
@@ -216,6 +219,7 @@ export type WriterStage =
   | "copy"
   | "stage"
   | "merge"
+  | "upserts"
   | "sampled"
   | "current"
   | "sessions"
@@ -372,6 +376,22 @@ export class BatchWriter {
         });
       }
       lap("merge");
+      if (how === "copy") {
+        // PostgreSQL: the five statements go out at once (postgres.js pipelines queries issued
+        // without waiting on one connection; the server runs them in order), one round trip
+        // instead of five, which a busy machine made several milliseconds each. PGlite's
+        // socket gets them one at a time.
+        const [, , , fresh] = await Promise.all([
+          samplePeriodic(tx, unsampled),
+          upsertCurrent(tx, latestPerAircraft(part.rows)),
+          upsertSessions(tx, part.sessions ?? []),
+          upsertAnomalies(tx, part.anomalies ?? []),
+          sampleEvents(tx, part.points ?? []),
+        ]);
+        part.newAnomalies?.push(...fresh);
+        lap("upserts");
+        return n;
+      }
       await samplePeriodic(tx, unsampled);
       lap("sampled");
       await upsertCurrent(tx, latestPerAircraft(part.rows));
