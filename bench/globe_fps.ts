@@ -26,19 +26,24 @@
  * times its own per-frame JavaScript (`GlobeScene.layerMs`).
  *
  * Updates are measured apart, in CPU time too: every aircraft reports once
- * (where dead reckoning puts it: derived), the store takes the reports (any
- * renderer pays that), then the instanced layer's next frame packs and
- * uploads every slot; the instanced layer's cost per frame is its steady
- * cost plus that packing spread over a second of frames at 60 fps, each
- * aircraft reporting every second (the load scenario's cadence).
+ * (where dead reckoning puts it: derived), as the v2.bin batch the page's
+ * Worker would post for it, and the page's live feed gives it to the store
+ * (any renderer pays that) the way it does now (written in place into the
+ * store's objects) and, alternating in the same run, the way it did before
+ * (a flight object per aircraft through `FlightStore.upsert`); then the
+ * instanced layer's next frame packs and uploads every slot. The instanced
+ * layer's cost per frame is its steady cost plus that packing spread over a
+ * second of frames at 60 fps, each aircraft reporting every second (the
+ * load scenario's cadence).
  *
  * Plus, in Deno: the instanced layer's per-frame JavaScript with no new
- * data and with every aircraft updated, applying a delta of every aircraft
- * to the store, and decoding a MessagePack snapshot beside the same
+ * data and with every aircraft updated, the store taking a v2.bin batch of
+ * every aircraft (in place, and per flight object as before), and decoding a MessagePack snapshot beside the same
  * snapshot as `skysentinel.v2.bin` the way the page's Worker does (typed
  * arrays, lib/client/v2_feed.ts).
  *
- * Run: `deno task bench:globe [seconds per mode] [--cpu-only] [--sizes=10000,20000]`
+ * Run: `deno task bench:globe [seconds per mode] [--cpu-only] [--updates-only] [--sizes=10000,20000]`
+ * (`--updates-only`: in the browser only the update costs, not the renderers' frames).
  *
  * @module
  */
@@ -48,7 +53,9 @@ import * as THREE from "three";
 import type { CDPSession, Page } from "playwright-core";
 import { AircraftLayer } from "../lib/client/aircraft_layer.ts";
 import type { FrameState } from "../lib/client/aircraft_frame.ts";
-import { BinaryFeed, materialise } from "../lib/client/v2_feed.ts";
+import { BatchReader, BinaryFeed, materialise } from "../lib/client/v2_feed.ts";
+import type { Batch } from "../lib/client/v2_table.ts";
+import type { Flight } from "../contracts/flight.ts";
 import {
   composeFrame,
   encodeSegment,
@@ -69,11 +76,29 @@ import {
 
 const SECONDS = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 6);
 const CPU_ONLY = Deno.args.includes("--cpu-only");
+const UPDATES_ONLY = Deno.args.includes("--updates-only");
 /** Every aircraft reports this often during the browser runs, seconds (the load scenario's 1 s). */
 const UPDATE_S = 1;
 /** Aircraft counts measured (the world scale of issue #10 is 20,000). */
 const SIZES = (Deno.args.find((a) => a.startsWith("--sizes="))?.slice(8) ?? "1000,10000,20000")
   .split(",").map(Number);
+
+/**
+ * `flights` as the batch the page's Worker posts for them: one v2.bin
+ * snapshot frame (one segment, icao24 ascending, one record per address: a
+ * derived copy may share its icao24 with another aircraft) decoded by
+ * `BinaryFeed`.
+ */
+function batchOf(flights: readonly Flight[], serverTimeMs: number): Batch {
+  const unique = new Map(flights.map((f) => [icaoToInt(f.icao24), f]));
+  const q = [...unique.values()].map(quantise).sort((a, b) => a.icao - b.icao);
+  const bin = composeFrame(FRAME_SNAPSHOT, { seq: 1, serverTimeMs }, [
+    encodeSegment([], q, { base: timeBase(serverTimeMs) }),
+  ]);
+  const a = new BinaryFeed().receive(bin, 0).find((a) => a.kind === "batch");
+  if (a?.kind !== "batch") throw new Error("no batch from the v2.bin snapshot");
+  return a.batch;
+}
 
 /** One measurement window of the page. */
 interface Window {
@@ -137,13 +162,19 @@ async function measure(
 
 /**
  * Main-thread JavaScript CPU (CDP thread ticks) of one step of an update in
- * the page, ms: `apply` (every aircraft reports where dead reckoning puts
- * it and the store takes it: any renderer pays this) or `pack` (the
- * instanced layer's next frame packs and uploads every slot). It runs in a
- * timer task of the page: script run by DevTools' evaluate is not counted
- * in `ScriptDuration`.
+ * the page, ms: `apply` (the page's live feed takes the v2.bin batch in
+ * `__benchBatch`, as its Worker posts it, the way it does now: written in
+ * place into the store's objects), `perFlight` (the same through a flight
+ * object per aircraft and `FlightStore.upsert`: the page's way before; any
+ * renderer pays either) or `pack` (the instanced layer's next frame packs
+ * and uploads every slot). It runs in a timer task of the page: script run
+ * by DevTools' evaluate is not counted in `ScriptDuration`.
  */
-async function cpuOf(page: Page, cdp: CDPSession, step: "apply" | "pack"): Promise<number> {
+async function cpuOf(
+  page: Page,
+  cdp: CDPSession,
+  step: "apply" | "perFlight" | "pack",
+): Promise<number> {
   const m0 = await metrics(cdp);
   await page.evaluate(
     (which) =>
@@ -152,18 +183,16 @@ async function cpuOf(page: Page, cdp: CDPSession, step: "apply" | "pack"): Promi
           try {
             // deno-lint-ignore no-explicit-any
             const s = (globalThis as any).__skysentinel;
-            if (which === "apply") {
-              const store = s.controller.activeStore;
-              const now = s.controller.nowS();
-              for (const t of store.flights.values()) {
-                const p = store.displayAt(t, now);
-                store.upsert({
-                  ...t.flight,
-                  position: { lat: p.lat, lon: p.lon },
-                  time_position_unix: now,
-                  last_contact_unix: now,
-                }, now);
-              }
+            if (which !== "pack") {
+              // deno-lint-ignore no-explicit-any
+              const batch = (globalThis as any).__benchBatch;
+              s.controller.liveFeed.applyBatch({
+                kind: "batch",
+                type: "delta",
+                seq: 0,
+                serverTimeMs: s.controller.nowS() * 1000,
+                batch,
+              }, { perFlight: which === "perFlight" });
             } else {
               const cam = s.scene.globe.camera().position;
               s.scene.layer.frame({
@@ -185,12 +214,46 @@ async function cpuOf(page: Page, cdp: CDPSession, step: "apply" | "pack"): Promi
   return (m1.ScriptDuration! - m0.ScriptDuration!) * 1000;
 }
 
+/**
+ * Puts into the page, as `__benchBatch`, the v2.bin batch of every aircraft
+ * it holds reporting where dead reckoning puts it, `aheadS` seconds after
+ * the page's data time (derived; newer than what the store holds).
+ */
+async function stageBatch(page: Page, aheadS: number): Promise<void> {
+  const { flights, nowS } = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const s = (globalThis as any).__skysentinel;
+    const store = s.controller.activeStore;
+    const now = s.controller.nowS();
+    const flights: Flight[] = [];
+    for (const t of store.flights.values()) {
+      const p = store.displayAt(t, now);
+      flights.push({ ...t.flight, position: { lat: p.lat, lon: p.lon } });
+    }
+    return { flights, nowS: now as number };
+  });
+  const t = Math.floor(nowS) + aheadS;
+  const batch = batchOf(
+    flights.map((f) => ({ ...f, time_position_unix: t, last_contact_unix: t })),
+    t * 1000,
+  );
+  await page.evaluate(({ count, nums, strs }) => {
+    // deno-lint-ignore no-explicit-any
+    (globalThis as any).__benchBatch = {
+      count,
+      nums: new Float64Array(nums),
+      strs,
+      removes: [],
+    };
+  }, { count: batch.count, nums: Array.from(batch.nums), strs: batch.strs });
+}
+
 /** What an update of every aircraft costs in the page (CPU), averaged over 3. */
 async function updateCost(
   page: Page,
   cdp: CDPSession,
-): Promise<{ applyMs: number; packMs: number }> {
-  let applyMs = 0, packMs = 0;
+): Promise<{ applyMs: number; perFlightMs: number; packMs: number }> {
+  let applyMs = 0, perFlightMs = 0, packMs = 0;
   const rounds = 3;
   // Hidden, the scene's own frames leave the layer alone: a frame between
   // the two steps would pack the slots where neither step is measured.
@@ -200,12 +263,21 @@ async function updateCost(
       (globalThis as any).__skysentinel.scene.layer.mesh.visible = on;
     }, v);
   await visible(false);
+  let ahead = 0;
   for (let r = 0; r < rounds; r++) {
-    applyMs += await cpuOf(page, cdp, "apply");
-    packMs += await cpuOf(page, cdp, "pack");
+    // Alternating, each on newer reports than the last.
+    for (
+      const way of r % 2 === 0 ? ["perFlight", "apply"] as const : ["apply", "perFlight"] as const
+    ) {
+      await stageBatch(page, ++ahead);
+      const ms = await cpuOf(page, cdp, way);
+      if (way === "apply") applyMs += ms;
+      else perFlightMs += ms;
+      packMs += await cpuOf(page, cdp, "pack") / 2;
+    }
   }
   await visible(true);
-  return { applyMs: applyMs / rounds, packMs: packMs / rounds };
+  return { applyMs: applyMs / rounds, perFlightMs: perFlightMs / rounds, packMs: packMs / rounds };
 }
 
 type Mode = "instanced" | "points" | "points merged" | "globe only";
@@ -254,6 +326,7 @@ interface Row extends Window {
 interface Update {
   aircraft: number;
   applyMs: number;
+  perFlightMs: number;
   packMs: number;
 }
 
@@ -302,10 +375,15 @@ async function browserRuns(): Promise<{ rows: Row[]; updates: Update[] }> {
       const u = await updateCost(page, cdp);
       updates.push({ aircraft: count, ...u });
       console.error(
-        `  ${count} aircraft updated: store ${f2(u.applyMs)} ms, layer packing ${f2(u.packMs)} ms`,
+        `  ${count} aircraft updated: store ${f2(u.applyMs)} ms (per flight object ${
+          f2(u.perFlightMs)
+        } ms), layer packing ${f2(u.packMs)} ms`,
       );
       // The slowest last: a run cut short still has the others.
-      for (const mode of ["instanced", "globe only", "points merged", "points"] as Mode[]) {
+      const modes: Mode[] = UPDATES_ONLY
+        ? []
+        : ["instanced", "globe only", "points merged", "points"];
+      for (const mode of modes) {
         await setMode(page, mode);
         await measure(page, cdp, 1, 1); // warm up
         // The cheap modes get longer windows: more frames, less noise per frame.
@@ -349,6 +427,7 @@ function cpuFrame(n: number): {
   steadyMs: number;
   updateMs: number;
   applyMs: number;
+  perFlightMs: number;
   decodeMs: number;
   bytes: number;
   binMs: number;
@@ -377,24 +456,44 @@ function cpuFrame(n: number): {
   const t0 = cpuNow();
   for (let i = 0; i < frames; i++) layer.frame({ ...frame, nowS: nowS + i / 60 });
   const steadyMs = (cpuNow() - t0) / frames;
-  // Every aircraft updated: the store's upserts, then one frame packing and uploading all.
-  let applyMs = 0, updateMs = 0;
-  const rounds = 5;
+  // Every aircraft updated: the store takes a v2.bin batch of all (in place,
+  // and per flight object as the page did before, on a second store with
+  // the same content), then one frame packs and uploads all.
+  const before = new FlightStore();
+  before.replace(flights, nowS);
+  // Bound to a layer of its own, so that both stores pay the same listener.
+  const beforeLayer = new AircraftLayer(new THREE.Scene(), { capacity: 4096 });
+  beforeLayer.bind(before);
+  const reader = new BatchReader(), beforeReader = new BatchReader();
+  let applyMs = 0, perFlightMs = 0, updateMs = 0;
+  const rounds = 6;
   for (let r = 0; r < rounds; r++) {
     const batch = r % 2 === 0 ? next : flights;
     const shift = 10 * (r + 1);
-    const moved = batch.map((f) => ({
-      ...f,
-      time_position_unix: f.time_position_unix + shift,
-      last_contact_unix: f.last_contact_unix + shift,
-    }));
-    const ta = cpuNow();
-    for (const f of moved) store.upsert(f, nowS + shift);
-    applyMs += cpuNow() - ta;
+    const moved = batchOf(
+      batch.map((f) => ({
+        ...f,
+        time_position_unix: f.time_position_unix + shift,
+        last_contact_unix: f.last_contact_unix + shift,
+      })),
+      (batch[0]!.last_contact_unix + shift) * 1000,
+    );
+    const ways = [
+      () => reader.applyTo(moved, store, nowS + shift),
+      () => beforeReader.each(moved, (f) => void before.upsert(f, nowS + shift)),
+    ];
+    for (const w of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const ta = cpuNow();
+      ways[w]!();
+      if (w === 0) applyMs += cpuNow() - ta;
+      else perFlightMs += cpuNow() - ta;
+    }
     const tb = cpuNow();
     layer.frame({ ...frame, nowS: nowS + shift });
     updateMs += cpuNow() - tb;
   }
+  perFlightMs /= rounds;
+  beforeLayer.dispose();
   applyMs /= rounds;
   updateMs /= rounds;
   layer.dispose();
@@ -430,6 +529,7 @@ function cpuFrame(n: number): {
     steadyMs,
     updateMs,
     applyMs,
+    perFlightMs,
     decodeMs,
     bytes: bytes.byteLength,
     binMs,
@@ -463,14 +563,14 @@ if (import.meta.main) {
   }
   if (updates.length > 0) {
     console.log(
-      `\n| aircraft | store: every aircraft reports (CPU ms, any renderer) | instanced: packing them (CPU ms) | instanced per frame at 60 fps, every aircraft every ${UPDATE_S} s: self-timed + packing / 60 | the same with script minus globe only (upper bound, noisy) | points / instanced | points merged / instanced |`,
+      `\n| aircraft | store: every aircraft reports, v2.bin batch in place (CPU ms, any renderer) | the same per flight object (the way before) | before / now | instanced: packing them (CPU ms) | instanced per frame at 60 fps, every aircraft every ${UPDATE_S} s: self-timed + packing / 60 | the same with script minus globe only (upper bound, noisy) | points / instanced | points merged / instanced |`,
     );
-    console.log("|---:|---:|---:|---:|---:|---:|---:|");
+    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   }
   for (const u of updates) {
     const get = (m: Mode) => rows.find((r) => r.aircraft === u.aircraft && r.mode === m);
     const floor = get("globe only")?.scriptMs ?? NaN;
-    const inst = get("instanced")!;
+    const inst = get("instanced") ?? { layerMs: NaN, scriptMs: NaN };
     // Per frame: the steady cost plus the packing spread over a second of
     // frames. The script time over the globe's is the upper bound: at ~1 fps
     // in software, JavaScript that runs per second (not per frame) lands in
@@ -485,23 +585,27 @@ if (import.meta.main) {
         : "-";
     };
     console.log(
-      `| ${u.aircraft.toLocaleString("en-US")} | ${f2(u.applyMs)} | ${f2(u.packMs)} | ${
-        instMs.toFixed(3)
-      } ms | ${upper.toFixed(3)} ms | ${ratio("points")} | ${ratio("points merged")} |`,
+      `| ${u.aircraft.toLocaleString("en-US")} | ${f2(u.applyMs)} | ${f2(u.perFlightMs)} | ${
+        f2(u.perFlightMs / u.applyMs)
+      }x | ${f2(u.packMs)} | ${instMs.toFixed(3)} ms | ${upper.toFixed(3)} ms | ${
+        ratio("points")
+      } | ${ratio("points merged")} |`,
     );
   }
   console.log(
-    "\n| aircraft (Deno, CPU ms) | layer frame, no new data | layer frame, all updated | page: materialise a batch of all | store: apply a delta of all | MessagePack snapshot | decode | v2.bin snapshot | decode (Worker's code) |",
+    "\n| aircraft (Deno, CPU ms) | layer frame, no new data | layer frame, all updated | page: materialise a batch of all | store: a v2.bin batch of all in place | per flight object (before) | before / now | MessagePack snapshot | decode | v2.bin snapshot | decode (Worker's code) |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const n of SIZES) {
     const c = cpuFrame(n);
     console.log(
       `| ${n.toLocaleString("en-US")} | ${c.steadyMs.toFixed(4)} ms | ${f2(c.updateMs)} ms | ${
         f2(c.materialiseMs)
-      } ms | ${f2(c.applyMs)} ms | ${(c.bytes / 1024).toFixed(0)} KiB | ${
-        c.decodeMs.toFixed(1)
-      } ms | ${(c.binBytes / 1024).toFixed(0)} KiB | ${c.binMs.toFixed(1)} ms |`,
+      } ms | ${f2(c.applyMs)} ms | ${f2(c.perFlightMs)} ms | ${f2(c.perFlightMs / c.applyMs)}x | ${
+        (c.bytes / 1024).toFixed(0)
+      } KiB | ${c.decodeMs.toFixed(1)} ms | ${(c.binBytes / 1024).toFixed(0)} KiB | ${
+        c.binMs.toFixed(1)
+      } ms |`,
     );
   }
   console.log(

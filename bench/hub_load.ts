@@ -46,6 +46,9 @@
  * | --cpu-prof | LOAD_CPU_PROF | (none) | directory for the servers' V8 CPU profiles |
  * | --max-buffered | LOAD_MAX_BUFFERED | 4194304 | WS_MAX_BUFFERED_BYTES of the hubs |
  *
+ * `LOAD_SERVER_WRAP=CMD` runs the server processes as `CMD deno run ...` (a heap profiler such
+ * as heaptrack; it must keep its own output off stdout, which carries the JSON lines).
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -171,8 +174,17 @@ function killAll(): void {
 }
 
 function spawn(script: string, args: string[], flags: string[] = []): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...flags, new URL(script, HERE).pathname, ...args],
+  // LOAD_SERVER_WRAP: a profiler in front of the server processes (heaptrack found the memory).
+  const wrap = script === "server.ts" ? Deno.env.get("LOAD_SERVER_WRAP") : undefined;
+  const process = new Deno.Command(wrap ?? Deno.execPath(), {
+    args: [
+      ...(wrap ? [Deno.execPath()] : []),
+      "run",
+      "-A",
+      ...flags,
+      new URL(script, HERE).pathname,
+      ...args,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -207,6 +219,19 @@ async function stopChild(child: Child, message: unknown): Promise<void> {
   const timer = setTimeout(() => child.process.kill("SIGKILL"), 10_000);
   await child.process.status;
   clearTimeout(timer);
+}
+
+/**
+ * The main thread (the event loop) of a process: time on a CPU and time runnable but waiting
+ * for one (run queue), ms (Linux schedstat). A busy machine shows as waiting, not as CPU.
+ */
+function mainThreadSched(pid: number): { runMs: number; waitMs: number } {
+  try {
+    const [run, wait] = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ");
+    return { runMs: Number(run) / 1e6, waitMs: Number(wait) / 1e6 };
+  } catch {
+    return { runMs: NaN, waitMs: NaN };
+  }
 }
 
 /** utime + stime of a process, ms, and its RSS now and at peak, MB (Linux /proc). */
@@ -272,8 +297,10 @@ async function phase(
     slow_total: number;
     feed_skipped: number;
     ticks: number;
+    tick_wall_ms: number;
   };
   const cpu0 = procFigures(server.pid);
+  const sched0 = mainThreadSched(server.pid);
   const loadCpu0 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const t0 = performance.now();
   for (const c of load) await c.send({ cmd: "measure" });
@@ -289,6 +316,7 @@ async function phase(
   for (const c of load) await c.send({ cmd: "report" });
   const windowS = (performance.now() - t0) / 1000;
   const cpu1 = procFigures(server.pid);
+  const sched1 = mainThreadSched(server.pid);
   const loadCpu1 = load.reduce((n, c) => n + procFigures(c.process.pid).cpuMs, 0);
   const reports: ProcessReport[] = [];
   for (const c of load) reports.push((await c.next()).report as ProcessReport);
@@ -297,6 +325,7 @@ async function phase(
     slow_total: number;
     feed_skipped: number;
     ticks: number;
+    tick_wall_ms: number;
     tick_p50_ms: number;
     tick_p99_ms: number;
     stats: { clients: number; flights: number; buffered_bytes: number };
@@ -326,6 +355,9 @@ async function phase(
       ticksPerS: (after.ticks - before.ticks) / windowS,
       tickP50Ms: after.tick_p50_ms,
       tickP99Ms: after.tick_p99_ms,
+      tickBusyPercent: (after.tick_wall_ms - before.tick_wall_ms) / (windowS * 10),
+      mainRunPercent: (sched1.runMs - sched0.runMs) / (windowS * 10),
+      mainWaitPercent: (sched1.waitMs - sched0.waitMs) / (windowS * 10),
       loadCpuPercent: (loadCpu1 - loadCpu0) / (windowS * 10),
       heapUsedMb: after.memory.heapUsed / 2 ** 20,
       heapTotalMb: after.memory.heapTotal / 2 ** 20,

@@ -4,7 +4,8 @@
  * flight_store.ts): frames of the real recording (a snapshot, then the
  * hub's field deltas) go through the real decoding Web Worker into a
  * LiveFeed; the store must end up exactly as when the same frames are
- * materialised into new flight objects (the reference), while every
+ * materialised into new flight objects and taken by `FlightStore.upsert`
+ * (the reference), blends onto new measurements included, while every
  * aircraft that stayed keeps its own objects (written in place) and none is
  * the reader's reused one.
  */
@@ -91,6 +92,7 @@ Deno.test({
       assert.equal(feed.connection.decoding, "worker");
       feed.start();
       let kept: Map<string, object[]> | null = null;
+      let blended = 0;
       for (const [i, frame] of frames.entries()) {
         clockMs = times[i]! * 1000 + 500;
         socket!.push(frame);
@@ -109,6 +111,10 @@ Deno.test({
           const r = reference.flights.get(id)!;
           assert.deepEqual(t.flight, r.flight, id);
           assert.deepEqual(t.kinematics, r.kinematics, id);
+          // The blend onto the new measurement and the interval, as the reference made them.
+          assert.deepEqual(t.correction, r.correction, `${id}: blend`);
+          assert.equal(t.intervalS, r.intervalS, `${id}: interval`);
+          if (t.correction !== null) blended++;
         }
         if (kept === null) {
           kept = new Map(
@@ -130,6 +136,7 @@ Deno.test({
         if (t.kinematics.t > times[0]!) moved++;
       }
       assert.ok(moved > 10, `only ${moved} aircraft updated in place`);
+      assert.ok(blended > 10, `only ${blended} blends compared`);
       // No two aircraft share an object (the reader's reused one is never kept).
       const objects = new Set([...feed.store.flights.values()].map((t) => t.flight));
       assert.equal(objects.size, feed.store.size);

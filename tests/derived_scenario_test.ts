@@ -14,11 +14,12 @@ const haversineKm = (a: { lat: number; lon: number }, b: { lat: number; lon: num
   haversineM(a, b) / 1000;
 import { silentLogger } from "../lib/log.ts";
 import { parseScenario } from "../lib/replay/scenario.ts";
-import { loadDerivedFleet } from "../services/producer/derived.ts";
+import { DERIVED_STEP_FLIGHTS, loadDerivedFleet } from "../services/producer/derived.ts";
 import { startProducer } from "../services/producer/mod.ts";
 import { resolveReplaySources } from "../services/producer/replay.ts";
 import { CapturingBus, waitFor } from "./_fake_opensky.ts";
-import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import { flightToStateVector, stateVectorToFlight } from "../lib/opensky/state_vector.ts";
+import { buildPollMessages } from "../lib/opensky/envelope.ts";
 
 const WORLD = new URL("../fixtures/scenarios/world_load.json", import.meta.url).pathname;
 const RYR =
@@ -104,25 +105,51 @@ Deno.test("world_load: the producer's replay plays it, 20,000 flight states per 
     REPLAY_LOOP: "false",
   });
   const producer = await startProducer({ config, bus, log: silentLogger, progress: false });
+  // A second of 20,000 reports comes in parts of DERIVED_STEP_FLIGHTS (one send each).
+  const parts = 20_000 / DERIVED_STEP_FLIGHTS;
   try {
-    await waitFor(() => bus.sends.length >= 2, { timeoutMs: 45_000, what: "two replay steps" });
+    await waitFor(() => bus.sends.length >= 2 * parts, {
+      timeoutMs: 45_000,
+      what: "two seconds of replay steps",
+    });
   } finally {
     await producer.stop();
     await bus.close();
   }
-  const steps = bus.sends.slice(0, 2).map((batch) =>
-    batch.find((t) => t.topic === "flights.state")!.messages.map((m) =>
-      FlightStateEnvelope.parse(JSON.parse(String(m.value)))
-    )
+  const sends = bus.sends.slice(0, 2 * parts).map((batch) =>
+    batch.find((t) => t.topic === "flights.state")!.messages
+  );
+  assert.ok(sends.every((m) => m.length === DERIVED_STEP_FLIGHTS));
+  const steps = [sends.slice(0, parts).flat(), sends.slice(parts).flat()].map((messages) =>
+    messages.map((m) => FlightStateEnvelope.parse(JSON.parse(String(m.value))))
   );
   for (const step of steps) {
     assert.equal(step.length, 20_000);
     assert.equal(new Set(step.map((e) => e.payload.icao24)).size, 20_000);
+    assert.equal(new Set(step.map((e) => e.payload.last_contact_unix)).size, 1, "one second");
   }
   const [first, second] = steps.map((s) => s[0]!.payload.last_contact_unix);
   assert.equal(second! - first!, 1, "one second of data time between steps");
   assert.equal(steps[0]![0]!.source.mode, "replay");
   assert.equal(steps[0]![0]!.source.poll_interval_s, 1);
+  // Shifted to now like a recording's, and marked as a replay.
+  assert.ok(Math.abs(first! - Date.now() / 1000) < 60, `last contact ${first} is not now`);
+  assert.ok(steps[0]!.every((e) => e.payload.source === "replay"));
+  // The fleet's flights are published without validating them again: byte for byte what the
+  // validating path (each flight as an OpenSky state vector through buildPollMessages) makes.
+  for (const [p, messages] of sends.slice(0, parts).entries()) {
+    const envelopes = steps[0]!.slice(p * DERIVED_STEP_FLIGHTS, (p + 1) * DERIVED_STEP_FLIGHTS);
+    const head = { source: envelopes[0]!.source, producedAt: envelopes[0]!.produced_at };
+    const rebuilt = buildPollMessages({
+      time: first!,
+      states: envelopes.map((e) => flightToStateVector(e.payload)) as never,
+    }, head).batch[0]!.messages;
+    assert.equal(rebuilt.length, messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      assert.equal(String(messages[i]!.value), rebuilt[i]!.value);
+      assert.equal(messages[i]!.key, rebuilt[i]!.key);
+    }
+  }
 });
 
 Deno.test("world_load_10s: the same 20,000 derived aircraft at OpenSky's 10 s cadence", async () => {

@@ -4,7 +4,7 @@
  * tick), seq, snapshots + deltas = state, client frame decoding, anomalies.
  */
 import assert from "node:assert/strict";
-import { encode as msgpackEncode } from "@msgpack/msgpack";
+import { encode as msgpackEncode, Encoder } from "@msgpack/msgpack";
 import type { AnomalyEvent } from "../contracts/anomaly.ts";
 import type { Flight } from "../contracts/flight.ts";
 import {
@@ -26,6 +26,7 @@ import {
   subscriptionKey,
   viewPredicate,
 } from "../lib/hub/mod.ts";
+import { msgpackElements, utf8Length } from "../lib/hub/codec.ts";
 
 const RECORDING = new URL(
   "../fixtures/states_switzerland_2018-08-01T1130Z_30min_10s.jsonl",
@@ -331,4 +332,86 @@ Deno.test("view: snapshot then deltas; a gap waits for the next snapshot, which 
   const resync = view.apply({ type: "snapshot", seq: 8, server_time_ms: t, flights: [c] });
   assert.deepEqual(resync, { ok: true, upserts: [c], removes: [b.icao24] });
   assert.deepEqual([...view.flights.keys()], [c.icao24]);
+});
+
+Deno.test("codec: utf8Length is TextEncoder's byte count (ASCII, accents, emoji, lone surrogates)", () => {
+  const pieces = ["a", '{"k":1}', "é", "Côte d'Ivoire", "✈", "😀", "\ud800", "\udc00", "ß€"];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let n = 0; n < 500; n++) {
+    let s = "";
+    for (let i = Math.floor(random() * 12); i > 0; i--) {
+      s += pieces[Math.floor(random() * pieces.length)];
+    }
+    assert.equal(utf8Length(s), new TextEncoder().encode(s).length, JSON.stringify(s));
+  }
+  const world = JSON.stringify({ country: "Türkiye", callsign: "THY1", note: "😀".repeat(3) });
+  assert.equal(utf8Length(world), new TextEncoder().encode(world).length);
+});
+
+/** Where two byte arrays first differ (-1: equal); cheap to report, unlike a diff of megabytes. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+Deno.test("codec: the fast MessagePack writer gives the library's bytes (real flights, edge values)", () => {
+  const library = new Encoder();
+  const flights = snapshots.slice(0, 60).flatMap((s) => s.flights);
+  assert.ok(flights.length > 1000, `${flights.length} flights`);
+  assert.equal(firstDifference(msgpackElements(flights), library.encode(flights).slice(3)), -1);
+  const odd: unknown[] = [
+    0,
+    -0,
+    1,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 53 - 1,
+    -1,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32768,
+    -32769,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    -(2 ** 53) + 1,
+    0.5,
+    -1.25,
+    NaN,
+    Infinity,
+    -Infinity,
+    1e300,
+    null,
+    undefined,
+    true,
+    false,
+    "",
+    "a".repeat(31),
+    "b".repeat(32),
+    "c".repeat(255),
+    "d".repeat(256),
+    "e".repeat(70_000),
+    "Türkiye",
+    "✈😀",
+    "\ud800x",
+    [1, [2, [3]]],
+    Array.from({ length: 20 }, (_, i) => i),
+    { a: 1, b: { c: [null, "x"] } },
+    Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])),
+    new Date(0),
+    new Uint8Array([1, 2, 3]),
+    { position: { lat: 47.45, lon: 8.56 }, on_ground: false },
+  ];
+  for (const v of odd) {
+    assert.equal(firstDifference(msgpackElements([v]), library.encode(v)), -1, String(v));
+  }
+  assert.equal(firstDifference(msgpackElements(odd), library.encode(odd).slice(3)), -1);
 });

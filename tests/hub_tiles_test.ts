@@ -162,7 +162,7 @@ Deno.test("viewport over the real server: tiles in every encoding, moves between
       clients.push(c);
       // A different bbox over the same two tiles is the same view.
       c.send({ type: "subscribe", filter: { bbox: i < 3 ? box : [45.2, 6.5, 47.9, 11.9] } });
-      await c.next("snapshot");
+      // Subscribed at once: its view's snapshot is its first (no whole-world one before it).
       await c.next("snapshot");
     }
     assert.deepEqual([hub.stats().buckets, hub.stats().segments], [3, 3]);
@@ -225,7 +225,6 @@ Deno.test("anomalies respect the viewport, live and on subscribe, in every encod
     for (const [c, bbox] of [[nearBin!, near], [farBin!, far], [farJson!, far]] as const) {
       c.send({ type: "subscribe", filter: { bbox } });
       await c.next("snapshot");
-      await c.next("snapshot");
     }
     hub.ingestAnomaly(HOLDING);
     assert.deepEqual((await nearBin!.next("anomaly")).event, HOLDING);
@@ -250,6 +249,48 @@ Deno.test("anomalies respect the viewport, live and on subscribe, in every encod
     await later.next("snapshot");
     assert.deepEqual((await later.next("anomaly")).event, HOLDING, "again when it pans to it");
     for (const c of clients) assert.deepEqual(c.violations, []);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await served.close();
+  }
+});
+
+Deno.test("a client that subscribes at once gets its view's snapshot first, never the whole world's", async () => {
+  // Deno keeps a write buffer per socket as large as the largest frame it sent, for the
+  // socket's life: a whole-world snapshot before the view's would cost that much per client.
+  const clock = new Clock();
+  const served = serveHub({ now: clock.now, firstSnapshotDelayMs: 1_000 });
+  const { hub } = served;
+  const replay = new Replayer(hub, clock);
+  const box: BBox = [46.0, 8.0, 47.5, 11.0];
+  const clients: TestClient[] = [];
+  try {
+    replay.play(0);
+    await waitFor(() => hub.snapshot().length > 0, "the first tick");
+    const total = hub.snapshot().length;
+    const inView = hub.snapshot().filter(viewPredicate({ bbox: box })).length;
+    assert.ok(inView > 0 && inView < total, `${inView} of ${total} in view`);
+    for (const protocols of [[BINARY_SUBPROTOCOL], [JSON_SUBPROTOCOL], [MSGPACK_SUBPROTOCOL]]) {
+      const c = await connect(served.url, protocols);
+      clients.push(c);
+      c.send({ type: "subscribe", filter: { bbox: box } });
+    }
+    const world = await connect(served.url, [JSON_SUBPROTOCOL]);
+    clients.push(world);
+    for (const c of clients.slice(0, 3)) {
+      const first = await c.next("snapshot");
+      assert.equal(first.flights.length, inView, c.socket.protocol);
+      assert.equal(first.total, total);
+    }
+    // A client that names no view gets the whole world once the delay has passed.
+    const whole = await world.next("snapshot");
+    assert.equal(whole.flights.length, total);
+    const seq = hub.stats().seq;
+    await waitFor(() => clients.every((c) => c.view.seq! >= seq + 2), "ticks");
+    for (const c of clients) {
+      assert.equal(c.received.filter((m) => m.type === "snapshot").length, 1, c.socket.protocol);
+      assert.deepEqual(c.violations, []);
+    }
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await served.close();

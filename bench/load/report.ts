@@ -44,6 +44,11 @@ export interface ServerFigures {
   ticksPerS?: number;
   tickP50Ms?: number;
   tickP99Ms?: number;
+  /** Wall time inside ticks, % of the window. */
+  tickBusyPercent?: number;
+  /** The server's main thread (event loop): on a CPU, and runnable but waiting for one, % of the window. */
+  mainRunPercent?: number;
+  mainWaitPercent?: number;
   /** CPU used by the load processes together during the window, % of one core. */
   loadCpuPercent?: number;
   /** The server's V8 heap (used, reserved) and memory outside it held by JS objects, MB. */
@@ -197,7 +202,10 @@ export function table(title: string, list: Row[], server: ServerFigures): string
     ...(server.ticksPerS === undefined ? [] : [
       "",
       `hub ticks: ${f1(server.ticksPerS)}/s, duration p50 ${f1(server.tickP50Ms ?? NaN)} ms, ` +
-      `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets); ` +
+      `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets), ` +
+      `${f0(server.tickBusyPercent ?? NaN)}% of the time in ticks; server main thread on a CPU ${
+        f0(server.mainRunPercent ?? NaN)
+      }%, waiting for one ${f0(server.mainWaitPercent ?? NaN)}%; ` +
       `load processes: CPU ${f0(server.loadCpuPercent ?? NaN)}% of one core; ` +
       `socket send queues ${f0(server.bufferedMb ?? NaN)} MB (peak ${
         f0(server.bufferedPeakMb ?? NaN)

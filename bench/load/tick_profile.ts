@@ -56,8 +56,12 @@ class CountingSocket {
   readyState = WebSocket.OPEN;
   bufferedAmount = 0;
   bytes = 0;
+  /** The largest frame handed over (Deno keeps a write buffer of its size per socket). */
+  largest = 0;
   send(frame: string | Uint8Array) {
-    this.bytes += typeof frame === "string" ? frame.length : frame.byteLength;
+    const n = typeof frame === "string" ? frame.length : frame.byteLength;
+    this.bytes += n;
+    if (n > this.largest) this.largest = n;
   }
   close() {}
 }
@@ -145,3 +149,21 @@ console.log(
   `  memory: RSS ${mb(mem.rss)}, V8 heap ${mb(mem.heapUsed)} used of ${mb(mem.heapTotal)}, ` +
     `external ${mb(mem.external)}`,
 );
+{
+  const by = new Map<string, { n: number; sum: number; max: number }>();
+  for (const c of clients) {
+    const s = c.socket as unknown as CountingSocket;
+    const e = by.get(c.encoding) ?? { n: 0, sum: 0, max: 0 };
+    e.n++;
+    e.sum += s.largest;
+    e.max = Math.max(e.max, s.largest);
+    by.set(c.encoding, e);
+  }
+  for (const [enc, e] of by) {
+    console.log(
+      `  largest frame per ${enc} client: mean ${(e.sum / e.n / 1024).toFixed(0)} KB, max ${
+        (e.max / 1024).toFixed(0)
+      } KB, sum ${mb(e.sum)}`,
+    );
+  }
+}

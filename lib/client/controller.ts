@@ -84,6 +84,11 @@ export class SkyController {
     return this.#live.store;
   }
 
+  /** The live feed (connection, store, clock): `deno task bench:globe` drives it. */
+  get liveFeed(): LiveFeed {
+    return this.#live;
+  }
+
   get connection(): LiveConnection {
     return this.#live.connection;
   }

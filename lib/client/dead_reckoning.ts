@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { moveMetres, offsetMetres } from "../geo/mod.ts";
+import { DEG, EARTH_RADIUS_M, wrapLon } from "../geo/mod.ts";
 
 /** The measured state dead reckoning starts from. */
 export interface Kinematics {
@@ -62,13 +62,30 @@ export function extrapolateInto(
   if (dt > 0 && k.speedMps !== null && k.trackDeg !== null && k.speedMps > 0) {
     const d = k.speedMps * dt;
     const tr = k.trackDeg * Math.PI / 180;
-    [out.lat, out.lon] = moveMetres(k.lat, k.lon, d * Math.cos(tr), d * Math.sin(tr));
+    moveInto(out, d * Math.cos(tr), d * Math.sin(tr));
   }
   const climb = dt === 0 || k.onGround || k.vrateMps === null || k.altM === null
     ? 0
     : k.vrateMps * dt;
   out.altM = Math.max(0, alt0 + climb);
   return out;
+}
+
+/**
+ * `p` moved `dn` metres north and `de` east in place: lib/geo `moveMetres`,
+ * without its pair (this runs per aircraft on every update).
+ */
+function moveInto(p: { lat: number; lon: number }, dn: number, de: number): void {
+  const lat = p.lat;
+  const lat2 = lat + dn / EARTH_RADIUS_M / DEG;
+  const cos = Math.max(1e-6, Math.cos(lat * DEG));
+  p.lon = wrap(p.lon + de / (EARTH_RADIUS_M * cos) / DEG);
+  p.lat = Math.max(-90, Math.min(90, lat2));
+}
+
+/** lib/geo `wrapLon`, skipping its `%` for the longitudes already in range (nearly all). */
+function wrap(lon: number): number {
+  return lon >= -180 && lon < 180 ? lon : wrapLon(lon);
 }
 
 /**
@@ -145,9 +162,12 @@ export function makeCorrectionInto(
   const maxDur = options.maxDurS ?? 20;
   const snapM = options.snapM ?? 30_000;
   const slow = options.maxSlowdown ?? 0.8;
-  const [dn, de] = offsetMetres(predicted.lat, predicted.lon, displayed.lat, displayed.lon);
+  // lib/geo offsetMetres from `predicted` to `displayed`, without its pair.
+  const dn = (displayed.lat - predicted.lat) * DEG * EARTH_RADIUS_M;
+  const de = wrap(displayed.lon - predicted.lon) * DEG * EARTH_RADIUS_M *
+    Math.max(1e-6, Math.cos(predicted.lat * DEG));
   const du = displayed.altM - predicted.altM;
-  const horiz = Math.hypot(dn, de);
+  const horiz = Math.sqrt(dn * dn + de * de);
   if (horiz < 0.5 && Math.abs(du) < 0.5) return null;
   if (horiz > snapM) return null;
   let durS = minDur;
@@ -185,7 +205,7 @@ export function applyCorrectionInto(p: GeoPoint, c: Correction | null, nowS: num
   if (c === null) return p;
   const w = correctionWeight(c, nowS);
   if (w === 0) return p;
-  [p.lat, p.lon] = moveMetres(p.lat, p.lon, c.dn * w, c.de * w);
+  moveInto(p, c.dn * w, c.de * w);
   p.altM = Math.max(0, p.altM + c.du * w);
   return p;
 }

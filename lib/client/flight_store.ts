@@ -81,11 +81,13 @@ function assignFlight(dst: Flight, src: Flight): void {
 // Scratch of the hot path (one update at a time; no allocation per aircraft).
 const shown: GeoPoint = { lat: 0, lon: 0, altM: 0 };
 const predicted: GeoPoint = { lat: 0, lon: 0, altM: 0 };
-const next = {} as Kinematics;
 
 export class FlightStore {
   readonly flights = new Map<string, TrackedFlight>();
-  readonly #listeners = new Set<StoreListener>();
+  /** The same by 24-bit address: integer keys, no string to hash and compare per update. */
+  readonly #byAddress = new Map<number, TrackedFlight>();
+  /** An array, not a Set: iterating a Set per aircraft update makes an iterator each time. */
+  #listeners: StoreListener[] = [];
   readonly #options: StoreOptions;
   /** Updates dropped because they were older than what the store holds. */
   outOfOrder = 0;
@@ -105,9 +107,11 @@ export class FlightStore {
   }
 
   listen(listener: StoreListener): () => void {
-    this.#listeners.add(listener);
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
     for (const t of this.flights.values()) listener.added(t);
-    return () => this.#listeners.delete(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   /**
@@ -119,6 +123,11 @@ export class FlightStore {
     const list = [...flights];
     this.removeExcept(new Set(list.map((f) => f.icao24)));
     for (const f of list) this.upsert(f, nowS, options);
+  }
+
+  /** The aircraft with this 24-bit address (icao24 `4d2271` is 0x4d2271), if held. */
+  byAddress(icao: number): TrackedFlight | undefined {
+    return this.#byAddress.get(icao);
   }
 
   /** Every aircraft not in `keep` leaves. */
@@ -142,58 +151,103 @@ export class FlightStore {
         correction: null,
       };
       this.flights.set(own.icao24, t);
+      this.#byAddress.set(parseInt(own.icao24, 16), t);
       for (const l of this.#listeners) l.added(t);
       return true;
     }
-    const gap = flight.time_position_unix - old.flight.time_position_unix;
-    if (gap < 0 || (gap === 0 && flight.last_contact_unix < old.flight.last_contact_unix)) {
+    this.#source = flight;
+    return this.rewrite(old, {
+      timePositionUnix: flight.time_position_unix,
+      lastContactUnix: flight.last_contact_unix,
+      nowS,
+      write: this.#assign,
+      ...(options.blend === false ? { blend: false } : {}),
+    });
+  }
+
+  /** {@link upsert}'s writer: the update being taken into the store's own objects. */
+  #source: Flight | null = null;
+  readonly #assign = (dst: Flight) => assignFlight(dst, this.#source!);
+
+  /**
+   * Takes a new state of held aircraft `t` by letting `options.write`
+   * overwrite the fields of its own flight object in place (the v2.bin
+   * batch path writes them straight from the decoded columns: no flight
+   * object, no copy per aircraft), with {@link upsert}'s rules: the new
+   * state's times are checked before anything is written (an older
+   * position is dropped: false), and a newer position is blended in from
+   * where the marker is drawn at `nowS`.
+   */
+  rewrite(t: TrackedFlight, options: {
+    /** The new state's `time_position_unix`. */
+    timePositionUnix: number;
+    /** The new state's `last_contact_unix`. */
+    lastContactUnix: number;
+    nowS: number;
+    /** Writes every field of the new state into `f` (`t.flight`; it keeps `icao24`). */
+    write: (f: Flight) => void;
+    /** False: snap instead of gliding. Default true. */
+    blend?: boolean;
+  }): boolean {
+    const f = t.flight;
+    const gap = options.timePositionUnix - f.time_position_unix;
+    if (gap < 0 || (gap === 0 && options.lastContactUnix < f.last_contact_unix)) {
       this.outOfOrder++;
       return false;
     }
     if (gap === 0) {
       // Same position, newer contact: keep the motion, refresh the rest.
-      assignFlight(old.flight, flight);
-      this.#updated(old);
+      options.write(f);
+      this.#updated(t);
       return true;
     }
     // Everything below writes into the aircraft's own objects (or the
-    // scratch): a delta of 20,000 aircraft allocates nothing per aircraft.
-    // TODO(#10): at 20,000 reports a second this blend is the page's largest
-    // main-thread cost left (bench:globe: ~60 ms of CPU per update of every
-    // aircraft on the shared machine); the shader could blend from the
-    // previous state kept in the instance, or the Worker could do it.
+    // scratch and the pool of corrections): an update of 20,000 aircraft
+    // allocates nothing per aircraft.
+    // TODO(#10): still ~1-2 µs per aircraft on the page's main thread
+    // (bench:globe: the store's cost of a 20,000-aircraft batch); the
+    // Worker, which holds the previous state in typed arrays, could compute
+    // the blend and post it with the batch.
+    const blend = options.blend !== false;
+    const nowS = options.nowS;
+    if (blend) this.#displayInto(t, nowS, shown);
+    options.write(f);
+    kinematicsOf(f, t.kinematics);
+    const done = t.correction;
     let correction: Correction | null = null;
-    if (options.blend !== false) {
-      this.#displayInto(old, nowS, shown);
-      kinematicsOf(flight, next);
+    if (blend) {
       this.#into.out = predicted;
-      extrapolateInto(next, nowS, this.#into);
+      extrapolateInto(t.kinematics, nowS, this.#into);
       const o = this.#blend;
       o.nowS = nowS;
-      o.speedMps = next.speedMps;
-      o.trackDeg = next.trackDeg;
-      // The correction being replaced is reused (it is done with: the blend restarts from `shown`).
-      o.out = old.correction;
+      o.speedMps = t.kinematics.speedMps;
+      o.trackDeg = t.kinematics.trackDeg;
+      // The correction being replaced is done with (the blend restarts from `shown`): reused.
+      o.out = done ?? this.#pool.pop() ?? null;
       correction = makeCorrectionInto(shown, predicted, o);
-    }
-    assignFlight(old.flight, flight);
-    kinematicsOf(old.flight, old.kinematics);
-    old.intervalS = nextInterval(old.intervalS, gap);
-    old.correction = correction;
-    this.#updated(old);
+      if (correction === null && o.out !== null) this.#pool.push(o.out);
+    } else if (done !== null) this.#pool.push(done);
+    t.intervalS = nextInterval(t.intervalS, gap);
+    t.correction = correction;
+    this.#updated(t);
     return true;
   }
+
+  /** Corrections done with, for the next blends (at most one per aircraft). */
+  readonly #pool: Correction[] = [];
 
   /** The options of every blend and extrapolation, reused. */
   readonly #blend: Parameters<typeof makeCorrectionInto>[2];
   readonly #into: { capS: number; out: GeoPoint } = { capS: DEFAULT_CAP_S, out: shown };
 
   #updated(t: TrackedFlight): void {
-    for (const l of this.#listeners) l.updated?.(t);
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!.updated?.(t);
   }
 
   remove(icao24: string): boolean {
     if (!this.flights.delete(icao24)) return false;
+    this.#byAddress.delete(parseInt(icao24, 16));
     for (const l of this.#listeners) l.removed(icao24);
     return true;
   }
@@ -211,6 +265,7 @@ export class FlightStore {
     this.#into.out = out;
     extrapolateInto(t.kinematics, nowS, this.#into);
     if (t.correction !== null && nowS >= t.correction.t0 + t.correction.durS) {
+      if (this.#pool.length < this.flights.size) this.#pool.push(t.correction);
       t.correction = null;
     }
     return applyCorrectionInto(out, t.correction, nowS);

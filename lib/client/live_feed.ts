@@ -59,7 +59,7 @@ export class LiveFeed {
       },
       {
         onAction: (a) => this.#onAction(a),
-        onBatch: (a) => this.#onBatch(a),
+        onBatch: (a) => this.applyBatch(a),
         onStatus: (status, d) => {
           this.#status = status;
           this.#retryInMs = d.retryInMs ?? null;
@@ -134,11 +134,14 @@ export class LiveFeed {
   }
 
   /**
-   * A v2.bin snapshot or delta straight from its typed arrays: each aircraft
-   * is read into one reused object that the store copies from, so a delta
-   * allocates nothing per aircraft (arrivals excepted).
+   * A v2.bin snapshot or delta straight from its typed arrays: each held
+   * aircraft is written from the batch's columns into the store's own
+   * objects, so a delta allocates nothing per aircraft (arrivals excepted).
+   * `perFlight`: through a flight object per aircraft and
+   * {@link FlightStore.upsert} instead (the page's way before, kept for
+   * `deno task bench:globe` to compare in the same run).
    */
-  #onBatch(a: BatchAction): void {
+  applyBatch(a: BatchAction, options: { perFlight?: boolean } = {}): void {
     this.#syncClock(a.serverTimeMs);
     // v2.bin carries the world count in snapshots and when it changed.
     if (a.total !== undefined) this.#total = a.total;
@@ -152,7 +155,8 @@ export class LiveFeed {
       // Removes first: an aircraft that moved between two tiles of the view is in both.
       for (const id of batch.removes) this.store.remove(id);
     }
-    this.#reader.each(batch, (f) => void this.store.upsert(f, now));
+    if (options.perFlight) this.#reader.each(batch, (f) => void this.store.upsert(f, now));
+    else this.#reader.applyTo(batch, this.store, now);
     this.#handlers.onData(a.type);
   }
 

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Flight } from "../../contracts/flight.ts";
+import type { FlightStore } from "./flight_store.ts";
 import { FRAME_GENERIC, FrameError, intToIcao, scanFrame } from "../hub/v2/mod.ts";
 import { toServerMessage } from "./decode.ts";
 import { type ProtocolAction, ProtocolState, type ProtocolStats } from "./protocol.ts";
@@ -174,25 +175,56 @@ export function materialise(batch: Batch): Flight[] {
 }
 
 /**
- * The page's side of batches, without allocating per aircraft: each
- * aircraft is read into one reused flight object (the store copies what it
- * keeps) and its icao24 string is made once per address.
+ * The page's side of batches, without allocating per aircraft: an aircraft
+ * the store holds is written straight from the batch's columns into the
+ * store's own flight object ({@link applyTo}); an arrival is read into one
+ * reused flight object that the store copies; each icao24 string is made
+ * once per address.
  * TODO(#10): the batch's strings (callsign, country, source of every
  * aircraft touched) are still cloned by `postMessage` per aircraft; the
- * Worker could send them only when they change.
+ * Worker (v2_table.ts) could send them only when they change.
  */
 export class BatchReader {
   readonly #scratch = emptyFlight();
   readonly #icao = new Map<number, string>();
+  #batch: Batch | null = null;
+  #k = 0;
+  readonly #write = (f: Flight) => void readFlight(this.#batch!, this.#k, f, f.icao24);
+
+  #id(int: number): string {
+    let id = this.#icao.get(int);
+    if (id === undefined) this.#icao.set(int, id = intToIcao(int));
+    return id;
+  }
 
   /** The batch's aircraft, one at a time (`fn` must not keep the object). */
   each(batch: Batch, fn: (f: Flight) => void): void {
     for (let k = 0; k < batch.count; k++) {
-      const int = batch.nums[k * BATCH_FIELDS]!;
-      let id = this.#icao.get(int);
-      if (id === undefined) this.#icao.set(int, id = intToIcao(int));
-      fn(readFlight(batch, k, this.#scratch, id));
+      fn(readFlight(batch, k, this.#scratch, this.#id(batch.nums[k * BATCH_FIELDS]!)));
     }
+  }
+
+  /**
+   * The batch's aircraft into `store` at `nowS` (its upsert rules: older
+   * states dropped, newer positions blended), held ones in place.
+   */
+  applyTo(batch: Batch, store: FlightStore, nowS: number): void {
+    const n = batch.nums;
+    this.#batch = batch;
+    const rewrite = { timePositionUnix: 0, lastContactUnix: 0, nowS, write: this.#write };
+    for (let k = 0; k < batch.count; k++) {
+      const o = k * BATCH_FIELDS;
+      const t = store.byAddress(n[o]!);
+      if (t === undefined) {
+        store.upsert(readFlight(batch, k, this.#scratch, this.#id(n[o]!)), nowS);
+        continue;
+      }
+      this.#k = k;
+      rewrite.timePositionUnix = n[o + 8]!;
+      rewrite.lastContactUnix = n[o + 9]!;
+      store.rewrite(t, rewrite);
+    }
+    this.#batch = null;
   }
 
   /** Forget the cached addresses (a new connection). */

@@ -22,7 +22,7 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type { Subscription } from "../../contracts/ws.ts";
 import { AnomalyLog } from "./anomalies.ts";
-import { Bucket, viewSpec } from "./buckets.ts";
+import { Bucket, type BucketDelta, viewSpec } from "./buckets.ts";
 import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } from "./cache.ts";
 import {
   composeJsonDelta,
@@ -205,8 +205,8 @@ export class HubCore<M> {
     const deltas: BucketFrames<M>[] = [];
     for (const bucket of this.#buckets.values()) {
       bucket.dropSnapshotBefore(seq);
-      const { upserts, removes } = bucket.delta();
-      const count = upserts.length + removes.length;
+      let count = 0;
+      for (const s of bucket.segments) count += s.upserts.length + s.removes.length;
       const anomalies = pending.length === 0
         ? []
         : pending.filter((a) => inView(bucket, a.event)).map((a) => a.message);
@@ -222,7 +222,22 @@ export class HubCore<M> {
       for (const s of bucket.segments) if (s.binary) parts.push(s.binary);
       const binary = () =>
         composeFrame(FRAME_DELTA, { seq, serverTimeMs: nowMs, total: binTotal, lc0 }, parts);
-      const body = { type: "delta" as const, seq, server_time_ms: nowMs, upserts, removes, total };
+      // The merged upserts and removes only when a v1 frame (or a reader) needs them: most views
+      // have only v2.bin clients, whose frame is made of the segments' binary parts.
+      let merged: BucketDelta | undefined;
+      const delta = () => merged ??= bucket.delta();
+      const body = {
+        type: "delta" as const,
+        seq,
+        server_time_ms: nowMs,
+        get upserts() {
+          return delta().upserts;
+        },
+        get removes() {
+          return delta().removes;
+        },
+        total,
+      };
       // A view of several tiles: its JSON and MessagePack are made of the segments' upserts,
       // encoded once per tick for every view that has them.
       const segments = bucket.segments;
@@ -232,12 +247,31 @@ export class HubCore<M> {
         segments.length === 1 ? { binary } : {
           binary,
           json: () =>
-            composeJsonDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+            composeJsonDelta({
+              ...partsOf(segments),
+              seq,
+              serverTimeMs: nowMs,
+              removes: body.removes,
+              total,
+            }),
           msgpack: () =>
-            composeMsgpackDelta({ ...partsOf(segments), seq, serverTimeMs: nowMs, removes, total }),
+            composeMsgpackDelta({
+              ...partsOf(segments),
+              seq,
+              serverTimeMs: nowMs,
+              removes: body.removes,
+              total,
+            }),
         },
       );
-      deltas.push({ bucket, message, changes: count, anomalies });
+      deltas.push({
+        bucket,
+        message,
+        get changes() {
+          return body.upserts.length + body.removes.length;
+        },
+        anomalies,
+      });
     }
     return {
       seq,

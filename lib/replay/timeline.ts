@@ -5,7 +5,24 @@
  *
  * @module
  */
+import type { Flight } from "../../contracts/flight.ts";
 import type { RecordingItem } from "./recording.ts";
+
+/**
+ * One second of a derived fleet (lib/replay/derived.ts): flights already
+ * built from recorded rows that were validated when the fleet was loaded,
+ * so the producer publishes them as they are instead of turning them into
+ * state vectors to validate again.
+ */
+export interface FlightsItem {
+  kind: "flights";
+  /** The second's number in the pass, from 1 (like a recording's line). */
+  line: number;
+  /** Recorded time of the second, unix s (the replay shifts it to now). */
+  time: number;
+  /** Fresh objects, the caller's to change (times shifted in place). */
+  flights: Flight[];
+}
 
 /** An item of a recording placed on the replay timeline. */
 export interface TimedItem {
@@ -18,7 +35,7 @@ export interface TimedItem {
    * `source.poll_interval_s`; 0 when it has a single snapshot.
    */
   intervalS: number;
-  item: RecordingItem;
+  item: RecordingItem | FlightsItem;
 }
 
 /** Placement of one recording; see `ReplaySource` in scenario.ts. */

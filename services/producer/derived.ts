@@ -8,7 +8,7 @@
  */
 import type { Flight } from "../../contracts/flight.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
-import { flightToStateVector, stateVectorToFlight } from "../../lib/opensky/state_vector.ts";
+import { stateVectorToFlight } from "../../lib/opensky/state_vector.ts";
 import { DerivedFleet, placesFromAirports, type TrackTemplate } from "../../lib/replay/derived.ts";
 import { isGzipPath, readRecording } from "../../lib/replay/recording.ts";
 import type { DerivedSource } from "../../lib/replay/scenario.ts";
@@ -54,11 +54,20 @@ async function readTrack(path: string): Promise<Flight[]> {
   return flights;
 }
 
+/** Most flights in one replay step of a derived fleet (a second comes in parts of this size). */
+export const DERIVED_STEP_FLIGHTS = 2_000;
+
 /**
- * The fleet as a replay timeline: one snapshot per data second, seconds
- * `0 .. duration_s - 1` after `baseTime`, holding the reports due in that
- * second as OpenSky state vectors (times from `baseTime`, which the replay
- * shifts to now like a recording's).
+ * The fleet as a replay timeline: the reports due in each data second,
+ * seconds `0 .. duration_s - 1` after `baseTime`, as flights (times from
+ * `baseTime`, which the replay shifts to now like a recording's). Flights,
+ * not state vectors: they are built from rows validated once when the
+ * fleet was loaded, and validating 20,000 of them again every second was a
+ * third of the producer's cost. A second of more than
+ * {@link DERIVED_STEP_FLIGHTS} reports comes in parts spread over the
+ * second (`at` s + k / parts), as a receiver feed trickles in: one step of
+ * 20,000 held the event loop of a one-process `deno task up` for over a
+ * second, starving the hub and /healthz.
  */
 export async function* derivedTimeline(
   fleet: DerivedFleet,
@@ -72,6 +81,7 @@ export async function* derivedTimeline(
     onSkip?: (seconds: number) => void;
   },
 ): AsyncGenerator<TimedItem> {
+  const parts = Math.max(1, Math.ceil(fleet.size / fleet.intervalS / DERIVED_STEP_FLIGHTS));
   for (let s = 0; s < options.durationS; s++) {
     const due = options.liveS?.() ?? 0;
     if (due - s > 2) {
@@ -80,15 +90,18 @@ export async function* derivedTimeline(
       s = to;
     }
     const time = options.baseTime + s;
-    yield {
-      source: options.source,
-      at: s,
-      intervalS: fleet.intervalS,
-      item: {
-        kind: "snapshot",
-        line: s + 1,
-        reply: { time, states: fleet.flightsAt(time).map(flightToStateVector) as never },
-      },
-    };
+    for (let k = 0; k < parts; k++) {
+      yield {
+        source: options.source,
+        at: s + k / parts,
+        intervalS: fleet.intervalS,
+        item: {
+          kind: "flights",
+          line: s + 1,
+          time,
+          flights: fleet.flightsAt(time, parts > 1 ? { slice: k, slices: parts } : {}),
+        },
+      };
+    }
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Source } from "../../contracts/flight.ts";
+import type { Flight, Source } from "../../contracts/flight.ts";
 import { SkySentinelError } from "../../lib/errors.ts";
 import { isGzipPath, readRecording, scanRecordingSpan } from "../../lib/replay/recording.ts";
 import {
@@ -176,7 +176,8 @@ export async function runReplay(signal: AbortSignal, options: ReplayOptions): Pr
       break;
     }
     // The next pass continues the timeline, so shifted times keep increasing.
-    passOffsetS += passEndS;
+    // Whole seconds (a derived second's last part plays at a fraction of it).
+    passOffsetS += Math.ceil(passEndS);
   }
   return { passes, steps };
 }
@@ -193,18 +194,31 @@ async function publishStep(group: TimedItem[], ctx: StepContext): Promise<void> 
   const snapshots: SnapshotInput[] = [];
   const snapshotSources: number[] = [];
   const rejections: Rejection[] = [];
+  const derived: { index: number; flights: Flight[]; source: Source }[] = [];
   for (const { source: index, item, intervalS } of group) {
     const source = ctx.sources[index]!;
-    if (item.kind === "snapshot") {
+    if (item.kind === "snapshot" || item.kind === "flights") {
+      const shiftSeconds = replayShiftSeconds({
+        startUnixS: ctx.startUnixS,
+        // A derived second comes in parts at fractions of it; its times stay whole seconds.
+        atS: item.kind === "flights" ? Math.floor(ctx.atS) : ctx.atS,
+        recordedTime: item.kind === "snapshot" ? item.reply.time : item.time,
+        keepTimes: ctx.keepTimes,
+      });
+      if (item.kind === "flights") {
+        // As buildPollMessages makes a replayed row: times shifted, `source` last.
+        for (const f of item.flights) {
+          f.time_position_unix += shiftSeconds;
+          f.last_contact_unix += shiftSeconds;
+          f.source = "replay";
+        }
+        derived.push({ index, flights: item.flights, source: replaySource(source, intervalS) });
+        continue;
+      }
       snapshots.push({
         reply: item.reply,
         source: replaySource(source, intervalS),
-        shiftSeconds: replayShiftSeconds({
-          startUnixS: ctx.startUnixS,
-          atS: ctx.atS,
-          recordedTime: item.reply.time,
-          keepTimes: ctx.keepTimes,
-        }),
+        shiftSeconds,
         origin: `${source.label} line ${item.line}`,
       });
       snapshotSources.push(index);
@@ -223,10 +237,17 @@ async function publishStep(group: TimedItem[], ctx: StepContext): Promise<void> 
     }
   }
   try {
-    const out = await ctx.publisher.publish(snapshots, rejections);
-    out.flights.forEach((n, i) => {
-      ctx.flightsBySource[snapshotSources[i]!] = n;
-    });
+    if (snapshots.length > 0 || rejections.length > 0 || derived.length === 0) {
+      const out = await ctx.publisher.publish(snapshots, rejections);
+      out.flights.forEach((n, i) => {
+        ctx.flightsBySource[snapshotSources[i]!] = n;
+      });
+    }
+    for (const d of derived) {
+      // Built from rows validated when the fleet was loaded: not validated again.
+      const out = await ctx.publisher.publishFlights(d.flights, { source: d.source, valid: true });
+      ctx.flightsBySource[d.index] = out.flights[0]!;
+    }
     ctx.metrics.currentFlights.set(ctx.flightsBySource.reduce((a, b) => a + b, 0));
     ctx.metrics.polls.inc({ status: "ok" });
     ctx.onPublished?.();

@@ -7,7 +7,10 @@
  * client session, rate limit and slow-client state (`hub_session.ts`), the
  * tick broadcaster (`hub_broadcast.ts`), metrics (`lib/hub/metrics.ts`).
  *
- * Per client: `hello`, then `snapshot` (seq of the last tick), then the
+ * Per client: `hello`, then `snapshot` (seq of the last tick) once its first
+ * `subscribe` or `resync` comes or `firstSnapshotDelayMs` has passed
+ * (whichever is first: a client that names its view at once never gets the
+ * whole world's snapshot), then the
  * recent anomalies in its view, then a `delta` every tick (empty when nothing
  * changed; seq is global and continuous, see `lib/hub/core.ts`) and `anomaly`
  * events in its view. A `subscribe` with a `bbox` is the viewport: rounded
@@ -65,7 +68,13 @@ import { HubMetrics } from "../../lib/hub/metrics.ts";
 import { TickBroadcaster } from "./hub_broadcast.ts";
 import { TickScheduler } from "./hub_ticker.ts";
 import { ClientSession, closed, RATE_PER_SECOND, sendRaw } from "./hub_session.ts";
-import { negotiateEncoding, offeredProtocols, originAllowed, plain } from "./hub_upgrade.ts";
+import {
+  negotiateEncoding,
+  offeredProtocols,
+  originAllowed,
+  plain,
+  useVectoredWrites,
+} from "./hub_upgrade.ts";
 
 export { negotiateEncoding } from "./hub_upgrade.ts";
 
@@ -109,6 +118,13 @@ export interface HubOptions {
   maxBadFrames?: number;
   /** Seconds between Deno's WebSocket pings (and to wait for the pong). Default 60. */
   idleTimeoutSeconds?: number;
+  /**
+   * How long a new client's first snapshot waits for its first `subscribe` (or `resync`), ms.
+   * Default 250 (a round trip on most networks: the globe subscribes on `hello`). A client that names its view at once then gets only that
+   * view's snapshot, never the whole world's first (which would cost the whole world's frame in
+   * native memory for the connection's life: see ClientSession.send).
+   */
+  firstSnapshotDelayMs?: number;
   /** Milliseconds between stale sweeps. Default 1,000. */
   sweepIntervalMs?: number;
   /**
@@ -163,6 +179,7 @@ export class Hub {
   readonly #draining = new WeakMap<ClientSession, number>();
   readonly #idleTimeout: number;
   readonly #sweepMs: number;
+  readonly #firstSnapshotMs: number;
   readonly #metrics: HubMetrics;
   readonly #broadcast: TickBroadcaster;
   #source: HubSourceStatus;
@@ -178,7 +195,10 @@ export class Hub {
     this.#maxBadFrames = options.maxBadFrames ?? 20;
     this.#idleTimeout = options.idleTimeoutSeconds ?? 60;
     this.#sweepMs = options.sweepIntervalMs ?? 1_000;
+    this.#firstSnapshotMs = options.firstSnapshotDelayMs ?? 250;
     this.#source = options.source ?? { kind: "memory", ready: true };
+    // Before any upgrade: without it each socket keeps a buffer as large as its largest frame.
+    useVectoredWrites(this.#log);
     const interval = options.config.WS_DELTA_INTERVAL_MS;
     this.#ticker = new TickScheduler({
       minIntervalMs: interval,
@@ -412,6 +432,20 @@ export class Hub {
         source: this.#source.kind,
       }),
     );
+    // The first snapshot waits a moment for the client's first subscribe: clients that name
+    // their view at once (the globe, after hello) get that view's snapshot only.
+    client.awaitingView = true;
+    client.firstSnapshotTimer = setTimeout(() => {
+      client.firstSnapshotTimer = undefined;
+      if (client.open && client.awaitingView) this.#sendFirstView(client, this.#now());
+    }, this.#firstSnapshotMs);
+  }
+
+  /** A new client's first snapshot and the recent anomalies in its view. */
+  #sendFirstView(client: ClientSession, now: number): void {
+    client.awaitingView = false;
+    if (client.firstSnapshotTimer !== undefined) clearTimeout(client.firstSnapshotTimer);
+    client.firstSnapshotTimer = undefined;
     this.#broadcast.sendSnapshot(client, now);
     this.#broadcast.sendRecentAnomalies(client, now);
   }
@@ -442,8 +476,13 @@ export class Hub {
         );
         return;
       case "resync":
+        if (client.awaitingView) return this.#sendFirstView(client, now);
         return this.#broadcast.sendSnapshot(client, now);
       case "subscribe": {
+        if (client.awaitingView) {
+          this.#core.join(client, message.filter);
+          return this.#sendFirstView(client, now);
+        }
         // A new viewport: its snapshot, then the recent anomalies it shows that the old one did not.
         const previous = this.#core.bucketOf(client);
         this.#core.join(client, message.filter);
@@ -496,6 +535,8 @@ export class Hub {
 
   #drop(client: ClientSession): void {
     client.open = false;
+    if (client.firstSnapshotTimer !== undefined) clearTimeout(client.firstSnapshotTimer);
+    client.firstSnapshotTimer = undefined;
     if (!this.#clients.delete(client)) return;
     this.#core.leave(client);
   }

@@ -45,7 +45,9 @@ export class TickBroadcaster {
     for (const pass of [true, false]) {
       for (const { bucket, message, anomalies } of result.deltas) {
         for (const client of bucket.members) {
-          if (!client.open || (client.encoding === "bin") !== pass) continue;
+          if (!client.open || client.awaitingView || (client.encoding === "bin") !== pass) {
+            continue;
+          }
           // A client that owes a snapshot gets these anomalies with it instead.
           if (anomalies.length > 0 && !client.needsSnapshot) {
             for (const a of anomalies) client.send(a);

@@ -23,6 +23,13 @@ export class ClientSession {
   slowSince: number | null = null;
   /** The same moment on the hub's clock (unix ms): anomalies received since are re-sent. */
   missedSinceMs: number | null = null;
+  /**
+   * Opened, but its first snapshot is held back for a moment in case its first `subscribe`
+   * comes (see Hub): ticks skip it meanwhile.
+   */
+  awaitingView = false;
+  /** The timer that sends the held-back first snapshot. */
+  firstSnapshotTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bad frames and rate-limit hits so far. */
   abuse = 0;
   #tokens = RATE_BURST;
@@ -55,10 +62,10 @@ export class ClientSession {
 
   /**
    * Sends one message in this client's encoding (dropped quietly when the socket is not open).
-   * Every client shares the same frame object, but Deno copies it per socket.
-   * TODO(#10): at 20,000 aircraft x 2,000 clients the server's RSS is ~3.7 GB while its V8 heap
-   * is ~250 MB and the send queues (bufferedAmount) ~100 MB: native memory in the WebSocket
-   * write path, ~1-1.7 MB per client once data flows (docs/load.md), not yet pinned down.
+   * Every client shares the same frame object, but Deno copies it per socket, and keeps a write
+   * buffer per socket as large as the largest frame it has sent, for the socket's lifetime
+   * (fastwebsockets' `write_buffer`, grown and never shrunk: docs/load.md). So a client's
+   * largest frame, usually its snapshot, costs that much native memory for as long as it stays.
    */
   send(message: EncodedMessage): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;

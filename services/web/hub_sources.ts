@@ -195,6 +195,11 @@ export interface RelaySourceOptions {
   maxBackoffMs?: number;
   /** Reconnect when the upstream sends nothing (it sends a delta every tick) for this long, ms. Default 15,000. */
   silenceTimeoutMs?: number;
+  /**
+   * Upstream frames that keep arriving back to back share one tick of this
+   * hub for at most this long, ms, before it ticks anyway. Default 1,000.
+   */
+  maxCoalesceMs?: number;
   logger?: HubLogger;
 }
 
@@ -206,8 +211,8 @@ export interface RelaySourceOptions {
  * the snapshot comes; a lost connection reconnects with exponential backoff.
  * Healthy and ready only while connected and synced. The relay's clients see
  * the upstream's quantised values (docs/protocol.md). Each upstream snapshot
- * or delta is forwarded at once (one tick of this hub per upstream frame,
- * {@link Hub.flush}), not on this hub's next tick.
+ * or delta is forwarded at once ({@link Hub.flush}), not on this hub's next
+ * tick; frames that queued up while the relay was busy share one tick.
  */
 export function startRelaySource(hub: Hub, options: RelaySourceOptions): HubSource {
   const relay = new Relay(hub, options);
@@ -231,12 +236,17 @@ class Relay implements HubSource {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #silenceTimer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** The tick for the frames applied since the last one (see #flushSoon). */
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushDueMs = 0;
+  readonly #maxCoalesceMs: number;
 
   constructor(hub: Hub, options: RelaySourceOptions) {
     this.#hub = hub;
     this.#url = options.upstreamUrl;
     this.#filter = options.filter;
     this.#silenceMs = options.silenceTimeoutMs ?? 15_000;
+    this.#maxCoalesceMs = options.maxCoalesceMs ?? 1_000;
     this.#log = options.logger ?? console;
     this.#backoff = new Backoff({
       initialMs: options.minBackoffMs ?? 500,
@@ -293,6 +303,8 @@ class Relay implements HubSource {
     this.#stopped = true;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#silenceTimer);
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     const socket = this.#socket;
     this.#socket = null;
     this.#view.reset();
@@ -366,11 +378,10 @@ class Relay implements HubSource {
           this.#backoff.reset();
           this.#status();
         }
-        // Forward the frame now, re-encoded for this hub's own views, rather than on the next
-        // tick of its own (which made the hop cost up to a whole interval).
-        // TODO(#10): a relay that fell behind pays a whole tick per queued upstream frame;
-        // coalescing the frames that queued up would let it catch up under overload.
-        this.#hub.flush();
+        // Forward the frame at once, re-encoded for this hub's own views, rather than on the
+        // next tick of its own (which made the hop cost up to a whole interval); frames that
+        // queued up while this relay was busy share one tick.
+        this.#flushSoon();
         return;
       }
       case "anomaly":
@@ -386,6 +397,30 @@ class Relay implements HubSource {
       case "pong":
         return;
     }
+  }
+
+  /**
+   * One tick of this hub for the upstream frames applied since the last:
+   * on a zero timer, because frames already waiting on the socket are all
+   * delivered before timers run, so a relay that fell behind (a slow tick,
+   * a busy process) catches up in one tick (commit, route, encode, send)
+   * instead of paying one per queued frame. Its clients get one delta of
+   * its own seq with the combined changes. While frames keep arriving for
+   * `maxCoalesceMs` without a timer getting to run, it ticks anyway.
+   */
+  #flushSoon(): void {
+    if (this.#flushTimer === undefined) {
+      this.#flushDueMs = performance.now() + this.#maxCoalesceMs;
+      this.#flushTimer = setTimeout(() => this.#flushNow(), 0);
+      return;
+    }
+    if (performance.now() >= this.#flushDueMs) this.#flushNow();
+  }
+
+  #flushNow(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#hub.flush();
   }
 
   #sendUpstream(message: unknown): void {

@@ -70,3 +70,30 @@ export function plain(
 ): Response {
   return errorResponse(status, text, { headers });
 }
+
+let vectoredChecked = false;
+
+/**
+ * Makes Deno write WebSocket frames with writev (`DENO_USE_WRITEV=1`) unless
+ * the environment says otherwise; call before the first upgrade (Deno reads
+ * it once). Without it Deno copies every frame into a per-socket write buffer
+ * (fastwebsockets' `write_buffer`) that grows to the largest frame the socket
+ * ever sent and never shrinks: at 20,000 aircraft x 2,000 clients that was
+ * most of the server's memory (docs/load.md). With it, frames over 1 KiB go
+ * out as header + payload with no copy kept. Returns true when it is on.
+ */
+export function useVectoredWrites(log?: { warn(message: string): void }): boolean {
+  const name = "DENO_USE_WRITEV";
+  const granted = Deno.permissions.querySync?.({ name: "env", variable: name }).state === "granted";
+  if (!granted) {
+    if (!vectoredChecked) {
+      log?.warn(`hub: no --allow-env=${name}: Deno keeps a write buffer per WebSocket`);
+    }
+    vectoredChecked = true;
+    return false;
+  }
+  vectoredChecked = true;
+  const value = Deno.env.get(name);
+  if (value === undefined) Deno.env.set(name, "1");
+  return value === undefined || value !== "";
+}
