@@ -24,31 +24,41 @@ export async function polls(): Promise<OpenSkyReply[]> {
 }
 
 /** Copy `k` of an aircraft: its address with the first hex digit replaced. */
-function copyAddress(icao24: string, k: number): string {
+export function copyAddress(icao24: string, k: number): string {
   if (k === 0) return icao24;
   const digit = (parseInt(icao24[0]!, 16) + k) % 16;
   return digit.toString(16) + icao24.slice(1);
 }
 
+/** Copies of the fleet needed for `count` messages (at most 16; more passes beyond). */
+export function copiesFor(replies: readonly OpenSkyReply[], count: number): number {
+  const perPass = replies.reduce((n, r) => n + (r.states?.length ?? 0), 0);
+  return Math.min(16, Math.max(1, Math.ceil(count / perPass)));
+}
+
+/** A poll of pass `pass` with `copies` copies of each aircraft (each copy's rows in a run). */
+export function shiftedReply(reply: OpenSkyReply, pass: number, copies: number): OpenSkyReply {
+  return {
+    // A pass beyond 16 copies replays the day again one day later.
+    time: reply.time + pass * 86_400,
+    states: (reply.states ?? []).flatMap((s) =>
+      Array.from({ length: copies }, (_, k) => {
+        const row = [...(s as unknown[])];
+        row[0] = copyAddress(String(row[0]), k);
+        for (const i of [3, 4]) if (typeof row[i] === "number") row[i] += pass * 86_400;
+        return row;
+      })
+    ) as OpenSkyReply["states"],
+  };
+}
+
 /** The derived input: `count` flight_update envelopes in time order (and their flights). */
 export function* derived(replies: readonly OpenSkyReply[], count: number) {
-  const perPass = replies.reduce((n, r) => n + (r.states?.length ?? 0), 0);
-  const copies = Math.min(16, Math.max(1, Math.ceil(count / perPass)));
+  const copies = copiesFor(replies, count);
   let made = 0;
   for (let pass = 0; made < count; pass++) {
     for (const reply of replies) {
-      const shifted: OpenSkyReply = {
-        // A pass beyond 16 copies replays the day again one day later.
-        time: reply.time + pass * 86_400,
-        states: (reply.states ?? []).flatMap((s) =>
-          Array.from({ length: copies }, (_, k) => {
-            const row = [...(s as unknown[])];
-            row[0] = copyAddress(String(row[0]), k);
-            for (const i of [3, 4]) if (typeof row[i] === "number") row[i] += pass * 86_400;
-            return row;
-          })
-        ) as OpenSkyReply["states"],
-      };
+      const shifted = shiftedReply(reply, pass, copies);
       const built = buildPollMessages(shifted, {
         source: { provider: "opensky", mode: "replay", bbox: null, poll_interval_s: 10 },
         producedAt: new Date(shifted.time * 1000).toISOString(),

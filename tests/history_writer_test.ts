@@ -4,12 +4,21 @@
  * - rows go in by binary COPY (lib/db/copy_binary.ts) and are stored to the
  *   bit as the one-INSERT-of-arrays path (the embedded database's) stores
  *   them, smoothed values, NULLs and times included;
- * - rows newer than their aircraft's flights_current go in by a plain
- *   INSERT, the others through `ON CONFLICT DO NOTHING`: a redelivered or
- *   partly redelivered batch adds only its new rows;
- * - a row taken for new that is stored already (flights_current deleted
- *   while the history stayed) fails the write with a unique violation, and
- *   the retry of the same batch merges everything with ON CONFLICT.
+ * - PostgreSQL (COPY): rows newer than what the writer stored for their
+ *   aircraft (else than flights_current) go by COPY straight into
+ *   flights_history, the others through the stage and `ON CONFLICT DO
+ *   NOTHING`: a redelivered batch, to the same writer or to a restarted one,
+ *   adds only its new rows; a row another writer stored meanwhile (a zombie
+ *   member) makes the server refuse the COPY, after the last row (a short
+ *   batch: postgres.js drops that error, the writer notices it) or while rows
+ *   are still going out, and the writer rolls back and writes the batch again
+ *   with `ON CONFLICT`: each row once, nothing lost;
+ * - PGlite's path (one INSERT of arrays): rows newer than their aircraft's
+ *   flights_current go in by a plain INSERT, the others through `ON CONFLICT
+ *   DO NOTHING`; a row taken for new that is stored already (flights_current
+ *   deleted while the history stayed) fails the write with a unique
+ *   violation, and the retry of the same batch merges everything with ON
+ *   CONFLICT.
  *
  * Input: the real Switzerland 30-minute recording (97 aircraft, 10 s),
  * smoothed by the detection engine as the worker does.
@@ -20,7 +29,8 @@ import assert from "node:assert/strict";
 import { connect, type Sql } from "../lib/db/mod.ts";
 import { BinaryCopyBuffer } from "../lib/db/copy_binary.ts";
 import { createDetectionEngine } from "../lib/detect/engine.ts";
-import { BatchWriter, type HistoryRow } from "../services/worker/writer.ts";
+import { BatchWriter, CopyRefusedError, type HistoryRow } from "../services/worker/writer.ts";
+import { copyHistory } from "../services/worker/_writer_history.ts";
 import { freshPostgres } from "./_db.ts";
 import { recordedFlights } from "./_recordings.ts";
 import { skipWithoutPostgres } from "./_services.ts";
@@ -82,7 +92,119 @@ Deno.test({
   },
 });
 
-for (const stage of ["copy", "unnest"] as const) {
+/** Fails instead of hanging when `promise` does not settle within `ms` (a COPY left hanging). */
+async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: did not settle in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Distinct (icao24, time) of the rows. */
+const distinct = (rows: HistoryRow[]) =>
+  new Set(rows.map((r) => `${r.flight.icao24}|${r.flight.time_position_unix}`)).size;
+
+Deno.test({
+  name: "history writer/postgres (copy): redeliveries and a zombie writer's rows end with each " +
+    "row once; a refused COPY, short or long, falls back to ON CONFLICT",
+  ignore: skipWithoutPostgres(),
+  async fn() {
+    const rows = historyRows();
+    const third = Math.floor(rows.length / 3);
+    const db = await freshPostgres({ migrate: true });
+    const reference = await freshPostgres({ migrate: true });
+    try {
+      await new BatchWriter(reference.sql, { stage: "unnest" }).write(batch(rows));
+      const expected = await fineRows(reference.sql);
+      assert.equal(expected.length, distinct(rows));
+
+      const writer = new BatchWriter(db.sql, { stage: "copy" });
+      const first = await within(writer.write(batch(rows.slice(0, third))), "first");
+      assert.equal(first.historyInserted, distinct(rows.slice(0, third)));
+      assert.equal(first.copyFallbacks, 0);
+      // Redelivered to the same writer: it knows every row is at or before what it stored.
+      const again = await within(writer.write(batch(rows.slice(0, third))), "redelivery");
+      assert.deepEqual([again.historyInserted, again.copyFallbacks], [0, 0]);
+      // Redelivered with more after it to a restarted worker (a new writer, nothing known): it
+      // reads flights_current, COPYs the new rows and merges the redelivered ones.
+      const restarted = new BatchWriter(db.sql, { stage: "copy" });
+      const second = await within(restarted.write(batch(rows.slice(0, 2 * third))), "restart");
+      assert.equal(second.copyFallbacks, 0);
+      assert.equal(
+        first.historyInserted + second.historyInserted,
+        distinct(rows.slice(0, 2 * third)),
+      );
+
+      // A zombie member (it lost the partition but has not noticed) stores a few of the next
+      // rows: the writer, which knows its aircraft, takes them for new.
+      const next = rows.slice(2 * third);
+      const zombie = new BatchWriter(db.sql, { stage: "copy" });
+      const short = next.slice(0, 20);
+      await within(zombie.write(batch(short.filter((_, i) => i % 4 === 0))), "zombie");
+      // A short batch: the server refuses it after its last row.
+      const refusedShort = await within(restarted.write(batch(short)), "short refused COPY");
+      assert.equal(refusedShort.copyFallbacks, 1, "the refused COPY fell back");
+      // The fallback forgot what the writer knew: it reads flights_current again, then knows.
+      const known = next.slice(0, 200);
+      const relearnt = await within(restarted.write(batch(known)), "after the fallback");
+      assert.equal(relearnt.copyFallbacks, 0);
+      // A long batch with stored rows of aircraft the writer knows, near its start.
+      const aircraft = new Set(known.map((r) => r.flight.icao24));
+      const ahead = next.slice(200).filter((r) => aircraft.has(r.flight.icao24)).slice(0, 2);
+      assert.equal(ahead.length, 2);
+      await within(zombie.write(batch(ahead)), "zombie again");
+      const refusedLong = await within(restarted.write(batch(next)), "long refused COPY");
+      assert.equal(refusedLong.copyFallbacks, 1, "the refused COPY fell back");
+      assert.deepEqual(await fineRows(db.sql), expected, "each row once, nothing lost");
+      const last = await within(restarted.write(batch(rows)), "after the fallback");
+      assert.deepEqual([last.historyInserted, last.copyFallbacks], [0, 0]);
+      assert.deepEqual(await fineRows(db.sql), expected);
+    } finally {
+      await db.close();
+      await reference.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "history writer/postgres: a COPY into flights_history meeting a stored row is refused " +
+    "with CopyRefusedError, after its last row and while rows are still going out",
+  ignore: skipWithoutPostgres(),
+  async fn() {
+    const rows = historyRows();
+    const db = await freshPostgres({ migrate: true });
+    try {
+      await new BatchWriter(db.sql, { stage: "copy" }).write(batch([rows[0]!]));
+      const refusal = (some: HistoryRow[]) =>
+        within(
+          db.sql.begin((tx) => copyHistory(tx, some)).then(() => null, (error) => error),
+          "the COPY",
+        );
+      const short = await refusal(rows.slice(0, 10));
+      assert.ok(short instanceof CopyRefusedError, String(short));
+      // postgres.js dropped the server's error: the writer saw the aborted transaction.
+      assert.equal(short.code, undefined);
+      // While rows are still going out (whether the server's error comes before the last row
+      // depends on the socket: either way it is a refusal, with the server's code if known).
+      const long = await refusal(rows);
+      assert.ok(long instanceof CopyRefusedError, String(long));
+      assert.ok(long.code === undefined || long.code === "23505", long.code);
+      assert.equal((await fineRows(db.sql)).length, 1, "both rolled back");
+      // And a COPY of new rows only goes through.
+      assert.equal(await refusal(rows.slice(1, 10)), null);
+      assert.equal((await fineRows(db.sql)).length, 10);
+    } finally {
+      await db.close();
+    }
+  },
+});
+
+for (const stage of ["unnest"] as const) {
   Deno.test({
     name: `history writer/postgres (${stage}): redelivered rows are skipped, a stored row taken ` +
       "for new fails the write once and its retry merges with ON CONFLICT",

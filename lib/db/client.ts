@@ -4,12 +4,17 @@
  * (no case transform), timestamptz columns come back as JS `Date`s and int8
  * as strings (postgres.js defaults; int8 does not fit a JS number).
  *
+ * Connections are TCP sockets with Nagle's algorithm off (`TCP_NODELAY`, see
+ * {@link noDelaySocket}), as libpq sets it: with it on, a query sent right
+ * after a COPY waited about 40 ms for a delayed ACK, once per transaction.
+ *
  * Options a deployment may need per server (`prepare=false` behind a
  * transaction-mode pooler, `sslmode=require`, ...) go in the URL's query
  * string, which postgres.js reads; the options set here leave them alone.
  *
  * @module
  */
+import net from "node:net";
 import postgres from "postgres";
 import { guardPostgresSocketRace } from "./_socket_race.ts";
 
@@ -58,7 +63,37 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     ...lifetime,
     onnotice: options.onnotice ?? quietNotices,
     connection: { application_name: options.applicationName ?? "skysentinel" },
+    // A URL with several hosts keeps postgres.js' own sockets (it rotates through them).
+    ...(singleHost(url) ? { socket: noDelaySocket } : {}),
   });
+}
+
+/** Whether the URL names one host (postgres.js takes `host1:port1,host2:port2`). */
+function singleHost(url: string): boolean {
+  const authority = url.replace(/^[a-z]+:\/\//i, "").split(/[/?]/, 1)[0] ?? "";
+  return !authority.slice(authority.lastIndexOf("@") + 1).includes(",");
+}
+
+/**
+ * The socket of a new connection, connecting, with Nagle's algorithm off.
+ * postgres.js opens its sockets with Node's defaults (Nagle on) and takes a
+ * `socket` factory instead; it then writes its start-up (or SSL) request at
+ * once, which the socket holds until connected, and listens for `error` and
+ * `close` as on its own, so refusals, timeouts and reconnects behave as
+ * before. Measured: a statement after a binary COPY of 2,000 rows took 45 ms
+ * with Nagle on, 1 to 4 ms with it off (the server's delayed ACK held the
+ * statement's second segment).
+ */
+export function noDelaySocket(options: {
+  host: readonly string[];
+  port: readonly number[];
+  path?: string | false;
+}): net.Socket {
+  const socket = new net.Socket();
+  socket.setNoDelay(true);
+  if (options.path) socket.connect(options.path);
+  else socket.connect(options.port[0] ?? 5432, options.host[0] ?? "localhost");
+  return socket;
 }
 
 function quietNotices(notice: Notice): void {

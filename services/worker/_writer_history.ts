@@ -1,9 +1,10 @@
 /**
- * The fine tier's insert, for writer.ts: the batch's rows into
- * `flights_history`, skipping those stored already, by binary COPY into a
- * staging table and one merge statement (PostgreSQL), or by one INSERT of
- * arrays (the embedded PGlite, which cannot take COPY FROM STDIN over its
- * socket). writer.ts says why.
+ * The fine tier's inserts, for writer.ts: rows that cannot be stored yet by
+ * binary COPY straight into `flights_history` ({@link copyHistory}), the
+ * batch's rows skipping those stored already by binary COPY into a staging
+ * table and one merge statement (PostgreSQL), or by one INSERT of arrays
+ * (the embedded PGlite, which cannot take COPY FROM STDIN over its socket).
+ * writer.ts says why.
  *
  * @module
  */
@@ -54,6 +55,90 @@ async function copyInto(
     `COPY ${table} (${HISTORY_COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
   ).writable();
   await pipeline(Readable.from(copyChunks(rows)), writable);
+}
+
+/**
+ * The server refused a COPY straight into `flights_history` (a row stored
+ * already, most likely): the transaction is aborted; roll it back and write
+ * the batch the safe way. `cause` is the server's error when postgres.js
+ * passed it on (a refusal while rows were still being sent), else absent
+ * (a refusal after the last row, which postgres.js drops: see
+ * {@link copyHistory}).
+ */
+export class CopyRefusedError extends Error {
+  /** The server's SQLSTATE when known (23505: unique_violation). */
+  readonly code: string | undefined;
+  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "CopyRefusedError";
+    this.code = options.code;
+  }
+}
+
+/** SQLSTATE of an error from the server, if it is one. */
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Binary COPY of rows that cannot be stored yet straight into
+ * `flights_history` (no staging table, no merge): what the raw COPY baseline
+ * does. Throws {@link CopyRefusedError} when the server refuses them (the
+ * caller rolls back and writes the batch again through the staging table
+ * and `ON CONFLICT`); any other failure (connection lost) as it is.
+ *
+ * postgres.js 3.4 hands the COPY over as a node Writable and resolves the
+ * query with it, so an error the server sends after the last row (COPY
+ * buffers up to 1,000 rows or 64 kB before it inserts them, so a short
+ * batch's unique violation comes after CopyDone) has no promise left to
+ * reject, and the Writable never finishes: awaiting it hangs. An error while
+ * rows are still going out does destroy the Writable (its code is kept).
+ * So once the Writable has sent CopyDone (its `_final` ran, after which
+ * postgres.js takes further queries), a `SELECT 1` is queued behind the COPY
+ * on the transaction's connection: it answers only after the COPY's result,
+ * and fails (25P02, transaction aborted) exactly when the COPY failed.
+ */
+export async function copyHistory(
+  tx: postgres.TransactionSql,
+  rows: readonly HistoryRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const writable = await tx.unsafe(
+    `COPY flights_history (${HISTORY_COLUMN_LIST}) FROM STDIN (FORMAT binary)`,
+  ).writable();
+  const ended = new Promise<void>((resolve) => {
+    const final = writable._final;
+    if (typeof final !== "function") throw new TypeError("postgres.js COPY stream without _final");
+    writable._final = function (this: typeof writable, callback) {
+      final.call(this, callback);
+      resolve();
+    };
+  });
+  const piped = pipeline(Readable.from(copyChunks(rows)), writable);
+  // Rejections are taken below; this keeps a late one from going unhandled.
+  piped.catch(() => {});
+  const refused = (error: unknown): never => {
+    const code = sqlState(error);
+    if (code === undefined) throw error;
+    throw new CopyRefusedError(`COPY into flights_history refused: ${String(error)}`, {
+      cause: error,
+      code,
+    });
+  };
+  await Promise.race([ended, piped]).catch(refused);
+  try {
+    await tx`SELECT 1`;
+  } catch (error) {
+    // 25P02: the transaction was aborted by the COPY's error, which postgres.js dropped.
+    if (sqlState(error) === "25P02") {
+      throw new CopyRefusedError("COPY into flights_history refused after its last row", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  await piped.catch(refused);
 }
 
 /** Binary COPY data of `rows` in chunks of about {@link COPY_CHUNK_BYTES}. */

@@ -30,6 +30,9 @@ export function createHistorySource(sql: Sql): HistorySource {
       for (let i = 0; i < requests.length; i += TRACKS_PER_QUERY) {
         const chunk = requests.slice(i, i + TRACKS_PER_QUERY);
         const rows = await readRows(sql, chunk, options.maxS);
+        if (options.newest) {
+          for (const [icao24, t] of rows.newest) options.newest.set(icao24, t);
+        }
         for (const request of chunk) {
           const flights = currentTrack(rows, request, options.staleAfterS);
           if (flights.length > 0) out.set(request.icao24, flights);
@@ -38,21 +41,38 @@ export function createHistorySource(sql: Sql): HistorySource {
       return out;
     },
     async openSessions(beforeUnix) {
+      const rows = Number.isFinite(beforeUnix)
+        ? await sql<SessionRow[]>`
+          SELECT id, icao24, callsign, first_seen, last_seen
+          FROM flights
+          WHERE ended_at IS NULL AND last_seen < to_timestamp(${beforeUnix})
+          ORDER BY id`
+        : await sql<SessionRow[]>`
+          SELECT id, icao24, callsign, first_seen, last_seen
+          FROM flights WHERE ended_at IS NULL ORDER BY id`;
+      return rows.map(sessionFromRow);
+    },
+    async stillOpen(ids) {
+      if (ids.length === 0) return [];
       const rows = await sql<SessionRow[]>`
         SELECT id, icao24, callsign, first_seen, last_seen
         FROM flights
-        WHERE ended_at IS NULL AND last_seen < to_timestamp(${beforeUnix})
+        WHERE id = ANY(${sql.array([...ids], 25)}::text[]) AND ended_at IS NULL
         ORDER BY id`;
-      return rows.map((r): FlightSession => ({
-        id: r.id,
-        icao24: r.icao24,
-        callsign: r.callsign,
-        first_seen: r.first_seen.toISOString(),
-        last_seen: r.last_seen.toISOString(),
-        ended_at: null,
-        end_reason: null,
-      }));
+      return rows.map(sessionFromRow);
     },
+  };
+}
+
+function sessionFromRow(r: SessionRow): FlightSession {
+  return {
+    id: r.id,
+    icao24: r.icao24,
+    callsign: r.callsign,
+    first_seen: r.first_seen.toISOString(),
+    last_seen: r.last_seen.toISOString(),
+    ended_at: null,
+    end_reason: null,
   };
 }
 
@@ -61,6 +81,8 @@ interface Rows {
   history: Map<string, unknown[]>;
   /** The latest state per aircraft (flights_current). */
   current: Map<string, unknown>;
+  /** `flights_current.ts` per aircraft that has a row, unix s. */
+  newest: Map<string, number>;
 }
 
 async function readRows(
@@ -85,7 +107,7 @@ async function readRows(
     (newest.get(r.icao24) ?? -Infinity) >= r.beforeUnix - maxS - 0.001
   );
   const history = new Map<string, unknown[]>();
-  if (wanted.length === 0) return { history, current };
+  if (wanted.length === 0) return { history, current, newest };
   const icao24 = sql.array(wanted.map((r) => r.icao24), 25);
   const befores = wanted.map((r) => r.beforeUnix);
   const lo = Math.min(...befores) - maxS;
@@ -103,7 +125,7 @@ async function readRows(
     if (!list) history.set(row.icao24, list = []);
     list.push(flightFromRow(row));
   }
-  return { history, current };
+  return { history, current, newest };
 }
 
 /**

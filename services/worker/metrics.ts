@@ -17,7 +17,7 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  * `processing_stage_seconds_total{stage}` label values: where a batch's time
  * goes, in order. `process` is the detection engine (Kalman filter,
  * detectors, sessions), `warmup` its reads of flights_history to rebuild
- * aircraft and find silent ones, `alerts` the alert rules and their rows; the others
+ * aircraft of the batch, `sweep` finding (and rebuilding) silent ones, `alerts` the alert rules and their rows; the others
  * are the statements of the batch's transaction (writer.ts) and `commit`
  * its COMMIT; `publish` sends the events. Decoding and validating happens
  * before the handler (lib/bus/deadletter.ts) and is counted as `decode`.
@@ -25,10 +25,15 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 export const WORKER_STAGES = [
   "decode",
   "warmup",
+  "sweep",
   "process",
   "partitions",
+  "begin",
+  "lookup",
+  "copy",
   "stage",
   "merge",
+  "upserts",
   "sampled",
   "current",
   "sessions",
@@ -72,6 +77,8 @@ export class WorkerMetrics {
   readonly batchFailures: Counter<"reason">;
   /** Aircraft rebuilt from flights_history (after a restart or rebalance). */
   readonly warmups: Counter;
+  /** Transactions whose COPY into flights_history met stored rows and were written again. */
+  readonly copyFallbacks: Counter;
   /** 1 while PostgreSQL answers, 0 during an outage. */
   readonly dbUp: Gauge;
   /** `processing_consumer_lag{topic,partition}`: high watermark minus committed offset. */
@@ -136,6 +143,12 @@ export class WorkerMetrics {
     this.warmups = new Counter({
       name: "processing_warmup_aircraft_total",
       help: "Aircraft whose detector state was rebuilt from flights_history",
+      registers,
+    });
+    this.copyFallbacks = new Counter({
+      name: "processing_history_copy_fallbacks_total",
+      help: "Batch transactions whose COPY straight into flights_history met a stored row, " +
+        "rolled back and written again through the staging table and ON CONFLICT",
       registers,
     });
     this.dbUp = new Gauge({

@@ -81,11 +81,10 @@ export const DEFAULT_STALE_AFTER_S = 1200;
 export const DEFAULT_WARMUP_MAX_S = 6 * 3600;
 /**
  * Default data time between two sweeps for silent aircraft of a partition, s.
- * TODO(#11): a replay faster than real time (bench:worker's input runs 50 to
- * 100 times faster) sweeps that many times more often per wall second, and
- * the sweep's reads (open sessions, rebuilt tracks) then show as the largest
- * `warmup` stage; counting wall time too would keep it once a minute, but the
- * crash tests need the sweeps where data time puts them.
+ * A replay faster than real time sweeps that many times more often per wall
+ * second; a sweep reads the database only while sessions inherited from the
+ * partition's previous holder are left (see Processor#sweep), so that costs
+ * nothing once they are closed.
  */
 export const DEFAULT_SWEEP_INTERVAL_S = 60;
 
@@ -112,10 +111,20 @@ export interface HistorySource {
    */
   tracks(
     requests: readonly TrackRequest[],
-    options: { staleAfterS: number; maxS: number },
+    options: {
+      staleAfterS: number;
+      maxS: number;
+      /** Filled with `flights_current.ts` (unix s) of the requested aircraft that have one. */
+      newest?: Map<string, number>;
+    },
   ): Promise<Map<string, Flight[]>>;
-  /** Sessions still open (`ended_at` null) whose `last_seen` is before `beforeUnix`. */
+  /**
+   * Sessions still open (`ended_at` null) whose `last_seen` is before
+   * `beforeUnix` (every open one when it is `Infinity`).
+   */
   openSessions(beforeUnix: number): Promise<FlightSession[]>;
+  /** Those of the sessions `ids` still open, as stored now. */
+  stillOpen(ids: readonly string[]): Promise<FlightSession[]>;
 }
 
 /** One consumed, valid update. */
@@ -142,10 +151,18 @@ export interface ProcessResult {
   /** Aircraft rebuilt from the database (rows replayed in `warmupRows`). */
   warmedUp: number;
   warmupRows: number;
-  /** Time spent reading the database for rebuilding and sweeping, s. */
+  /** Time spent reading the database to rebuild aircraft of the batch, s. */
   readSeconds: number;
+  /** Time spent sweeping for silent aircraft (reads and rebuilding), s. */
+  sweepSeconds: number;
   /** The partition's state was dropped first (it had moved, or offsets jumped). */
   reset: boolean;
+  /**
+   * The newest stored time (`flights_current.ts`, unix s; -Infinity for none)
+   * of the aircraft of the batch read to rebuild them, for the writer's fast
+   * path (writer.ts), which need not read them again.
+   */
+  stored: Map<string, number>;
 }
 
 /** Options for {@link Processor}. */
@@ -182,6 +199,12 @@ interface PartitionState {
   nextSweepAt: number;
   /** Aircraft seen to belong to this partition (see #checkPartitioning). */
   checked: Set<string>;
+  /**
+   * Sessions of this partition left open by whoever held it before, by id,
+   * as read at the first sweep (null before): the only ones a sweep can find
+   * (see #sweep).
+   */
+  inherited: Map<string, FlightSession> | null;
 }
 
 /** Aircraft remembered per partition as checked; beyond, the set starts over. */
@@ -244,6 +267,7 @@ export class Processor {
         dataTime: -Infinity,
         nextSweepAt: -Infinity,
         checked: new Set(),
+        inherited: null,
       };
       this.#states.set(key, state);
     }
@@ -262,10 +286,13 @@ export class Processor {
         trailingGap: true,
       });
     }
-    let readSeconds = 0;
-    let readStart = performance.now();
-    const warm = await this.#warmUp(state, requests);
-    readSeconds += (performance.now() - readStart) / 1000;
+    const readStart = performance.now();
+    const newest = new Map<string, number>();
+    const warm = await this.#warmUp(state, requests, newest);
+    const stored = new Map<string, number>();
+    for (const r of requests) stored.set(r.icao24, newest.get(r.icao24) ?? -Infinity);
+    const readSeconds = (performance.now() - readStart) / 1000;
+    let sweepSeconds = 0;
 
     const outputs: ItemOutput[] = [];
     let reused = 0;
@@ -285,9 +312,9 @@ export class Processor {
     if (last && !last.flushed) {
       let orphans: FlightSession[] = [];
       if (this.#partitions !== null && state.dataTime >= state.nextSweepAt) {
-        readStart = performance.now();
+        const sweepStart = performance.now();
         const swept = await this.#sweep(state, at.partition);
-        readSeconds += (performance.now() - readStart) / 1000;
+        sweepSeconds = (performance.now() - sweepStart) / 1000;
         state.nextSweepAt = state.dataTime + this.#sweepIntervalS;
         warm.aircraft += swept.aircraft;
         warm.rows += swept.rows;
@@ -317,7 +344,9 @@ export class Processor {
       warmedUp: warm.aircraft,
       warmupRows: warm.rows,
       readSeconds,
+      sweepSeconds,
       reset,
+      stored,
     };
   }
 
@@ -371,11 +400,13 @@ export class Processor {
   async #warmUp(
     state: PartitionState,
     requests: readonly TrackRequest[],
+    newest?: Map<string, number>,
   ): Promise<{ aircraft: number; rows: number }> {
     if (requests.length === 0) return { aircraft: 0, rows: 0 };
     const tracks = await this.#options.history.tracks(requests, {
       staleAfterS: this.#staleAfterS,
       maxS: this.#warmupMaxS,
+      newest,
     });
     let aircraft = 0;
     let rows = 0;
@@ -403,9 +434,34 @@ export class Processor {
   ): Promise<{ aircraft: number; rows: number; orphans: FlightSession[] }> {
     const partitions = this.#partitions;
     if (partitions === null) return { aircraft: 0, rows: 0, orphans: [] };
-    const open = await this.#options.history.openSessions(state.dataTime - this.#staleAfterS);
+    // Only sessions that were open when this state was created can be orphans: a session this
+    // engine opened is closed by it, in the transaction of the batch whose flush ended it
+    // (committed before the next batch is processed). So the open sessions are read once per
+    // state, and a sweep asks the database only about those inherited ones still open.
+    if (state.inherited === null) {
+      const open = await this.#options.history.openSessions(Infinity);
+      state.inherited = new Map(
+        open.filter((s) => partitionForKey(s.icao24, partitions) === partition).map((
+          s,
+        ) => [s.id, s]),
+      );
+    }
+    const inherited = state.inherited;
+    const cutoff = state.dataTime - this.#staleAfterS;
+    const due: string[] = [];
+    for (const [id, s] of inherited) {
+      const session = state.engine.session(s.icao24);
+      // Continued by the engine (rebuilt from its track): the engine ends it.
+      if (session?.id === id) inherited.delete(id);
+      // last_seen only grows, and only while the engine continues the session.
+      else if (session === null && Date.parse(s.last_seen) / 1000 < cutoff) due.push(id);
+    }
+    if (due.length === 0) return { aircraft: 0, rows: 0, orphans: [] };
+    const open = await this.#options.history.stillOpen(due);
+    const stillOpen = new Set(open.map((s) => s.id));
+    for (const id of due) if (!stillOpen.has(id)) inherited.delete(id);
     const orphans = open.filter((s) =>
-      partitionForKey(s.icao24, partitions) === partition && state.engine.session(s.icao24) === null
+      Date.parse(s.last_seen) / 1000 < cutoff && state.engine.session(s.icao24) === null
     );
     const latest = new Map<string, number>();
     for (const s of orphans) {

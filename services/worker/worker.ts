@@ -249,7 +249,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     if (assigned?.some((a) => a.topic === batch.topic && a.partition === batch.partition)) {
       processor.retain(assigned);
       alerts?.retain(assigned);
+      writer.retain(assigned.map((a) => writerScope(a.topic, a.partition)));
     }
+    const scope = writerScope(batch.topic, batch.partition);
     const first = batch.messages[0]!.offset;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     const input: ProcessItem[] = items.map((i) => ({
@@ -268,6 +270,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         input,
       );
       if (processed.reset) {
+        // Someone else wrote this partition's aircraft meanwhile.
+        writer.forget(scope);
         log.info("partition continued elsewhere meanwhile: rebuilding its state", {
           topic: batch.topic,
           partition: batch.partition,
@@ -284,8 +288,20 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       }
       const started = performance.now();
       stage("warmup", processed.readSeconds);
-      stage("process", (started - mark) / 1000 - processed.readSeconds);
-      result = await writer.write(toWriteBatch(processed.outputs));
+      stage("sweep", processed.sweepSeconds);
+      stage("process", (started - mark) / 1000 - processed.readSeconds - processed.sweepSeconds);
+      result = await writer.write(toWriteBatch(processed.outputs), {
+        scope,
+        current: processed.stored,
+      });
+      if (result.copyFallbacks > 0) {
+        metrics.copyFallbacks.inc(result.copyFallbacks);
+        log.info("the COPY into flights_history met stored rows: written again with ON CONFLICT", {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: first,
+        });
+      }
       mark = performance.now();
       metrics.dbWriteLatency.observe((mark - started) / 1000);
       alerted = (await alerts?.store(
@@ -405,6 +421,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       return stopped;
     },
   };
+}
+
+/** The writer's scope of a partition: its aircraft are written by whoever holds it. */
+function writerScope(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 function runwayIndex(csv: string | undefined): RunwayIndex {

@@ -2,23 +2,31 @@
  * The worker's database writes: one transaction per consumed batch, a
  * handful of statements whatever the batch size.
  *
- * History rows go in through a staging table: `COPY history_stage FROM
- * STDIN (FORMAT binary)` (lib/db/copy_binary.ts: no number formatted by the
- * client or parsed by the server), then one statement moves them into
- * flights_history: a plain INSERT for the rows newer than their aircraft's
- * `flights_current` time (nearly all; they cannot be stored yet), `ON
- * CONFLICT (icao24, ts) DO NOTHING` for the others (a repeated position, a
- * redelivery), so writes stay idempotent (the first write of a position
- * wins, as the detection engine keeps the first update of a
- * `time_position` too) while the server does a speculative insertion only
- * where a conflict is possible (_writer_history.ts). COPY straight into
- * flights_history was dropped: duplicates are routine, and postgres.js
- * leaves a COPY that the server refused hanging forever (its writable never
- * finishes), whereas the stage has no constraints to refuse anything. The
- * stage is a temporary table of the connection, `ON COMMIT DELETE ROWS`,
- * created on first use. On the embedded database (PGlite behind
- * pglite-socket, which drops the connection on COPY FROM STDIN) the rows go
- * in by one INSERT of one array per column instead, split the same way.
+ * History rows on PostgreSQL: the rows newer than their aircraft's newest
+ * stored row (nearly all) go by binary `COPY flights_history FROM STDIN
+ * (FORMAT binary)` straight into the fine tier (lib/db/copy_binary.ts: no
+ * number formatted by the client or parsed by the server), what the raw
+ * COPY baseline of bench:worker does; the others (a redelivery, a late
+ * update, a repeated position) by `COPY history_stage` into a temporary
+ * staging table (`ON COMMIT DELETE ROWS`, created on first use) and `INSERT
+ * ... ON CONFLICT (icao24, ts) DO NOTHING`, so writes stay idempotent (the
+ * first write of a position wins, as the detection engine keeps the first
+ * update of a `time_position` too). The newest stored row of an aircraft is
+ * what this writer committed for it in the caller's scope (the worker's
+ * topic partition: one member of the group writes an aircraft), else its
+ * `flights_current.ts` (written in the same transaction as its history,
+ * only moving forward), read once for the aircraft the writer does not know
+ * (or given by the caller, who read it to rebuild them). Should a row taken
+ * for new be stored all the same (a zombie member during a rebalance, a
+ * flights_current row deleted while its history stayed), the server refuses
+ * the COPY (unique violation), the transaction rolls back, and the same
+ * write retries it at once through the stage and ON CONFLICT
+ * ({@link WriteResult.copyFallbacks}); postgres.js drops a refusal that
+ * comes after the COPY's last row, which _writer_history.ts notices. On the
+ * embedded database (PGlite behind pglite-socket, which drops the connection
+ * on COPY FROM STDIN) the rows go in by one INSERT of one array per column:
+ * a plain INSERT for the rows newer than flights_current, ON CONFLICT for
+ * the others.
  *
  * Then, in the same transaction:
  *
@@ -57,25 +65,33 @@ import type { AnomalyEvent } from "../../contracts/anomaly.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import type postgres from "postgres";
 import type { Sql } from "../../lib/db/mod.ts";
-import {
-  HISTORY_COLUMN_LIST,
-  type SmoothedValues,
-  unixToTimestamp,
-} from "../../lib/db/history_rows.ts";
+import type { SmoothedValues } from "../../lib/db/history_rows.ts";
 import type { FlightSession } from "../../lib/detect/session.ts";
+import { copyHistory, CopyRefusedError, insertHistory, TEXT } from "./_writer_history.ts";
+import {
+  type EventPoint,
+  eventPoints,
+  periodicCandidates,
+  sampleEvents,
+  samplePeriodic,
+  upsertAnomalies,
+  upsertCurrent,
+  upsertSessions,
+} from "./_writer_statements.ts";
 
 export type { SmoothedValues } from "../../lib/db/history_rows.ts";
-
-import { BOOL, FLOAT8, insertHistory, TEXT } from "./_writer_history.ts";
-
-/** Width of a sampled-tier bucket, s: one periodic point per aircraft per bucket. */
-export const SAMPLE_INTERVAL_S = 300;
+export { CopyRefusedError } from "./_writer_history.ts";
+export { SAMPLE_INTERVAL_S } from "./_writer_statements.ts";
 
 /** Aircraft whose sampled bucket a writer remembers; beyond, it starts over. */
 const MAX_SAMPLED_REMEMBERED = 200_000;
-
-/** A client or a transaction. */
-type Queryable = Sql | postgres.TransactionSql;
+/** Aircraft whose newest stored time a writer remembers per scope; beyond, it starts over. */
+const MAX_STORED_REMEMBERED = 200_000;
+/**
+ * Slack on `flights_current.ts` taken as the newest stored time, s: it is
+ * written from float8 seconds, the history's `ts` from microseconds.
+ */
+const CURRENT_SLACK_S = 0.001;
 
 /** One position for `flights_history` (and `flights_current`). */
 export interface HistoryRow {
@@ -107,6 +123,30 @@ export interface WriteResult {
   newAnomalies: { id: string; kind: string }[];
   /** The events written, one (the last) version per id, in first-emission order. */
   anomalies: AnomalyEvent[];
+  /**
+   * Transactions whose COPY straight into flights_history the server refused
+   * (a row stored already), rolled back and written again the safe way.
+   */
+  copyFallbacks: number;
+}
+
+/** Options of one {@link BatchWriter.write}. */
+export interface WriteOptions {
+  /**
+   * Whose rows these are: the worker gives its topic partition. Within a
+   * scope the writer remembers, per aircraft, the newest time it has stored
+   * (see {@link BatchWriter}); rows of one aircraft must always come in the
+   * same scope, and a scope must be {@link BatchWriter.forget forgotten} when
+   * someone else may have written its aircraft meanwhile (the partition moved
+   * or its offsets jumped). Default: one scope for all.
+   */
+  scope?: string;
+  /**
+   * `flights_current.ts` (unix s; -Infinity: no row) of aircraft just read
+   * by the caller (the processor's rebuild reads it), so that the writer
+   * need not read it again for those it does not know.
+   */
+  current?: ReadonlyMap<string, number>;
 }
 
 /** Options for {@link BatchWriter}. */
@@ -154,11 +194,24 @@ class TransactionBudget {
   }
 }
 
-/** The steps of a {@link BatchWriter.write}, in order. */
+/**
+ * The steps of a {@link BatchWriter.write}, in order: `begin` waits for a
+ * connection of the pool and opens the transaction, `lookup` reads the
+ * newest stored time of aircraft the writer does not know yet, `copy` is the
+ * COPY straight into flights_history, `stage` and `merge` the staging COPY
+ * and its `ON CONFLICT` merge (rows that may be stored already); on
+ * PostgreSQL `upserts` is the sampled tier, current rows, sessions, anomalies
+ * and event points sent at once, which PGlite takes one by one (`sampled`
+ * ... `events`).
+ */
 export type WriterStage =
   | "partitions"
+  | "begin"
+  | "lookup"
+  | "copy"
   | "stage"
   | "merge"
+  | "upserts"
   | "sampled"
   | "current"
   | "sessions"
@@ -178,6 +231,11 @@ export class BatchWriter {
   #budget: TransactionBudget | undefined;
   /** Per aircraft, the newest bucket committed with its periodic point in the sampled tier. */
   #sampled = new Map<string, number>();
+  /**
+   * Per scope, per aircraft: a time at or after its newest row in
+   * flights_history, unix s (a row after it cannot be stored yet).
+   */
+  #stored = new Map<string, Map<string, number>>();
 
   constructor(sql: Sql, options: BatchWriterOptions = {}) {
     this.#sql = sql;
@@ -200,8 +258,20 @@ export class BatchWriter {
     return this.#stage;
   }
 
+  /** Forgets what the writer knows of a scope's stored rows (someone else may have written them). */
+  forget(scope: string): void {
+    this.#stored.delete(scope);
+  }
+
+  /** Forgets every scope but these (the partitions still held). */
+  retain(scopes: Iterable<string>): void {
+    const keep = new Set(scopes);
+    for (const scope of [...this.#stored.keys()]) if (!keep.has(scope)) this.#stored.delete(scope);
+  }
+
   /** Writes a batch atomically. On failure nothing is written; call again with the same batch. */
-  async write(batch: WriteBatch): Promise<WriteResult> {
+  async write(batch: WriteBatch, options: WriteOptions = {}): Promise<WriteResult> {
+    const scope = options.scope ?? "";
     const history = dedupeHistory(batch.history);
     const sessions = mergeSessions(batch.sessions);
     const anomalies = lastVersions(batch.anomalies);
@@ -221,6 +291,20 @@ export class BatchWriter {
       await this.#ensurePartitions(history, points);
       lap("partitions");
       let historyInserted = 0;
+      let copyFallbacks = 0;
+      /** One transaction; on PostgreSQL a refused COPY is rolled back and written again safely. */
+      const transaction = async (part: Part) => {
+        const mode = { scope, safe: false, current: options.current };
+        if (how !== "copy") return await this.#transaction(how, lap, part, mode);
+        try {
+          return await this.#transaction(how, lap, part, mode);
+        } catch (error) {
+          if (!(error instanceof CopyRefusedError)) throw error;
+          copyFallbacks++;
+          this.#stored.delete(scope);
+          return await this.#transaction(how, lap, part, { scope, safe: true });
+        }
+      };
       // With a budget, the rows go in consecutive transactions of about `budgetMs` each, the
       // events and sessions with the last; between two, queries queued meanwhile (the
       // history API's, on the embedded database's one connection) run first.
@@ -228,23 +312,17 @@ export class BatchWriter {
       while (this.#budget && history.length - from > this.#budget.rows) {
         const rows = history.slice(from, from += this.#budget.rows);
         const started = performance.now();
-        historyInserted += await this.#transaction(how, lap, { rows });
+        historyInserted += await transaction({ rows });
         this.#budget.took(rows.length, performance.now() - started);
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       const rows = from === 0 ? history : history.slice(from);
       const started = performance.now();
       const newAnomalies: { id: string; kind: string }[] = [];
-      historyInserted += await this.#transaction(how, lap, {
-        rows,
-        sessions,
-        anomalies,
-        points,
-        newAnomalies,
-      });
+      historyInserted += await transaction({ rows, sessions, anomalies, points, newAnomalies });
       this.#budget?.took(rows.length, performance.now() - started);
       this.#conflicted = false;
-      return { historyInserted, newAnomalies, anomalies };
+      return { historyInserted, newAnomalies, anomalies, copyFallbacks };
     } catch (error) {
       // unique_violation: a row thought new was stored already; see mergeStage.
       if ((error as { code?: unknown })?.code === "23505") this.#conflicted = true;
@@ -252,29 +330,60 @@ export class BatchWriter {
       this.#days.clear();
       this.#months.clear();
       this.#sampled.clear();
+      // Whether the COMMIT went through before the connection broke is not known.
+      this.#stored.delete(scope);
       throw error;
     }
   }
 
-  /** One transaction: history rows, their sampled and current rows, then the rest given. */
+  /**
+   * One transaction: history rows, their sampled and current rows, then the
+   * rest given. With `copy` and not `safe`, the rows newer than their
+   * aircraft's newest stored time go straight into flights_history by COPY
+   * (nearly all: a unique violation is possible only if someone else wrote
+   * them, and then the whole transaction fails with CopyRefusedError), the
+   * others (a redelivery, a late update) through the stage and `ON CONFLICT`.
+   */
   async #transaction(
     how: "copy" | "unnest",
     lap: (stage: WriterStage) => void,
-    part: {
-      rows: readonly HistoryRow[];
-      sessions?: readonly FlightSession[];
-      anomalies?: readonly AnomalyEvent[];
-      points?: readonly EventPoint[];
-      /** Filled with the events stored for the first time. */
-      newAnomalies?: { id: string; kind: string }[];
-    },
+    part: Part,
+    mode: { scope: string; safe: boolean; current?: ReadonlyMap<string, number> },
   ): Promise<number> {
     const candidates = periodicCandidates(part.rows);
     // A bucket this writer has seen committed with its periodic point needs no query.
     const unsampled = candidates.filter((c) => this.#sampled.get(c.icao24) !== c.bucket);
+    let stored: Map<string, number> | undefined;
     const inserted = await this.#sql.begin(async (tx) => {
-      const n = await insertHistory(tx, part.rows, how, { safe: this.#conflicted, lap });
+      lap("begin");
+      let n: number;
+      if (how === "copy" && !mode.safe) {
+        const fast = await this.#insertFast(tx, part.rows, mode, lap);
+        n = fast.inserted;
+        stored = fast.stored;
+      } else {
+        n = await insertHistory(tx, part.rows, how, {
+          safe: how === "copy" || this.#conflicted,
+          lap,
+        });
+      }
       lap("merge");
+      if (how === "copy") {
+        // PostgreSQL: the five statements go out at once (postgres.js pipelines queries issued
+        // without waiting on one connection; the server runs them in order), one round trip
+        // instead of five, which a busy machine made several milliseconds each. PGlite's
+        // socket gets them one at a time.
+        const [, , , fresh] = await Promise.all([
+          samplePeriodic(tx, unsampled),
+          upsertCurrent(tx, latestPerAircraft(part.rows)),
+          upsertSessions(tx, part.sessions ?? []),
+          upsertAnomalies(tx, part.anomalies ?? []),
+          sampleEvents(tx, part.points ?? []),
+        ]);
+        part.newAnomalies?.push(...fresh);
+        lap("upserts");
+        return n;
+      }
       await samplePeriodic(tx, unsampled);
       lap("sampled");
       await upsertCurrent(tx, latestPerAircraft(part.rows));
@@ -288,6 +397,7 @@ export class BatchWriter {
       return n;
     });
     lap("commit");
+    if (stored) this.#remember(mode.scope, stored);
     if (this.#sampled.size > MAX_SAMPLED_REMEMBERED) this.#sampled.clear();
     for (const c of candidates) {
       if (c.bucket > (this.#sampled.get(c.icao24) ?? -Infinity)) {
@@ -295,6 +405,63 @@ export class BatchWriter {
       }
     }
     return inserted;
+  }
+
+  /**
+   * The fast path's history rows: those after their aircraft's newest stored
+   * time by COPY straight into flights_history, the rest through the stage
+   * and `ON CONFLICT`. The newest stored time is what this writer committed
+   * in this scope, else `flights_current.ts` (the newest history row of its
+   * aircraft: both are written in one transaction, the current row only
+   * moving forward), read for the aircraft it does not know yet. Returns the
+   * rows inserted and, per aircraft, the newest stored time once this commits.
+   */
+  async #insertFast(
+    tx: postgres.TransactionSql,
+    rows: readonly HistoryRow[],
+    mode: { scope: string; current?: ReadonlyMap<string, number> },
+    lap: (stage: WriterStage) => void,
+  ): Promise<{ inserted: number; stored: Map<string, number> }> {
+    const known = this.#stored.get(mode.scope);
+    const before = new Map<string, number>();
+    const unknown = new Set<string>();
+    for (const { flight: { icao24 } } of rows) {
+      if (known?.has(icao24) || before.has(icao24)) continue;
+      const current = mode.current?.get(icao24);
+      if (current !== undefined) before.set(icao24, current + CURRENT_SLACK_S);
+      else unknown.add(icao24);
+    }
+    if (unknown.size > 0) {
+      const found = await tx<{ icao24: string; t: number }[]>`
+        SELECT icao24, extract(epoch FROM ts)::float8 AS t FROM flights_current
+        WHERE icao24 = ANY(${tx.array([...unknown], TEXT)}::text[])`;
+      for (const { icao24, t } of found) before.set(icao24, t + CURRENT_SLACK_S);
+    }
+    lap("lookup");
+    const fresh: HistoryRow[] = [];
+    const maybe: HistoryRow[] = [];
+    const stored = new Map<string, number>();
+    for (const row of rows) {
+      const { icao24, time_position_unix: t } = row.flight;
+      const bound = known?.get(icao24) ?? before.get(icao24) ?? -Infinity;
+      (t > bound ? fresh : maybe).push(row);
+      const after = stored.get(icao24);
+      if (after === undefined || t > after) stored.set(icao24, Math.max(bound, t));
+    }
+    await copyHistory(tx, fresh);
+    lap("copy");
+    const merged = maybe.length === 0 ? 0 : await insertHistory(tx, maybe, "copy", {
+      safe: true,
+      lap,
+    });
+    return { inserted: fresh.length + merged, stored };
+  }
+
+  /** After a commit: the newest stored times of a scope's aircraft. */
+  #remember(scope: string, stored: ReadonlyMap<string, number>): void {
+    let known = this.#stored.get(scope);
+    if (!known || known.size > MAX_STORED_REMEMBERED) this.#stored.set(scope, known = new Map());
+    for (const [icao24, t] of stored) known.set(icao24, t);
   }
 
   async #ensurePartitions(rows: readonly HistoryRow[], points: readonly EventPoint[]) {
@@ -317,6 +484,16 @@ export class BatchWriter {
       this.#months.add(month);
     }
   }
+}
+
+/** What one transaction of a {@link BatchWriter.write} writes. */
+interface Part {
+  rows: readonly HistoryRow[];
+  sessions?: readonly FlightSession[];
+  anomalies?: readonly AnomalyEvent[];
+  points?: readonly EventPoint[];
+  /** Filled with the events stored for the first time. */
+  newAnomalies?: { id: string; kind: string }[];
 }
 
 /** `YYYY-MM-DD` of a unix time, UTC. */
@@ -388,186 +565,4 @@ function lastVersions(events: readonly AnomalyEvent[]): AnomalyEvent[] {
   const byId = new Map<string, AnomalyEvent>();
   for (const event of events) byId.set(event.id, event);
   return [...byId.values()];
-}
-
-/** Where an event of the batch started or ended: a point the sampled tier keeps. */
-interface EventPoint {
-  icao24: string;
-  /** ISO 8601. */
-  ts: string;
-  kind: string;
-}
-
-/** One point per (icao24, time), the first event's kind winning. */
-function eventPoints(events: readonly AnomalyEvent[]): EventPoint[] {
-  const points = new Map<string, EventPoint>();
-  for (const e of events) {
-    for (const ts of [e.started_at, e.ended_at]) {
-      if (ts === null) continue;
-      const key = `${e.icao24}|${Date.parse(ts)}`;
-      if (!points.has(key)) points.set(key, { icao24: e.icao24, ts, kind: e.kind });
-    }
-  }
-  return [...points.values()];
-}
-
-/** A row that may become its bucket's periodic point. */
-interface Candidate {
-  icao24: string;
-  /** time_position, unix s. */
-  t: number;
-  bucket: number;
-}
-
-/** The first row of each aircraft in each 5-minute bucket of the batch. */
-function periodicCandidates(rows: readonly HistoryRow[]): Candidate[] {
-  const first = new Map<string, Candidate>();
-  for (const { flight } of rows) {
-    const t = flight.time_position_unix;
-    const bucket = Math.floor(t / SAMPLE_INTERVAL_S);
-    const key = `${flight.icao24}|${bucket}`;
-    const held = first.get(key);
-    if (!held || t < held.t) first.set(key, { icao24: flight.icao24, t, bucket });
-  }
-  return [...first.values()];
-}
-
-/** The candidates' stored rows into the sampled tier, unless their bucket has a periodic point. */
-async function samplePeriodic(tx: postgres.TransactionSql, candidates: readonly Candidate[]) {
-  if (candidates.length === 0) return;
-  const cols = HISTORY_COLUMN_LIST.split(", ").map((c) => `h.${c}`).join(", ");
-  let lo = Infinity, hi = -Infinity;
-  for (const c of candidates) {
-    lo = Math.min(lo, c.t);
-    hi = Math.max(hi, c.t);
-  }
-  // The constant bounds let the planner prune partitions of both tiers.
-  await tx`
-    INSERT INTO flights_history_sampled (${tx.unsafe(HISTORY_COLUMN_LIST)}, sample)
-    SELECT ${tx.unsafe(cols)}, 'periodic'
-    FROM unnest(
-      ${tx.array(candidates.map((c) => c.icao24), TEXT)}::text[],
-      ${tx.array(candidates.map((c) => unixToTimestamp(c.t)), TEXT)}::timestamptz[],
-      ${tx.array(candidates.map((c) => c.bucket), FLOAT8)}::float8[]
-    ) AS c(icao24, ts, bucket)
-    JOIN flights_history h ON h.icao24 = c.icao24 AND h.ts = c.ts
-    WHERE h.ts >= ${unixToTimestamp(lo)}::timestamptz AND h.ts <= ${
-    unixToTimestamp(hi)
-  }::timestamptz
-      AND NOT EXISTS (
-        SELECT 1 FROM flights_history_sampled x
-        WHERE x.icao24 = c.icao24 AND x.sample = 'periodic'
-          AND x.ts >= to_timestamp(c.bucket * ${SAMPLE_INTERVAL_S})
-          AND x.ts < to_timestamp((c.bucket + 1) * ${SAMPLE_INTERVAL_S})
-          AND x.ts >= ${
-    unixToTimestamp(Math.floor(lo / SAMPLE_INTERVAL_S) * SAMPLE_INTERVAL_S)
-  }::timestamptz
-          AND x.ts < ${
-    unixToTimestamp((Math.floor(hi / SAMPLE_INTERVAL_S) + 1) * SAMPLE_INTERVAL_S)
-  }::timestamptz)
-    ON CONFLICT (icao24, ts) DO NOTHING`;
-}
-
-/** The fine rows where events started or ended, into the sampled tier labelled with the kind. */
-async function sampleEvents(tx: postgres.TransactionSql, points: readonly EventPoint[]) {
-  if (points.length === 0) return;
-  const cols = HISTORY_COLUMN_LIST.split(", ").map((c) => `h.${c}`).join(", ");
-  await tx`
-    INSERT INTO flights_history_sampled (${tx.unsafe(HISTORY_COLUMN_LIST)}, sample)
-    SELECT ${tx.unsafe(cols)}, e.kind
-    FROM unnest(
-      ${tx.array(points.map((p) => p.icao24), TEXT)}::text[],
-      ${tx.array(points.map((p) => p.ts), TEXT)}::timestamptz[],
-      ${tx.array(points.map((p) => p.kind), TEXT)}::text[]
-    ) AS e(icao24, ts, kind)
-    JOIN flights_history h ON h.icao24 = e.icao24 AND h.ts = e.ts
-    ON CONFLICT (icao24, ts) DO UPDATE SET sample = EXCLUDED.sample
-    WHERE flights_history_sampled.sample = 'periodic'`;
-}
-
-async function upsertCurrent(sql: Queryable, rows: readonly HistoryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const f = rows.map((r) => r.flight);
-  await sql`
-    INSERT INTO flights_current
-      (icao24, callsign, lat, lon, altitude_m, on_ground, state, ts, session_id, updated_at)
-    SELECT icao24, callsign, lat, lon, alt, on_ground, state::jsonb, to_timestamp(ts), session_id,
-      now()
-    FROM unnest(
-      ${sql.array(f.map((x) => x.icao24), TEXT)}::text[],
-      ${sql.array(f.map((x) => x.callsign), TEXT)}::text[],
-      ${sql.array(f.map((x) => x.position.lat), FLOAT8)}::float8[],
-      ${sql.array(f.map((x) => x.position.lon), FLOAT8)}::float8[],
-      ${sql.array(f.map((x) => x.altitude_m), FLOAT8)}::float8[],
-      ${sql.array(f.map((x) => x.on_ground), BOOL)}::bool[],
-      ${sql.array(f.map((x) => JSON.stringify(x)), TEXT)}::text[],
-      ${sql.array(f.map((x) => x.time_position_unix), FLOAT8)}::float8[],
-      ${sql.array(rows.map((r) => r.sessionId), TEXT)}::text[]
-    ) AS r(icao24, callsign, lat, lon, alt, on_ground, state, ts, session_id)
-    ON CONFLICT (icao24) DO UPDATE SET
-      callsign = EXCLUDED.callsign, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
-      altitude_m = EXCLUDED.altitude_m, on_ground = EXCLUDED.on_ground, state = EXCLUDED.state,
-      ts = EXCLUDED.ts, session_id = COALESCE(EXCLUDED.session_id, flights_current.session_id),
-      updated_at = now()
-    WHERE flights_current.ts <= EXCLUDED.ts`;
-}
-
-async function upsertSessions(sql: Queryable, sessions: readonly FlightSession[]): Promise<void> {
-  if (sessions.length === 0) return;
-  await sql`
-    INSERT INTO flights (id, icao24, callsign, first_seen, last_seen, ended_at, end_reason)
-    SELECT id, icao24, callsign, first_seen::timestamptz, last_seen::timestamptz,
-      ended_at::timestamptz, end_reason
-    FROM unnest(
-      ${sql.array(sessions.map((s) => s.id), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.icao24), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.callsign), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.first_seen), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.last_seen), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.ended_at), TEXT)}::text[],
-      ${sql.array(sessions.map((s) => s.end_reason), TEXT)}::text[]
-    ) AS r(id, icao24, callsign, first_seen, last_seen, ended_at, end_reason)
-    ON CONFLICT (id) DO UPDATE SET
-      callsign = COALESCE(EXCLUDED.callsign, flights.callsign),
-      first_seen = LEAST(flights.first_seen, EXCLUDED.first_seen),
-      last_seen = GREATEST(flights.last_seen, EXCLUDED.last_seen),
-      ended_at = COALESCE(EXCLUDED.ended_at, flights.ended_at),
-      end_reason = COALESCE(EXCLUDED.end_reason, flights.end_reason)`;
-}
-
-async function upsertAnomalies(
-  sql: Queryable,
-  events: readonly AnomalyEvent[],
-): Promise<{ id: string; kind: string }[]> {
-  if (events.length === 0) return [];
-  const rows = await sql<{ id: string; kind: string; inserted: boolean }[]>`
-    INSERT INTO anomalies (id, kind, severity, icao24, callsign, started_at, ended_at, lat, lon,
-      altitude_m, evidence, updated_at)
-    SELECT id, kind, severity, icao24, callsign, started_at::timestamptz, ended_at::timestamptz,
-      lat, lon, alt, evidence::jsonb, now()
-    FROM unnest(
-      ${sql.array(events.map((e) => e.id), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.kind), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.severity), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.icao24), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.callsign), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.started_at), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.ended_at), TEXT)}::text[],
-      ${sql.array(events.map((e) => e.position.lat), FLOAT8)}::float8[],
-      ${sql.array(events.map((e) => e.position.lon), FLOAT8)}::float8[],
-      ${sql.array(events.map((e) => e.position.altitude_m), FLOAT8)}::float8[],
-      ${sql.array(events.map((e) => JSON.stringify(e.evidence)), TEXT)}::text[]
-    ) AS r(id, kind, severity, icao24, callsign, started_at, ended_at, lat, lon, alt, evidence)
-    ON CONFLICT (id) DO UPDATE SET
-      kind = EXCLUDED.kind, severity = EXCLUDED.severity, icao24 = EXCLUDED.icao24,
-      callsign = EXCLUDED.callsign, started_at = EXCLUDED.started_at,
-      ended_at = EXCLUDED.ended_at, lat = EXCLUDED.lat, lon = EXCLUDED.lon,
-      altitude_m = EXCLUDED.altitude_m, evidence = EXCLUDED.evidence, updated_at = now()
-    WHERE (anomalies.ended_at IS NULL OR EXCLUDED.ended_at IS NOT NULL)
-      AND (anomalies.severity, anomalies.callsign, anomalies.ended_at, anomalies.lat,
-           anomalies.lon, anomalies.altitude_m, anomalies.evidence)
-        IS DISTINCT FROM (EXCLUDED.severity, EXCLUDED.callsign, EXCLUDED.ended_at, EXCLUDED.lat,
-           EXCLUDED.lon, EXCLUDED.altitude_m, EXCLUDED.evidence)
-    RETURNING id, kind, (xmax = 0) AS inserted`;
-  return rows.filter((r) => r.inserted).map((r) => ({ id: r.id, kind: r.kind }));
 }
