@@ -567,6 +567,8 @@ if (import.meta.main) {
     );
     console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   }
+  // Without a renderer's window (--updates-only) there is no per-frame figure: say so, not NaN.
+  const ms = (v: number) => Number.isFinite(v) ? `${v.toFixed(3)} ms` : "-";
   for (const u of updates) {
     const get = (m: Mode) => rows.find((r) => r.aircraft === u.aircraft && r.mode === m);
     const floor = get("globe only")?.scriptMs ?? NaN;
@@ -587,9 +589,9 @@ if (import.meta.main) {
     console.log(
       `| ${u.aircraft.toLocaleString("en-US")} | ${f2(u.applyMs)} | ${f2(u.perFlightMs)} | ${
         f2(u.perFlightMs / u.applyMs)
-      }x | ${f2(u.packMs)} | ${instMs.toFixed(3)} ms | ${upper.toFixed(3)} ms | ${
-        ratio("points")
-      } | ${ratio("points merged")} |`,
+      }x | ${f2(u.packMs)} | ${ms(instMs)} | ${ms(upper)} | ${ratio("points")} | ${
+        ratio("points merged")
+      } |`,
     );
   }
   console.log(
