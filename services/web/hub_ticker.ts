@@ -24,8 +24,8 @@
  * 5 parts/s against 200 ms) keeps whatever phase the first ticks took: when
  * its parts land just after a tick, every part waits most of an interval,
  * and nothing moves the ticks back onto the feed. Measured at 10,000 x 500 on
- * a quiet machine: bin ingest-to-receive p50 94-201 ms from run to run with
- * tick p50 35-47 ms (docs/load.md). Realigning needs one tick to be skipped
+ * a quiet machine: bin ingest-to-receive p50 94-201 ms from run to run (and
+ * commit to commit) with tick p50 35-47 ms (docs/load.md). Realigning needs one tick to be skipped
  * or a short burst allowed.
  *
  * @module
