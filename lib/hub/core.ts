@@ -27,6 +27,7 @@ import { type ChangeSet, FlightCache, type UpsertOptions, type UpsertResult } fr
 import {
   composeJsonDelta,
   composeMsgpackDelta,
+  type DeltaParts,
   encode as defaultEncode,
   EncodedMessage,
   type EncodeFn,
@@ -410,25 +411,23 @@ class DeltaFrames<M> implements FrameBuilders {
  */
 class ComposedDeltaFrames<M> extends DeltaFrames<M> {
   json(): SizedText {
-    const { seq, nowMs, total } = this.info;
-    return composeJsonDelta({
-      ...partsOf(this.bucket.segments),
-      seq,
-      serverTimeMs: nowMs,
-      removes: this.removes(),
-      total,
-    });
+    return composeJsonDelta(this.#parts());
   }
 
   msgpack(): Uint8Array<ArrayBuffer> {
+    return composeMsgpackDelta(this.#parts());
+  }
+
+  /** What both encodings compose the frame of. */
+  #parts(): DeltaParts {
     const { seq, nowMs, total } = this.info;
-    return composeMsgpackDelta({
+    return {
       ...partsOf(this.bucket.segments),
       seq,
       serverTimeMs: nowMs,
       removes: this.removes(),
       total,
-    });
+    };
   }
 }
 
