@@ -17,6 +17,8 @@ export class ReplaySession {
   inFlight = false;
   lastFetchS: number | null = null;
   lastFetchWallMs = 0;
+  /** The instant (ISO 8601) and viewport of the answer the store holds, null before the first. */
+  shown: { at: string; bbox: BBox | null } | null = null;
   /** Message of the last failed fetch, null after a success. */
   error: string | null = null;
   /** Bumped by every seek, so that an older answer arriving late is ignored. */
@@ -56,14 +58,16 @@ export class ReplaySession {
     this.lastFetchS = atS;
     this.lastFetchWallMs = this.#wall();
     try {
+      const at = new Date(atS * 1000).toISOString();
       const res = await fetchSnapshot(
-        new Date(atS * 1000).toISOString(),
+        at,
         options.bbox ? { ...options.api, bbox: options.bbox } : options.api,
       );
       if (gen !== this.#generation) return false;
       this.store.replace(res.flights.filter(options.keep), this.clock.now(), {
         blend: options.blend,
       });
+      this.shown = { at, bbox: options.bbox ?? null };
       this.error = null;
       return true;
     } catch (e) {
