@@ -15,7 +15,12 @@
  *   (BENCH_RATE, 20,000 updates/s): the sustained run, with
  *   `--sustain-workers=N` (BENCH_SUSTAIN_WORKERS, 1) workers;
  * - `--partitions=P` (BENCH_PARTITIONS, 6), `--batch=B` (WORKER_BATCH_SIZE,
- *   2,000), `--concurrency=C` (WORKER_PARTITION_CONCURRENCY, 3).
+ *   2,000), `--concurrency=C` (WORKER_PARTITION_CONCURRENCY, 3);
+ * - `--cpu-prof=DIR` (BENCH_CPU_PROF): a V8 CPU profile of this process
+ *   during each drain (the in-process worker only, not the input's
+ *   preparation), written to `DIR/drain<N>.cpuprofile`, and its sampled
+ *   allocations to `DIR/drain<N>.heapprofile`; summarize them with
+ *   `deno run --allow-read bench/cpuprofile_top.ts FILE`.
  *
  * The 10-minute run: `deno task bench:worker --workers= --seconds=600 --rate=20000`.
  *
@@ -47,6 +52,7 @@
  *
  * @module
  */
+import { Session } from "node:inspector";
 import process from "node:process";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -87,6 +93,40 @@ const DRAIN_WORKERS = knob("workers", "BENCH_WORKERS", "1,2").split(",").filter(
 const SUSTAIN_WORKERS = num("sustain-workers", "BENCH_SUSTAIN_WORKERS", 1);
 const BATCH = num("batch", "WORKER_BATCH_SIZE", 2000);
 const CONCURRENCY = num("concurrency", "WORKER_PARTITION_CONCURRENCY", 3);
+/** Directory for the drains' CPU profiles, or "" (none). */
+const CPU_PROF = knob("cpu-prof", "BENCH_CPU_PROF", "");
+
+/**
+ * Starts V8's sampling profiler in this process (node:inspector); the returned function
+ * stops it and writes the profile to `file` (Chrome DevTools' .cpuprofile JSON).
+ */
+async function startProfile(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => error ? reject(error) : resolve(result))
+    );
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  // Allocations too (garbage included), sampled every 64 kB: where the collector's work comes from.
+  await post("HeapProfiler.enable");
+  await post("HeapProfiler.startSampling", {
+    samplingInterval: 65536,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = await post("Profiler.stop") as { profile: unknown };
+    const heap = await post("HeapProfiler.stopSampling") as { profile: unknown };
+    session.disconnect();
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")) || ".", { recursive: true });
+    await Deno.writeTextFile(file, JSON.stringify(profile));
+    const heapFile = file.replace(/\.cpuprofile$/, ".heapprofile");
+    await Deno.writeTextFile(heapFile, JSON.stringify(heap.profile));
+    console.error(`  CPU profile of the drain: ${file}; allocations: ${heapFile}`);
+  };
+}
 
 function topicsFor(label: string): WorkerTopics {
   const run = crypto.randomUUID().slice(0, 8);
@@ -312,14 +352,19 @@ export function verdict(run: {
     `is the limit, at about ${committed}`;
 }
 
-/** CPU time of this process since `from` over `wallS` of wall time. */
-function cpuShare(from: { user: number; system: number }, wallS: number): string {
-  const used = process.cpuUsage(from);
+/**
+ * CPU time `used` by this process (`process.cpuUsage(since)`) over `wallS` of wall time, and
+ * per update when `updates` (the updates this process handled) is given.
+ */
+function cpuShare(used: { user: number; system: number }, wallS: number, updates?: number) {
   const s = (used.user + used.system) / 1e6;
-  return `${s.toFixed(1)} s in ${wallS.toFixed(1)} s = ${
-    (100 * s / wallS).toFixed(0)
-  }% of a core ` +
-    `(its JavaScript runs on one)`;
+  const per = updates ? `; ${(s * 1e6 / updates).toFixed(1)} us per update handled` : "";
+  return {
+    seconds: s,
+    text: `${s.toFixed(1)} s in ${wallS.toFixed(1)} s = ${
+      (100 * s / wallS).toFixed(0)
+    }% of a core (its JavaScript runs on one)${per}`,
+  };
 }
 
 /** `stage share%` of this process's wall time, largest first. */
@@ -415,6 +460,9 @@ async function main(): Promise<void> {
       await createTopics(brokers, topics);
       const produceS = await produceAll(brokers, topics.updates, messages, PARTITIONS);
       const group = `bench-${topics.updates}`;
+      const stopProfile = CPU_PROF
+        ? await startProfile(`${CPU_PROF}/drain${members}.cpuprofile`)
+        : null;
       const started = performance.now();
       const cpuStarted = process.cpuUsage();
       const one = await startBenchWorker(brokers, sql, topics, group);
@@ -424,8 +472,10 @@ async function main(): Promise<void> {
       );
       await waitProcessed(kadmin, group, topics.updates, messages.length);
       const seconds = (performance.now() - started) / 1000;
-      const cpu = cpuShare(cpuStarted, seconds);
+      const cpuUsed = process.cpuUsage(cpuStarted);
+      await stopProfile?.();
       const shared = await one.worker.metrics.value(one.worker.metrics.processed);
+      const cpu = cpuShare(cpuUsed, seconds, shared).text;
       const stages = await stageBreakdown(one.worker, seconds);
       for (const child of children) await child.stdin.close();
       for (const child of children) await child.status;
@@ -499,11 +549,13 @@ async function main(): Promise<void> {
         }
       }
       const window = (performance.now() - started) / 1000;
-      const cpu = cpuShare(cpuStarted, window);
+      const cpuUsed = process.cpuUsage(cpuStarted);
       const produced = (await kadmin.fetchTopicOffsets(topics.updates))
         .reduce((n, p) => n + Number(p.high), 0);
       const lagEnd = await groupLag(kadmin, group, topics.updates);
       const stages = await stageBreakdown(one.worker, window);
+      const handled = await one.worker.metrics.value(one.worker.metrics.processed);
+      const cpu = cpuShare(cpuUsed, window, handled).text;
       for (const child of children) await child.stdin.close();
       for (const child of children) await child.status;
       await one.close();

@@ -74,7 +74,11 @@ function checkSource(v: unknown): Obj | undefined {
   return { provider, mode, bbox: bbox === null ? null : [...bbox], poll_interval_s };
 }
 
-function checkFlight(v: unknown): Flight | undefined {
+/**
+ * The flight object as zod's `Flight` would return it when `v` is a valid one, else
+ * undefined (then ask zod). Pure.
+ */
+export function checkFlight(v: unknown): Flight | undefined {
   if (!isObject(v)) return undefined;
   const p = v.position;
   if (!isObject(p) || !num(p.lat, LAT) || !num(p.lon, LON)) return undefined;

@@ -549,4 +549,11 @@ Deno.test("dead letters: fields are cut to the contract's limits; bad UTF-8 is a
   const decoded = decodeMessage(message, z.unknown());
   assert.equal(decoded.ok, false);
   assert.match(!decoded.ok ? decoded.reason : "", /^UTF-8 decode error/);
+  // A real U+FFFD (valid UTF-8: EF BF BD) is text like any other; invalid bytes next to one
+  // are still refused (decodeMessage decodes lossily first, strictly when it sees U+FFFD).
+  const replacement = { ...message, value: new TextEncoder().encode('{"c":"\uFFFDx"}') };
+  assert.deepEqual(decodeMessage(replacement, z.unknown()), { ok: true, value: { c: "\uFFFDx" } });
+  const both = { ...message, value: new Uint8Array([0x22, 0xef, 0xbf, 0xbd, 0xc3, 0x22]) };
+  const bad = decodeMessage(both, z.unknown());
+  assert.match(!bad.ok ? bad.reason : "", /^UTF-8 decode error/);
 });

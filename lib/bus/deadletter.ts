@@ -214,7 +214,11 @@ export function decodeMessage<T>(
 ): Decoded<T> {
   let text: string;
   try {
-    text = strictDecoder.decode(message.value);
+    // The lossy decoder first: the fatal flag costs about six times as much per message (1.6
+    // against 0.3 us for a 540-byte update here). Invalid UTF-8 always leaves a U+FFFD in the
+    // lossy output, and only then does the strict decoder run, to tell it from a real U+FFFD.
+    text = lossyDecoder.decode(message.value);
+    if (text.includes("\uFFFD")) text = strictDecoder.decode(message.value);
   } catch (error) {
     return { ok: false, reason: `UTF-8 decode error: ${(error as Error).message}` };
   }
