@@ -207,6 +207,38 @@ Deno.test("spatial index: the same alerts as the naive scan of every rule, far f
   );
 });
 
+Deno.test("aircraft rules: the index gives the naive scan's alerts", async () => {
+  const swiss = await recordedFlights(SWITZERLAND);
+  const callsigns = [...new Set(swiss.map((f) => f.callsign?.trim()).filter((c) => !!c))]
+    .sort() as string[];
+  const aircraft = [...new Set(swiss.map((f) => f.icao24))].sort();
+  // Rules on what the recording holds: prefixes of 1, 2 and 4 letters (short ones are not in
+  // the prefix index), addresses, some together with a prefix.
+  const rules = [
+    ...callsigns.slice(0, 40).map((c, i) =>
+      rule(`p${i}`, {
+        name: `prefix ${i}`,
+        kind: "aircraft",
+        callsign_prefix: c.slice(0, [1, 2, 4][i % 3]),
+        ...(i % 5 === 0 ? { icao24: aircraft[i]!.toUpperCase() } : {}),
+      })
+    ),
+    ...aircraft.slice(0, 40).map((a, i) =>
+      rule(`a${i}`, { name: `address ${i}`, kind: "aircraft", icao24: a.toUpperCase() })
+    ),
+  ];
+  // The same alerts; within one update the two visit the rules in different orders.
+  const byId = (x: { id: string }, y: { id: string }) => x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+  const a = run(new AlertEvaluator(rules), swiss).sort(byId);
+  const b = run(new AlertEvaluator(rules, { index: false }), swiss).sort(byId);
+  assert.deepEqual(a, b);
+  for (const kind of ["p", "a"]) {
+    assert.ok(a.some((x) => x.rule_id.startsWith(kind)), `alerts of the ${kind} rules`);
+  }
+  const short = new Set(rules.filter((r) => r.callsign_prefix?.length === 1).map((r) => r.id));
+  assert.ok(a.some((x) => short.has(x.rule_id)), "alerts of one-letter prefixes");
+});
+
 Deno.test("state restore: inside and cooldown survive a restart between EZY158T's approaches", () => {
   // Hysteresis: split where EZY158T is inside the circle (first approach, 16:07Z).
   const split = ezy.findIndex((f) => f.time_position_unix >= Date.UTC(2017, 1, 5, 16, 7) / 1000);

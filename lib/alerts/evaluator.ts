@@ -133,6 +133,8 @@ export interface AlertEvaluatorStats {
   fired: number;
 }
 
+const NONE: readonly Compiled[] = Object.freeze([]);
+
 const iso = (unix: number) => new Date(Math.round(unix * 1000)).toISOString();
 
 /** Deterministic alert id: 32 hex digits from two FNV-1a 64 passes. */
@@ -253,33 +255,42 @@ export class AlertEvaluator {
       this.#touch(flight.icao24, state);
     }
     const out: AlertEvent[] = [];
+    // No rule can fire and none is active: nothing to visit (the usual case per update when
+    // few rules are set; a closure and a generator per update were measurable, issue #11).
+    if (this.#all.length === 0 && state.active.size === 0) return out;
     const stamp = ++this.#stamp;
-    const visit = (c: Compiled) => {
-      if (c.stamp === stamp) return;
-      c.stamp = stamp;
-      this.#tests++;
-      this.#test(c, flight, state, out);
-    };
     if (!this.#useIndex) {
-      for (const c of this.#all) visit(c);
+      for (const c of this.#all) this.#visit(c, stamp, flight, state, out);
     } else {
       const { lat, lon } = flight.position;
-      for (const c of this.#spatial.cell(lat, lon)) visit(c);
-      for (const c of this.#spatial.everywhere) visit(c);
+      for (const c of this.#spatial.cell(lat, lon)) this.#visit(c, stamp, flight, state, out);
+      for (const c of this.#spatial.everywhere) this.#visit(c, stamp, flight, state, out);
       for (const key of state.active) {
         const c = this.#byKey.get(key);
-        if (c) visit(c);
+        if (c) this.#visit(c, stamp, flight, state, out);
         else {
           state.active.delete(key); // edited, deleted or muted meanwhile
           this.#touch(flight.icao24, state);
         }
       }
       if (flight.squawk !== null) {
-        for (const c of this.#squawk.get(flight.squawk) ?? []) visit(c);
+        for (const c of this.#squawk.get(flight.squawk) ?? []) {
+          this.#visit(c, stamp, flight, state, out);
+        }
       }
-      for (const c of this.#aircraftRules(flight.icao24, flight.callsign)) visit(c);
+      for (const c of this.#aircraftRules(flight.icao24, flight.callsign)) {
+        this.#visit(c, stamp, flight, state, out);
+      }
     }
     return out;
+  }
+
+  /** Tests rule `c` once per stamp (one update may reach a rule by several indexes). */
+  #visit(c: Compiled, stamp: number, flight: Flight, state: AircraftState, out: AlertEvent[]) {
+    if (c.stamp === stamp) return;
+    c.stamp = stamp;
+    this.#tests++;
+    this.#test(c, flight, state, out);
   }
 
   /**
@@ -403,12 +414,15 @@ export class AlertEvaluator {
     this.#dirty.add(icao24);
   }
 
-  *#aircraftRules(icao24: string, callsign: string | null): Iterable<Compiled> {
-    yield* this.#byIcao.get(icao24) ?? [];
-    if (callsign === null) return;
-    const cs = callsign.toUpperCase();
-    for (const c of this.#byPrefix.get(cs.slice(0, PREFIX_KEY_LEN)) ?? []) yield c;
-    yield* this.#shortPrefix;
+  /** The aircraft rules that may match, in this order: by icao24, by prefix, short prefixes. */
+  #aircraftRules(icao24: string, callsign: string | null): readonly Compiled[] {
+    const byIcao = this.#byIcao.get(icao24);
+    if (callsign === null || (this.#byPrefix.size === 0 && this.#shortPrefix.length === 0)) {
+      return byIcao ?? NONE;
+    }
+    const byPrefix = this.#byPrefix.get(callsign.toUpperCase().slice(0, PREFIX_KEY_LEN));
+    if (!byIcao && !byPrefix) return this.#shortPrefix;
+    return [...byIcao ?? NONE, ...byPrefix ?? NONE, ...this.#shortPrefix];
   }
 
   #test(c: Compiled, flight: Flight, state: AircraftState, out: AlertEvent[]): void {

@@ -9,13 +9,11 @@ const SCRATCH_K = new Float64Array(8);
 const SCRATCH_H0 = new Float64Array(4);
 const SCRATCH_H1 = new Float64Array(4);
 
-/** A symmetric 2x2 measurement covariance: [r00, r01, r11]. */
-export type Noise2 = [number, number, number];
-
 /**
  * Gated update of a 2-vector measurement of state components `i, i+1` with
- * noise covariance `r`. Returns false (and leaves x, P alone) when the squared
- * Mahalanobis distance of the innovation exceeds `gate`.
+ * the symmetric noise covariance `[[r00, r01], [r01, r11]]` (scalars, not an
+ * array: no allocation per update). Returns false (and leaves x, P alone)
+ * when the squared Mahalanobis distance of the innovation exceeds `gate`.
  */
 export function gatedUpdate2(
   x: Float64Array,
@@ -23,13 +21,15 @@ export function gatedUpdate2(
   i: number,
   z0: number,
   z1: number,
-  r: Noise2,
+  r00: number,
+  r01: number,
+  r11: number,
   gate: number,
 ): boolean {
-  const s00 = P[i * 4 + i]! + r[0];
-  const s01 = P[i * 4 + i + 1]! + r[1];
-  const s10 = P[(i + 1) * 4 + i]! + r[1];
-  const s11 = P[(i + 1) * 4 + i + 1]! + r[2];
+  const s00 = P[i * 4 + i]! + r00;
+  const s01 = P[i * 4 + i + 1]! + r01;
+  const s10 = P[(i + 1) * 4 + i]! + r01;
+  const s11 = P[(i + 1) * 4 + i + 1]! + r11;
   const det = s00 * s11 - s01 * s10;
   if (!(det > 0)) return false;
   const i00 = s11 / det;

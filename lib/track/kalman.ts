@@ -34,7 +34,7 @@
 import { createEnuFrame, type EnuFrame } from "../geo/enu.ts";
 import { normalizeDeg } from "../geo/angles.ts";
 import { DEG } from "../geo/units.ts";
-import { gatedUpdate2, mul4, mul4T, type Noise2, popcount } from "./_linalg.ts";
+import { gatedUpdate2, mul4, mul4T, popcount } from "./_linalg.ts";
 
 /** Tuning of {@link KalmanTrack}. Defaults fit 1-10 s ADS-B updates of airliners. */
 export interface KalmanOptions {
@@ -180,9 +180,14 @@ export class KalmanTrack {
   #posRejects = 0;
   #boost = 1;
   #firstRejectedPos: Rejected | null = null;
-  #lastRaw = { lat: Number.NaN, lon: Number.NaN };
+  // The last raw position and velocity field as plain numbers: objects here cost an allocation
+  // per update (the worker's CPU time, issue #11).
+  #lastRawLat = Number.NaN;
+  #lastRawLon = Number.NaN;
   /** The last reported speed/track pair and since when it has not changed. */
-  #velocityField = { speed: Number.NaN, track: Number.NaN, since: Number.NaN };
+  #fieldSpeed = Number.NaN;
+  #fieldTrack = Number.NaN;
+  #fieldSince = Number.NaN;
   // Vertical filter.
   #hKnown = false;
   #h = 0;
@@ -231,7 +236,8 @@ export class KalmanTrack {
     derived: { ve: number; vn: number; spanS: number } | null,
   ): void {
     this.#frame = createEnuFrame(m);
-    this.#lastRaw = { lat: m.lat, lon: m.lon };
+    this.#lastRawLat = m.lat;
+    this.#lastRawLon = m.lon;
     const x = this.#x;
     const P = this.#P;
     P.fill(0);
@@ -275,9 +281,10 @@ export class KalmanTrack {
     this.#predict(dt, this.#boost);
     this.#boost = 1;
     const v = this.#measuredVelocity(m);
-    const stale = m.lat === this.#lastRaw.lat && m.lon === this.#lastRaw.lon &&
+    const stale = m.lat === this.#lastRawLat && m.lon === this.#lastRawLon &&
       Math.hypot(this.#x[2]!, this.#x[3]!) > STALE_POSITION_MIN_SPEED_MPS;
-    this.#lastRaw = { lat: m.lat, lon: m.lon };
+    this.#lastRawLat = m.lat;
+    this.#lastRawLon = m.lon;
     if (stale) {
       // A moving aircraft cannot report the same position twice (1e-5° is about a metre):
       // the source repeated an old one. Not applied, and not evidence of a jump either.
@@ -288,7 +295,7 @@ export class KalmanTrack {
     }
     if (v !== null) {
       const rv = this.#o.velocitySigmaMps ** 2;
-      if (!gatedUpdate2(this.#x, this.#P, 2, v.ve, v.vn, [rv, 0, rv], this.#o.gate2)) {
+      if (!gatedUpdate2(this.#x, this.#P, 2, v.ve, v.vn, rv, 0, rv, this.#o.gate2)) {
         rejected.velocity = true;
         this.#boost = this.#o.manoeuvreBoost;
       }
@@ -307,9 +314,11 @@ export class KalmanTrack {
     const st = this.#o.timingSigmaS;
     const ae = st * (v?.ve ?? this.#x[2]!);
     const an = st * (v?.vn ?? this.#x[3]!);
-    const r: Noise2 = [sp2 + ae * ae, ae * an, sp2 + an * an];
     const mask = (1 << RESTART_WINDOW) - 1;
-    if (gatedUpdate2(this.#x, this.#P, 0, z.east, z.north, r, this.#o.gate2)) {
+    const r00 = sp2 + ae * ae;
+    const r01 = ae * an;
+    const r11 = sp2 + an * an;
+    if (gatedUpdate2(this.#x, this.#P, 0, z.east, z.north, r00, r01, r11, this.#o.gate2)) {
       this.#posRejects = (this.#posRejects << 1) & mask;
       if (this.#posRejects === 0) this.#firstRejectedPos = null;
     } else {
@@ -339,10 +348,11 @@ export class KalmanTrack {
    */
   #measuredVelocity(m: KalmanMeasurement): { ve: number; vn: number } | null {
     if (m.velocityMps === null || m.trackDeg === null || this.#frame === null) return null;
-    const field = this.#velocityField;
-    if (field.speed !== m.velocityMps || field.track !== m.trackDeg) {
-      this.#velocityField = { speed: m.velocityMps, track: m.trackDeg, since: m.t };
-    } else if (m.t - field.since > this.#o.staleVelocityS) {
+    if (this.#fieldSpeed !== m.velocityMps || this.#fieldTrack !== m.trackDeg) {
+      this.#fieldSpeed = m.velocityMps;
+      this.#fieldTrack = m.trackDeg;
+      this.#fieldSince = m.t;
+    } else if (m.t - this.#fieldSince > this.#o.staleVelocityS) {
       return null;
     }
     const angle = (m.trackDeg + this.#frame.convergenceDeg(m)) * DEG;

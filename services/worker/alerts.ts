@@ -35,6 +35,7 @@
 import type { AlertEvent } from "../../contracts/alerts.ts";
 import type { Flight } from "../../contracts/flight.ts";
 import { AlertEvaluator, DEFAULT_STALE_AFTER_S } from "../../lib/alerts/evaluator.ts";
+import { offsetAtMost } from "../../lib/bus/offsets.ts";
 import type { Bus } from "../../lib/bus/types.ts";
 import type { Sql } from "../../lib/db/mod.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -240,8 +241,9 @@ export async function startAlertStage(options: AlertStageOptions): Promise<Alert
       if (part) part.nextOffset = BigInt(at.lastOffset) + 1n;
       const pending = kept.get(key);
       if (!pending) return;
-      const last = BigInt(at.lastOffset);
-      for (const offset of pending.keys()) if (BigInt(offset) <= last) pending.delete(offset);
+      for (const offset of pending.keys()) {
+        if (offsetAtMost(offset, at.lastOffset)) pending.delete(offset);
+      }
     },
     stop() {
       stopped = true;
