@@ -1,8 +1,8 @@
 /**
  * lib/detect/event.ts `isoTime` (the worker formats one per update) against its definition,
  * `new Date(Math.round(unix * 1000)).toISOString()`: same text on the times of a real
- * recording, on seeded random times (days apart and within one day, so that both the cached
- * day and a new day are taken), on edges (rounding to the millisecond, negative times, the
+ * recording, on seeded random times (days apart, within one day, within one minute, so that
+ * the cached minute, the cached day and a new day are all taken), on edges (rounding to the millisecond, negative times, the
  * ends of the Date range), and the same RangeError outside it.
  */
 import assert from "node:assert/strict";
@@ -41,6 +41,8 @@ Deno.test("isoTime gives Date#toISOString's text on real, random and edge times"
     times.push(Math.floor(1.5e9 + random() * 1e5) + random() * 0.002);
   }
   for (let i = 0; i < 50_000; i++) times.push(-1e6 + random() * 1e4);
+  // In order, 137 ms apart: the same minute as the previous call mostly, then the next one.
+  for (let i = 0; i < 50_000; i++) times.push(1.5e9 - 3000 + i * 0.137);
   times.push(
     0,
     -0,

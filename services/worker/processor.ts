@@ -276,8 +276,11 @@ export class Processor {
     // Database reads first, so that a failure leaves the engine untouched.
     const requests: TrackRequest[] = [];
     const requested = new Set<string>();
+    // Outputs are kept only for a batch delivered again: none, nearly always (the lookups of
+    // every offset were measurable in the worker's CPU time, issue #11).
+    const anyKept = state.pending.size > 0;
     for (const { offset, flight } of items) {
-      if (state.pending.has(offset) || requested.has(flight.icao24)) continue;
+      if ((anyKept && state.pending.has(offset)) || requested.has(flight.icao24)) continue;
       requested.add(flight.icao24);
       if (state.engine.lastSeen(flight.icao24) !== null) continue;
       requests.push({
@@ -298,7 +301,7 @@ export class Processor {
     let reused = 0;
     let last: CachedOutput | undefined;
     for (const { offset, flight } of items) {
-      const kept = state.pending.get(offset);
+      const kept = anyKept ? state.pending.get(offset) : undefined;
       if (kept) {
         outputs.push(kept);
         reused++;
