@@ -24,6 +24,11 @@
  *
  * The 10-minute run: `deno task bench:worker --workers= --seconds=600 --rate=20000`.
  *
+ * TODO(#11): the drain reaches about 0.15x the raw COPY (issue: 0.5x) at about 48 us of CPU per
+ * update on one core (docs/history.md, "CPU per update"): what is left is garbage collection of
+ * the per-update objects that live until their batch commits, `JSON.parse`, kafkajs' record
+ * decoding and postgres.js' buffers.
+ *
  * Input: `switzerland_day_copies_for_load`, derived from the real
  * Switzerland full-day recording (842 aircraft at 10 s): each poll is
  * repeated for copies of the fleet under other icao24 addresses (the first
