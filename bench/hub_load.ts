@@ -328,6 +328,8 @@ async function phase(
     tick_wall_ms: number;
     tick_p50_ms: number;
     tick_p99_ms: number;
+    part_wait_p50_ms: number;
+    part_wait_p99_ms: number;
     stats: { clients: number; flights: number; buffered_bytes: number };
     memory: { heapUsed: number; heapTotal: number; external: number };
   };
@@ -355,6 +357,8 @@ async function phase(
       ticksPerS: (after.ticks - before.ticks) / windowS,
       tickP50Ms: after.tick_p50_ms,
       tickP99Ms: after.tick_p99_ms,
+      partWaitP50Ms: after.part_wait_p50_ms,
+      partWaitP99Ms: after.part_wait_p99_ms,
       tickBusyPercent: (after.tick_wall_ms - before.tick_wall_ms) / (windowS * 10),
       mainRunPercent: (sched1.runMs - sched0.runMs) / (windowS * 10),
       mainWaitPercent: (sched1.waitMs - sched0.waitMs) / (windowS * 10),

@@ -44,6 +44,9 @@ export interface ServerFigures {
   ticksPerS?: number;
   tickP50Ms?: number;
   tickP99Ms?: number;
+  /** How long a feed part waited for the tick that carried it (ingest to tick start), ms. */
+  partWaitP50Ms?: number;
+  partWaitP99Ms?: number;
   /** Wall time inside ticks, % of the window. */
   tickBusyPercent?: number;
   /** The server's main thread (event loop): on a CPU, and runnable but waiting for one, % of the window. */
@@ -203,6 +206,9 @@ export function table(title: string, list: Row[], server: ServerFigures): string
       "",
       `hub ticks: ${f1(server.ticksPerS)}/s, duration p50 ${f1(server.tickP50Ms ?? NaN)} ms, ` +
       `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets), ` +
+      `feed part to its tick p50 ${f1(server.partWaitP50Ms ?? NaN)} ms, p99 ${
+        f1(server.partWaitP99Ms ?? NaN)
+      } ms, ` +
       `${f0(server.tickBusyPercent ?? NaN)}% of the time in ticks; server main thread on a CPU ${
         f0(server.mainRunPercent ?? NaN)
       }%, waiting for one ${f0(server.mainWaitPercent ?? NaN)}%; ` +

@@ -61,6 +61,10 @@ const ingests: [number, number][] = [];
 /** Feed parts skipped because the server fell more than a second behind. */
 let skipped = 0;
 let baseline: ((req: Request) => Response) | null = null;
+/** When each feed part not yet in a tick was ingested (performance.now ms). */
+const partsWaiting: number[] = [];
+/** How long each feed part waited for the tick that carried it, 0.1 ms (the tick scheduling's share). */
+const partWaits = new Histogram();
 let relay: { stop(): Promise<void> } | null = null;
 
 if (a.role === "relay") {
@@ -97,6 +101,7 @@ if (a.role === "relay") {
     }
     const flights = fleet.flightsAt(second, { slice, slices });
     const at = Date.now();
+    partsWaiting.push(performance.now());
     for (const f of flights) hub.ingest(f);
     ingests.push([second * slices + slice, at]);
     if (++slice === slices) [slice, second] = [0, second + 1];
@@ -118,6 +123,8 @@ let tickWallMs = 0;
 const tick = hub.tick.bind(hub);
 hub.tick = () => {
   const started = performance.now();
+  for (const at of partsWaiting) partWaits.add((started - at) * 10);
+  partsWaiting.length = 0;
   tick();
   const ms = performance.now() - started;
   tickSpans.add(ms * 10);
@@ -152,11 +159,15 @@ for await (const line of jsonLines(Deno.stdin.readable)) {
       tick_wall_ms: tickWallMs,
       tick_p50_ms: tickSpans.quantile(0.5) / 10,
       tick_p99_ms: tickSpans.quantile(0.99) / 10,
+      part_wait_p50_ms: partWaits.quantile(0.5) / 10,
+      part_wait_p99_ms: partWaits.quantile(0.99) / 10,
       memory: Deno.memoryUsage(),
     });
   } else if (cmd === "reset_ticks") {
-    tickSpans.counts.fill(0);
-    tickSpans.count = 0;
+    for (const h of [tickSpans, partWaits]) {
+      h.counts.fill(0);
+      h.count = 0;
+    }
     emit({ ok: true });
   } else if (cmd === "ingests") {
     emit({ ingests: ingests.splice(0) });
