@@ -283,6 +283,7 @@ async function phase(
   plans: ClientPlan[],
   o: LoadOptions & { mode: LoadPlan["mode"]; inView: Map<number, number>; intervalS: number },
 ): Promise<PhaseResult> {
+  const connectStart = performance.now();
   const load = await startLoad(plans, {
     n: o.processes,
     url: `ws://127.0.0.1:${server.port}/ws`,
@@ -347,6 +348,7 @@ async function phase(
       intervalS: o.intervalS,
     }),
     server: {
+      connectS: (t0 - connectStart) / 1000 - o.warmup,
       cpuPercent: (cpu1.cpuMs - cpu0.cpuMs) / (windowS * 10),
       rssMb: cpu1.rssMb,
       rssPeakMb: cpu1.peakMb,
