@@ -63,7 +63,7 @@ import {
   table,
 } from "./load/report.ts";
 import { Histogram, jsonLines } from "./load/stats.ts";
-import { type ClientPlan, planClients } from "./load/viewports.ts";
+import { type ClientPlan, planClients, splitPlans } from "./load/viewports.ts";
 import { ingestLatency } from "./load/report.ts";
 
 const HERE = new URL("./load/", import.meta.url);
@@ -254,12 +254,13 @@ async function startLoad(
   options: { n: number; url: string; mode: LoadPlan["mode"]; slices: number },
 ): Promise<Child[]> {
   const children: Child[] = [];
+  const split = splitPlans(plans, options.n);
   for (let p = 0; p < options.n; p++) {
     const child = spawn("clients.ts", []);
     const plan: LoadPlan = {
       url: options.url,
       mode: options.mode,
-      clients: plans.filter((_, i) => i % options.n === p),
+      clients: split[p]!,
       slices: options.slices,
       icaoFirst: ICAO_FIRST,
     };
