@@ -63,7 +63,7 @@ import {
   table,
 } from "./load/report.ts";
 import { Histogram, jsonLines } from "./load/stats.ts";
-import { type ClientPlan, planClients } from "./load/viewports.ts";
+import { type ClientPlan, planClients, splitPlans } from "./load/viewports.ts";
 import { ingestLatency } from "./load/report.ts";
 
 const HERE = new URL("./load/", import.meta.url);
@@ -254,12 +254,13 @@ async function startLoad(
   options: { n: number; url: string; mode: LoadPlan["mode"]; slices: number },
 ): Promise<Child[]> {
   const children: Child[] = [];
+  const split = splitPlans(plans, options.n);
   for (let p = 0; p < options.n; p++) {
     const child = spawn("clients.ts", []);
     const plan: LoadPlan = {
       url: options.url,
       mode: options.mode,
-      clients: plans.filter((_, i) => i % options.n === p),
+      clients: split[p]!,
       slices: options.slices,
       icaoFirst: ICAO_FIRST,
     };
@@ -283,6 +284,7 @@ async function phase(
   plans: ClientPlan[],
   o: LoadOptions & { mode: LoadPlan["mode"]; inView: Map<number, number>; intervalS: number },
 ): Promise<PhaseResult> {
+  const connectStart = performance.now();
   const load = await startLoad(plans, {
     n: o.processes,
     url: `ws://127.0.0.1:${server.port}/ws`,
@@ -328,6 +330,8 @@ async function phase(
     tick_wall_ms: number;
     tick_p50_ms: number;
     tick_p99_ms: number;
+    part_wait_p50_ms: number;
+    part_wait_p99_ms: number;
     stats: { clients: number; flights: number; buffered_bytes: number };
     memory: { heapUsed: number; heapTotal: number; external: number };
   };
@@ -345,6 +349,7 @@ async function phase(
       intervalS: o.intervalS,
     }),
     server: {
+      connectS: (t0 - connectStart) / 1000 - o.warmup,
       cpuPercent: (cpu1.cpuMs - cpu0.cpuMs) / (windowS * 10),
       rssMb: cpu1.rssMb,
       rssPeakMb: cpu1.peakMb,
@@ -355,6 +360,8 @@ async function phase(
       ticksPerS: (after.ticks - before.ticks) / windowS,
       tickP50Ms: after.tick_p50_ms,
       tickP99Ms: after.tick_p99_ms,
+      partWaitP50Ms: after.part_wait_p50_ms,
+      partWaitP99Ms: after.part_wait_p99_ms,
       tickBusyPercent: (after.tick_wall_ms - before.tick_wall_ms) / (windowS * 10),
       mainRunPercent: (sched1.runMs - sched0.runMs) / (windowS * 10),
       mainWaitPercent: (sched1.waitMs - sched0.waitMs) / (windowS * 10),

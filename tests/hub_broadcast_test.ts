@@ -3,7 +3,8 @@
  * sockets that record what they are handed: v2.bin clients get the tick
  * before JSON and MessagePack ones (their frames are ready; v1 frames are
  * encoded on first use), and each client still gets its anomalies before
- * its delta.
+ * its delta; split in two halves, the v1 clients wait for `finish`, which a
+ * snapshot or the next tick forces first.
  */
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
@@ -15,7 +16,7 @@ import { TickBroadcaster } from "../services/web/hub_broadcast.ts";
 import { ClientSession } from "../services/web/hub_session.ts";
 import { flightsCopiesForLoad, HOLDING, T0 } from "./_hub_harness.ts";
 
-Deno.test("broadcaster: binary clients first, then v1; anomalies before the delta for each", () => {
+function setup() {
   const log: string[] = [];
   const core = new HubCore<ClientSession>({ staleAfterSeconds: 60, anomalyWindowMs: 86_400_000 });
   const metrics = new HubMetrics(new Registry(), { clients: () => 0, flights: () => 0 });
@@ -51,6 +52,11 @@ Deno.test("broadcaster: binary clients first, then v1; anomalies before the delt
     return { c, name };
   });
   log.length = 0;
+  return { log, core, broadcast, clients, shift, now };
+}
+
+Deno.test("broadcaster: binary clients first, then v1; anomalies before the delta for each", () => {
+  const { log, core, broadcast, clients, shift, now } = setup();
   for (const f of flightsCopiesForLoad(1, shift)) core.ingest(f, { nowSeconds: now() / 1000 });
   core.ingestAnomaly(HOLDING, now());
   broadcast.deliver(core.tick(now()), now());
@@ -69,4 +75,38 @@ Deno.test("broadcaster: binary clients first, then v1; anomalies before the delt
     if (c.encoding !== "msgpack") assert.deepEqual(mine, expected, name);
     else assert.equal(mine.length, 2, name);
   }
+});
+
+Deno.test("broadcaster: the v1 half waits for finish; a snapshot or the next tick finishes it first", () => {
+  const { log, core, broadcast, clients, shift, now } = setup();
+  const name = (c: ClientSession) => clients.find((x) => x.c === c)!.name;
+  const v1 = clients.filter((x) => x.c.encoding !== "bin").map((x) => x.name).sort();
+  const bin = clients.filter((x) => x.c.encoding === "bin").map((x) => x.name).sort();
+  const who = () => [...new Set(log.map((l) => l.split(":")[0]!))].sort();
+  for (const f of flightsCopiesForLoad(1, shift)) core.ingest(f, { nowSeconds: now() / 1000 });
+  assert.equal(broadcast.deliverBinary(core.tick(now()), now()), true);
+  assert.deepEqual(who(), bin, "only the binary clients so far");
+  assert.equal(broadcast.pending, true);
+  // A v1 client's snapshot (a subscribe, a resync) comes after the delta it was owed.
+  const json = clients.find((x) => x.c.encoding === "json")!.c;
+  broadcast.sendSnapshot(json, now());
+  assert.equal(broadcast.pending, false);
+  const mine = log.filter((l) => l.startsWith(`${name(json)}:`)).map((l) => l.split(":")[1]);
+  assert.deepEqual(mine, ["delta", "snapshot"]);
+  assert.deepEqual(who(), [...bin, ...v1].sort());
+  // Left pending, the next tick's first half sends the previous v1 frames first.
+  log.length = 0;
+  for (const f of flightsCopiesForLoad(2, shift)) core.ingest(f, { nowSeconds: now() / 1000 });
+  broadcast.deliverBinary(core.tick(now()), now());
+  for (const f of flightsCopiesForLoad(3, shift)) core.ingest(f, { nowSeconds: now() / 1000 });
+  broadcast.deliverBinary(core.tick(now()), now());
+  broadcast.finish();
+  assert.equal(broadcast.pending, false);
+  for (const { name: n } of clients) {
+    const deltas = log.filter((l) => l.startsWith(`${n}:`));
+    assert.equal(deltas.length, 2, `${n} got both ticks: ${log.join(" ")}`);
+  }
+  const firstV1 = log.findIndex((l) => v1.includes(l.split(":")[0]!));
+  const secondBin = log.findLastIndex((l) => bin.includes(l.split(":")[0]!));
+  assert.ok(firstV1 < secondBin, "the first tick's v1 frames before the second tick's binary ones");
 });

@@ -1,7 +1,7 @@
 /**
  * The hub's tick scheduling (services/web/hub_ticker.ts) on a hand-driven
- * clock: ticks follow the ingest, never closer than the minimum interval,
- * with a heartbeat when nothing changes; and, on a real hub and socket, an
+ * clock: ticks follow the ingest, never closer than the minimum interval
+ * but for a rare early tick that realigns them on a feed, with a heartbeat when nothing changes; and, on a real hub and socket, an
  * update goes out without waiting for a heartbeat.
  *
  * Nothing asserts on wall-clock timing: the unit tests move a fake clock, the
@@ -52,7 +52,7 @@ function scheduler() {
   return { s, timers, ticks };
 }
 
-Deno.test("ticker: the first change after a quiet spell goes out at once; then no closer than the interval", () => {
+Deno.test("ticker: the first change after a quiet spell goes out at once; then no closer than the interval but for one early tick per 10 intervals", () => {
   const { s, timers, ticks } = scheduler();
   s.start();
   timers.advance(500);
@@ -62,20 +62,69 @@ Deno.test("ticker: the first change after a quiet spell goes out at once; then n
   timers.advance(500);
   assert.deepEqual(ticks, [500]);
   timers.advance(550);
-  s.wake(); // 50 ms later: waits for the minimum interval
-  timers.advance(699);
-  assert.deepEqual(ticks, [500]);
-  timers.advance(700);
-  assert.deepEqual(ticks, [500, 700]);
+  s.wake(); // 50 ms later: the one early tick allowed (it realigns the ticks on a feed)
+  s.wake();
+  timers.advance(550);
+  assert.deepEqual(ticks, [500, 550]);
+  timers.advance(600);
+  s.wake(); // 50 ms later again: waits for the minimum interval
+  timers.advance(749);
+  assert.deepEqual(ticks, [500, 550]);
+  timers.advance(750);
+  assert.deepEqual(ticks, [500, 550, 750]);
   // A feed every 200 ms, late by varying amounts: a late batch goes out as it comes; one that
   // comes early after a late one waits only for the interval since that one.
-  for (const at of [905, 1110, 1300]) {
+  for (const at of [955, 1160, 1350]) {
     timers.advance(at);
     s.wake();
     timers.advance(at);
   }
   timers.advance(1400);
-  assert.deepEqual(ticks, [500, 700, 905, 1110, 1310]);
+  assert.deepEqual(ticks, [500, 550, 750, 955, 1160, 1360]);
+  // 10 intervals after the early tick, another may come early.
+  timers.advance(2600);
+  s.wake();
+  timers.advance(2600);
+  timers.advance(2650);
+  s.wake();
+  timers.advance(2650);
+  assert.deepEqual(ticks.slice(-2), [2600, 2650]);
+});
+
+Deno.test("ticker: a feed of the interval's period landing just after the ticks is realigned onto them", () => {
+  // A stray change ticks at 995; then a feed every 200 ms from 1000. Without the early tick every
+  // part would wait 195 ms for the tick the stray change placed (the phase lock of #10).
+  const { s, timers, ticks } = scheduler();
+  s.start();
+  timers.advance(995);
+  s.wake();
+  timers.advance(995);
+  const waits: number[] = [];
+  for (let k = 0; k < 50; k++) {
+    const at = 1000 + k * 200;
+    timers.advance(at);
+    const before = ticks.length;
+    s.wake();
+    timers.advance(at + 199);
+    assert.equal(ticks.length, before + 1, `part ${k} ticked once`);
+    waits.push(ticks.at(-1)! - at);
+  }
+  assert.deepEqual([...new Set(waits)], [0], `waits ${waits.join(",")}`);
+});
+
+Deno.test("ticker: a continuous trickle gets at most 10% more ticks than the interval allows", () => {
+  const { s, timers, ticks } = scheduler();
+  s.start();
+  for (let t = 0; t < 20_000; t++) {
+    timers.advance(t);
+    s.wake();
+  }
+  timers.advance(20_000);
+  // 20 s at one per 200 ms is 100 ticks; one early tick per 2 s adds at most 10.
+  assert.ok(ticks.length >= 100 && ticks.length <= 111, `${ticks.length} ticks`);
+  for (let k = 2; k < ticks.length; k++) {
+    assert.ok(ticks[k]! - ticks[k - 2]! >= 200, `ticks ${ticks.slice(k - 2, k + 1)}`);
+  }
 });
 
 Deno.test("ticker: timers that fire late do not slide the ticks off a feed that comes every 200 ms", () => {

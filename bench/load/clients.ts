@@ -356,7 +356,18 @@ if (import.meta.main) {
   const tallies: Tally[] = [];
   const closers: (() => void)[] = [];
   // Connect in waves, so the server's accept queue is not the thing measured.
+  const started = performance.now();
+  let told = started;
   for (let i = 0; i < plan.clients.length; i += 50) {
+    // A long connect phase says so (a busy server answers handshakes slowly).
+    if (performance.now() - told > 10_000) {
+      told = performance.now();
+      console.error(
+        `load process ${Deno.pid}: ${i} of ${plan.clients.length} clients connected after ${
+          ((told - started) / 1000).toFixed(0)
+        } s`,
+      );
+    }
     await Promise.all(
       plan.clients.slice(i, i + 50).map(async (c) => {
         const t = newTally(c);

@@ -38,12 +38,17 @@ export interface ServerFigures {
   clients: number;
   /** Feed parts (a fifth of a second of reports each) skipped in the window: the server was behind. */
   feedSkipped: number;
+  /** Seconds the load processes took to connect all their clients (before the warm-up). */
+  connectS?: number;
   /** Aircraft in the hub at the end. */
   flights: number;
   /** Hub ticks per second during the window, and their duration (compute, encode, send), ms. */
   ticksPerS?: number;
   tickP50Ms?: number;
   tickP99Ms?: number;
+  /** How long a feed part waited for the tick that carried it (ingest to tick start), ms. */
+  partWaitP50Ms?: number;
+  partWaitP99Ms?: number;
   /** Wall time inside ticks, % of the window. */
   tickBusyPercent?: number;
   /** The server's main thread (event loop): on a CPU, and runnable but waiting for one, % of the window. */
@@ -85,6 +90,8 @@ export interface Row {
   bytesPerRegionalClientS: number;
   gaps: number;
   closed: number;
+  /** The closed sockets by close code ("1006x3, 4000x1"; 1006: no close frame, 4000: slow consumer). */
+  closeCodes: string;
   failed: number;
 }
 
@@ -180,10 +187,19 @@ export function rows(
       bytesPerRegionalClientS: per(list.filter((t) => !options.world.has(t.id))),
       gaps: list.reduce((n, t) => n + t.gaps, 0),
       closed: list.filter((t) => t.closeCode !== null).length,
+      closeCodes: closeCodes(list),
       failed: list.filter((t) => t.failed !== null).length,
     });
   }
   return out.sort((a, b) => a.label.localeCompare(b.label));
+}
+
+function closeCodes(list: TallyReport[]): string {
+  const by = new Map<number, number>();
+  for (const t of list) {
+    if (t.closeCode !== null) by.set(t.closeCode, (by.get(t.closeCode) ?? 0) + 1);
+  }
+  return [...by].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}x${n}`).join(", ");
 }
 
 const f0 = (v: number) => Number.isFinite(v) ? v.toFixed(0) : "-";
@@ -198,11 +214,15 @@ export function table(title: string, list: Row[], server: ServerFigures): string
     `server: CPU ${f0(server.cpuPercent)}% of one core, RSS ${f0(server.rssMb)} MB ` +
     `(peak ${f0(server.rssPeakMb)} MB), slow-client events ${server.slowEvents}, ` +
     `${server.clients} clients connected and ${server.flights} aircraft in the hub at the end, ` +
-    `feed parts skipped (server behind) ${server.feedSkipped}`,
+    `feed parts skipped (server behind) ${server.feedSkipped}` +
+    (server.connectS === undefined ? "" : `, clients connected in ${f1(server.connectS)} s`),
     ...(server.ticksPerS === undefined ? [] : [
       "",
       `hub ticks: ${f1(server.ticksPerS)}/s, duration p50 ${f1(server.tickP50Ms ?? NaN)} ms, ` +
       `p99 ${f1(server.tickP99Ms ?? NaN)} ms (commit, route, encode, hand to sockets), ` +
+      `feed part to its tick p50 ${f1(server.partWaitP50Ms ?? NaN)} ms, p99 ${
+        f1(server.partWaitP99Ms ?? NaN)
+      } ms, ` +
       `${f0(server.tickBusyPercent ?? NaN)}% of the time in ticks; server main thread on a CPU ${
         f0(server.mainRunPercent ?? NaN)
       }%, waiting for one ${f0(server.mainWaitPercent ?? NaN)}%; ` +
@@ -226,6 +246,14 @@ export function table(title: string, list: Row[], server: ServerFigures): string
         `${f1(r.bytesPerUpsert)} | ${kb(r.bytesPerClientS)} | ${kb(r.neededPerClientS)} | ` +
         `${kb(r.bytesPerWorldClientS)} | ` +
         `${kb(r.bytesPerRegionalClientS)} | ${r.gaps} | ${r.closed} | ${r.failed} |`,
+    );
+  }
+  const closes = list.filter((r) => r.closed > 0).map((r) => `${r.label} ${r.closeCodes}`);
+  if (closes.length) {
+    lines.push(
+      `closed sockets by close code (1006: no close frame, 4000: slow consumer): ${
+        closes.join("; ")
+      }`,
     );
   }
   return lines.join("\n");

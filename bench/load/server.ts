@@ -55,12 +55,16 @@ const quiet = {
     console.error(m);
   },
 };
-const hub = new Hub({ config, registry, logger: quiet });
+const hub = new Hub({ config, registry, logger: quiet, onTick: (ms) => onTick(ms) });
 let stopFeed = () => {};
 const ingests: [number, number][] = [];
 /** Feed parts skipped because the server fell more than a second behind. */
 let skipped = 0;
 let baseline: ((req: Request) => Response) | null = null;
+/** When each feed part not yet in a tick was ingested (performance.now ms). */
+const partsWaiting: number[] = [];
+/** How long each feed part waited for the tick that carried it, 0.1 ms (the tick scheduling's share). */
+const partWaits = new Histogram();
 let relay: { stop(): Promise<void> } | null = null;
 
 if (a.role === "relay") {
@@ -97,6 +101,7 @@ if (a.role === "relay") {
     }
     const flights = fleet.flightsAt(second, { slice, slices });
     const at = Date.now();
+    partsWaiting.push(performance.now());
     for (const f of flights) hub.ingest(f);
     ingests.push([second * slices + slice, at]);
     if (++slice === slices) [slice, second] = [0, second + 1];
@@ -110,19 +115,23 @@ if (a.role === "relay") {
     clearTimeout(timer);
   };
 }
-// Tick spans (the bench's profile of where ingest-to-receive goes): duration of each tick, 0.1 ms.
+// Tick spans (the bench's profile of where ingest-to-receive goes): duration of each tick, 0.1 ms,
+// both halves (the binary frames, then the v1 ones in the next task) without the gap between.
 const tickSpans = new Histogram();
 let ticks = 0;
 /** Wall time spent in ticks, ms (against the window: how busy the event loop is with them). */
 let tickWallMs = 0;
-const tick = hub.tick.bind(hub);
-hub.tick = () => {
-  const started = performance.now();
-  tick();
-  const ms = performance.now() - started;
+function onTick(ms: number): void {
   tickSpans.add(ms * 10);
   tickWallMs += ms;
   ticks++;
+}
+const tick = hub.tick.bind(hub);
+hub.tick = () => {
+  const started = performance.now();
+  for (const at of partsWaiting) partWaits.add((started - at) * 10);
+  partsWaiting.length = 0;
+  tick();
 };
 hub.start();
 
@@ -152,11 +161,15 @@ for await (const line of jsonLines(Deno.stdin.readable)) {
       tick_wall_ms: tickWallMs,
       tick_p50_ms: tickSpans.quantile(0.5) / 10,
       tick_p99_ms: tickSpans.quantile(0.99) / 10,
+      part_wait_p50_ms: partWaits.quantile(0.5) / 10,
+      part_wait_p99_ms: partWaits.quantile(0.99) / 10,
       memory: Deno.memoryUsage(),
     });
   } else if (cmd === "reset_ticks") {
-    tickSpans.counts.fill(0);
-    tickSpans.count = 0;
+    for (const h of [tickSpans, partWaits]) {
+      h.counts.fill(0);
+      h.count = 0;
+    }
     emit({ ok: true });
   } else if (cmd === "ingests") {
     emit({ ingests: ingests.splice(0) });

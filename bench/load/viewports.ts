@@ -45,16 +45,15 @@ export function planClients(
     for (const [e, w] of weights) if (u * total < (acc += w)) return e;
     return weights.at(-1)![0];
   };
-  // Probes are spread over the population: every k-th client, both kinds.
-  const probeEvery = options.probes > 0
-    ? Math.max(1, Math.floor(options.clients / options.probes))
-    : 0;
+  // World clients every 1/worldShare-th client.
+  const worldEvery = world > 0 ? Math.round(options.clients / world) : 0;
+  const isWorldId = (id: number) =>
+    worldEvery > 0 && id % worldEvery === 0 && id / worldEvery < world;
+  const probes = probeIds(options.clients, { probes: options.probes, isWorld: isWorldId });
   const plans: ClientPlan[] = [];
   for (let id = 0; id < options.clients; id++) {
-    const probe = probeEvery > 0 && id % probeEvery === 0 && id / probeEvery < options.probes;
-    // World clients every 1/worldShare-th client so both kinds are in every process.
-    const isWorld = world > 0 && id % Math.round(options.clients / world) === 0 &&
-      id / Math.round(options.clients / world) < world;
+    const probe = probes.has(id);
+    const isWorld = isWorldId(id);
     const u = (id * 0.6180339887498949) % 1;
     if (isWorld) {
       plans.push({
@@ -74,6 +73,46 @@ export function planClients(
     plans.push({ id, bbox: [lat - h, lomin, lat + h, lomax], encoding: pickEncoding(u), probe });
   }
   return plans;
+}
+
+/**
+ * The probes, spread evenly over each kind in the kinds' proportions (10% world
+ * probes for 10% world clients): a fixed stride would land on whole-world
+ * clients only whenever it is a multiple of theirs (every 100th of 2,000).
+ */
+function probeIds(
+  clients: number,
+  options: { probes: number; isWorld: (id: number) => boolean },
+): Set<number> {
+  const world: number[] = [];
+  const regional: number[] = [];
+  for (let id = 0; id < clients; id++) (options.isWorld(id) ? world : regional).push(id);
+  const n = Math.min(options.probes, clients);
+  const nWorld = Math.min(world.length, Math.round((n * world.length) / Math.max(1, clients)));
+  const pick = (ids: number[], k: number) =>
+    Array.from(
+      { length: Math.min(k, ids.length) },
+      (_, j) => ids[Math.floor((j * ids.length) / k)]!,
+    );
+  return new Set([...pick(world, nWorld), ...pick(regional, n - nWorld)]);
+}
+
+/**
+ * Deals the plans to `n` load processes, each kind (whole-world or regional,
+ * probe or not) round-robin on its own, so that every process gets its share
+ * of the heavy clients: whole-world clients, every 10th, would otherwise all
+ * go to the even process of two.
+ */
+export function splitPlans(plans: readonly ClientPlan[], n: number): ClientPlan[][] {
+  const out = Array.from({ length: n }, () => [] as ClientPlan[]);
+  const dealt = new Map<string, number>();
+  for (const p of plans) {
+    const kind = `${p.bbox === null}|${p.probe}`;
+    const k = dealt.get(kind) ?? 0;
+    dealt.set(kind, k + 1);
+    out[k % n]!.push(p);
+  }
+  return out;
 }
 
 function wrap(lon: number): number {

@@ -62,7 +62,7 @@ import {
   type EncodeFn,
   type Encoding,
 } from "../../lib/hub/codec.ts";
-import { HubCore } from "../../lib/hub/core.ts";
+import { HubCore, type TickResult } from "../../lib/hub/core.ts";
 import type { UpsertResult } from "../../lib/hub/cache.ts";
 import { HubMetrics } from "../../lib/hub/metrics.ts";
 import { TickBroadcaster } from "./hub_broadcast.ts";
@@ -118,6 +118,8 @@ export interface HubOptions {
   maxBadFrames?: number;
   /** Seconds between Deno's WebSocket pings (and to wait for the pong). Default 60. */
   idleTimeoutSeconds?: number;
+  /** Called once per tick, when it is whole, with its own duration in ms (benchmarks). */
+  onTick?: (ms: number) => void;
   /**
    * How long a new client's first snapshot waits for its first `subscribe` (or `resync`), ms.
    * Default 250 (a round trip on most networks: the globe subscribes on `hello`). A client that names its view at once then gets only that
@@ -182,6 +184,10 @@ export class Hub {
   readonly #firstSnapshotMs: number;
   readonly #metrics: HubMetrics;
   readonly #broadcast: TickBroadcaster;
+  /** The tick whose second half ({@link finishTick}) has not run yet. */
+  #unfinished: { spentMs: number; result: TickResult<ClientSession> } | null = null;
+  readonly #onTick: ((ms: number) => void) | undefined;
+  #finishTimer: ReturnType<typeof setTimeout> | undefined;
   #source: HubSourceStatus;
   readonly #ticker: TickScheduler;
   #lastSweepMs = -Infinity;
@@ -196,6 +202,7 @@ export class Hub {
     this.#idleTimeout = options.idleTimeoutSeconds ?? 60;
     this.#sweepMs = options.sweepIntervalMs ?? 1_000;
     this.#firstSnapshotMs = options.firstSnapshotDelayMs ?? 250;
+    this.#onTick = options.onTick;
     this.#source = options.source ?? { kind: "memory", ready: true };
     // Before any upgrade: without it each socket keeps a buffer as large as its largest frame.
     useVectoredWrites(this.#log);
@@ -269,6 +276,7 @@ export class Hub {
    * misses it). Returns how many clients got it.
    */
   broadcastAlert(event: AlertEvent): number {
+    this.finishTick();
     const message = new EncodedMessage({ type: "alert", event });
     let sent = 0;
     for (const client of this.#clients) {
@@ -301,6 +309,7 @@ export class Hub {
    * public so tests can commit what they ingested without waiting for it.
    */
   tick(): void {
+    this.finishTick();
     const started = performance.now();
     this.#ticker.ticked();
     const now = this.#now();
@@ -309,14 +318,38 @@ export class Hub {
       this.#core.sweep(now / 1000);
     }
     const result = this.#core.tick(now);
-    this.#broadcast.deliver(result, now);
+    // The binary frames leave when this task ends; the v1 ones are encoded in the next task
+    // (hub_broadcast.ts), or at once when something needs the tick finished first.
+    const v1 = this.#broadcast.deliverBinary(result, now);
+    this.#unfinished = { spentMs: performance.now() - started, result };
+    if (v1) this.#finishTimer = setTimeout(() => this.finishTick(), 0);
+    else this.finishTick();
+  }
+
+  /**
+   * The second half of a tick: JSON and MessagePack clients get their frames,
+   * and the tick's metrics are recorded. Runs in the task after {@link tick}, and
+   * before anything that must see the tick whole (the next tick, a client's
+   * message, a snapshot, an alert, shutdown). No-op when nothing is pending.
+   */
+  finishTick(): void {
+    const t = this.#unfinished;
+    if (!t) return;
+    this.#unfinished = null;
+    if (this.#finishTimer !== undefined) clearTimeout(this.#finishTimer);
+    this.#finishTimer = undefined;
+    const resumed = performance.now();
+    this.#broadcast.finish();
     // Latency is real elapsed time: the wall clock, not the (test-shiftable) hub clock.
     const sentAt = Date.now();
-    for (const p of result.changes.producedAtMs) {
+    for (const p of t.result.changes.producedAtMs) {
       this.#metrics.latency.observe(Math.max(0, sentAt - p) / 1000);
     }
     this.#metrics.flush();
-    this.#metrics.tickDuration.observe((performance.now() - started) / 1000);
+    // The tick's own work, not the time other tasks took between its halves.
+    const ms = t.spentMs + performance.now() - resumed;
+    this.#metrics.tickDuration.observe(ms / 1000);
+    this.#onTick?.(ms);
   }
 
   /**
@@ -400,6 +433,7 @@ export class Hub {
 
   async #shutdown(): Promise<void> {
     this.#ticker.stop();
+    this.finishTick();
     const closing: Promise<void>[] = [];
     for (const client of [...this.#clients]) {
       closing.push(closed(client.socket, CLOSE_WAIT_MS));
@@ -418,6 +452,7 @@ export class Hub {
 
   #onOpen(client: ClientSession): void {
     if (this.#stopping) return this.#close(client, 1001, "server_shutdown");
+    this.finishTick();
     client.open = true;
     this.#core.join(client, {});
     const now = this.#now();
@@ -437,7 +472,9 @@ export class Hub {
     client.awaitingView = true;
     client.firstSnapshotTimer = setTimeout(() => {
       client.firstSnapshotTimer = undefined;
-      if (client.open && client.awaitingView) this.#sendFirstView(client, this.#now());
+      if (!client.open || !client.awaitingView) return;
+      this.finishTick();
+      this.#sendFirstView(client, this.#now());
     }, this.#firstSnapshotMs);
   }
 
@@ -455,6 +492,8 @@ export class Hub {
       if (this.#draining.has(client)) this.#draining.set(client, performance.now());
       return;
     }
+    // A subscribe or resync must come after the tick its client is owed.
+    this.finishTick();
     const now = this.#now();
     if (!client.takeToken()) {
       return this.#reject(client, "rate_limited", `more than ${RATE_PER_SECOND} messages/s`);

@@ -26,8 +26,16 @@ export interface BroadcasterOptions {
   warn: (message: string) => void;
 }
 
+interface PendingDelivery {
+  client: ClientSession;
+  message: EncodedMessage;
+  anomalies: readonly EncodedMessage[];
+}
+
 export class TickBroadcaster {
   readonly #o: BroadcasterOptions;
+  /** The v1 members of the last tick, until {@link finish}. */
+  #pending: { list: PendingDelivery[]; now: number } | null = null;
 
   constructor(options: BroadcasterOptions) {
     this.#o = options;
@@ -42,24 +50,65 @@ export class TickBroadcaster {
    * behind the dear ones. Each client's own order (anomalies, delta) is kept.
    */
   deliver(result: TickResult<ClientSession>, now: number): void {
-    for (const pass of [true, false]) {
-      for (const { bucket, message, anomalies } of result.deltas) {
-        for (const client of bucket.members) {
-          if (!client.open || client.awaitingView || (client.encoding === "bin") !== pass) {
-            continue;
-          }
-          // A client that owes a snapshot gets these anomalies with it instead.
-          if (anomalies.length > 0 && !client.needsSnapshot) {
-            for (const a of anomalies) client.send(a);
-          }
-          this.#deliverDelta(client, message, now);
+    this.deliverBinary(result, now);
+    this.finish();
+  }
+
+  /**
+   * The first half of {@link deliver}: the v2.bin members now; the JSON and
+   * MessagePack members are noted for {@link finish}. Deno writes a socket's
+   * frames only once the current task ends, so a caller that runs `finish`
+   * in a later task lets the binary frames leave before the v1 ones are
+   * encoded. It must call `finish` before the next commit and before a
+   * client changes view or gets a snapshot. Returns true when v1 work is pending.
+   */
+  deliverBinary(result: TickResult<ClientSession>, now: number): boolean {
+    this.finish();
+    const later: PendingDelivery[] = [];
+    for (const { bucket, message, anomalies } of result.deltas) {
+      for (const client of bucket.members) {
+        if (!client.open || client.awaitingView) continue;
+        if (client.encoding !== "bin") {
+          later.push({ client, message, anomalies });
+          continue;
         }
+        this.#deliverOne(client, { message, anomalies }, now);
       }
     }
+    if (later.length > 0) this.#pending = { list: later, now };
+    return this.#pending !== null;
+  }
+
+  /** True while {@link deliverBinary} left JSON and MessagePack members to {@link finish}. */
+  get pending(): boolean {
+    return this.#pending !== null;
+  }
+
+  /** Sends the JSON and MessagePack members their part of the last tick. No-op when none is pending. */
+  finish(): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = null;
+    for (const d of pending.list) {
+      if (d.client.open && !d.client.awaitingView) this.#deliverOne(d.client, d, pending.now);
+    }
+  }
+
+  #deliverOne(
+    client: ClientSession,
+    d: { message: EncodedMessage; anomalies: readonly EncodedMessage[] },
+    now: number,
+  ): void {
+    // A client that owes a snapshot gets these anomalies with it instead.
+    if (d.anomalies.length > 0 && !client.needsSnapshot) {
+      for (const a of d.anomalies) client.send(a);
+    }
+    this.#deliverDelta(client, d.message, now);
   }
 
   /** The bucket's snapshot at the current seq (then the anomalies a slow client missed). */
   sendSnapshot(client: ClientSession, now: number): void {
+    this.finish();
     if (client.overBuffer(this.#o.maxBufferedBytes)) return this.markSlow(client, now);
     const bucket = this.#o.core.bucketOf(client);
     if (!bucket) return;
