@@ -315,8 +315,9 @@ export function subscribeValidated<T>(
       const valid: ValidatedMessage<T>[] = [];
       const rejected: DeadLetter[] = [];
       const started = options.onDecoded ? performance.now() : 0;
+      const decodeOptions = { check: options.check };
       for (const message of batch.messages) {
-        const decoded = decodeMessage(message, options.schema, { check: options.check });
+        const decoded = decodeMessage(message, options.schema, decodeOptions);
         if (decoded.ok) {
           valid.push({ message, value: decoded.value });
         } else {
