@@ -11,6 +11,7 @@ import { decodeMessage } from "../lib/bus/deadletter.ts";
 import type { BusMessage } from "../lib/bus/types.ts";
 import { buildPollMessages } from "../lib/opensky/envelope.ts";
 import { readRecording } from "../lib/replay/recording.ts";
+import { seededRandom } from "./_prng.ts";
 
 const RECORDINGS = [
   "fixtures/states_switzerland_2018-08-01T1130Z_30min_10s.jsonl",
@@ -60,16 +61,6 @@ function assertAgree(json: unknown, what: string): boolean {
     if (zodFlight.success) assert.deepEqual(flight, zodFlight.data, `${what}: flights differ`);
   }
   return zod.success;
-}
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Values a mutation puts in a field: other types, edges of the bounds, near-misses.
@@ -247,7 +238,7 @@ Deno.test("the hand-written check agrees with zod on random mutations of real up
     ...await updatesOf(RECORDINGS[0]!, 30),
     ...(await Promise.all(RECORDINGS.slice(1).map((p) => updatesOf(p, 50)))).flat(),
   ];
-  const random = prng(11);
+  const random = seededRandom(11);
   let rejected = 0;
   const tries = 20_000;
   for (let i = 0; i < tries; i++) {

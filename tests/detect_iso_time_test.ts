@@ -8,18 +8,9 @@
 import assert from "node:assert/strict";
 import { isoTime } from "../lib/detect/event.ts";
 import { readRecording } from "../lib/replay/recording.ts";
+import { seededRandom } from "./_prng.ts";
 
 const reference = (unix: number) => new Date(Math.round(unix * 1000)).toISOString();
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("isoTime gives Date#toISOString's text on real, random and edge times", async () => {
   const times: number[] = [];
@@ -31,7 +22,7 @@ Deno.test("isoTime gives Date#toISOString's text on real, random and edge times"
     }
   }
   assert.ok(times.length > 10_000, `only ${times.length} times from the recording`);
-  const random = prng(7);
+  const random = seededRandom(7);
   // Years -4000 to 8000, a new day nearly every time (the Date path).
   for (let i = 0; i < 50_000; i++) times.push((random() - 0.5) * 2e11);
   // Within three days, in order of generation: the cached day mostly (the fast path).

@@ -4,6 +4,7 @@ import { angleDistDeg, destinationPoint, haversineM } from "../lib/geo/mod.ts";
 import type { KalmanEstimate } from "../lib/track/kalman.ts";
 import { createTracker } from "../lib/track/tracker.ts";
 import { fixture, recordedFlights } from "./_recordings.ts";
+import { seededRandom } from "./_prng.ts";
 
 const EZY = fixture("opensky_sv_EZY158T_LFBO_2x-goaround-then-diversion_2017-02-05_1s.jsonl");
 const RYR = fixture("opensky_sv_RYR2RG_cruise-FL370_2022-02-02_1s.jsonl");
@@ -47,16 +48,6 @@ for (const [name, url] of [["EZY158T", EZY], ["RYR2RG", RYR]] as const) {
       }
     }
   });
-}
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32), so the derived noise is the same every run. */
-function seededRandom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NOISE_SIGMA_M = 20;
