@@ -32,16 +32,14 @@ if (typeof proto.scheduleCheckPendingRequests !== "function") {
   console.warn("[kafka] kafkajs RequestQueue changed; the negative-timeout fix is not applied");
 } else {
   proto.scheduleCheckPendingRequests = function (this: QueueInternals): void {
-    let scheduleAt = this.throttledUntil - Date.now();
     if (this.throttleCheckTimeoutId) return;
     // Nothing waiting, nothing to check: kafkajs schedules the check anyway, and the check
     // schedules the next one, so every connection ran a timer every millisecond for as long
     // as it lived (an idle connection: about 870 checks and 65 ms of CPU per second here,
     // issue #11). A request queued later schedules the check itself (RequestQueue#push).
     if (this.pending.length === 0) return;
-    if (this.pending.length > 0) {
-      scheduleAt = scheduleAt > 0 ? scheduleAt : CHECK_PENDING_REQUESTS_INTERVAL;
-    }
+    const throttled = this.throttledUntil - Date.now();
+    const scheduleAt = throttled > 0 ? throttled : CHECK_PENDING_REQUESTS_INTERVAL;
     this.throttleCheckTimeoutId = setTimeout(() => {
       this.throttleCheckTimeoutId = null;
       this.checkPendingRequests();
