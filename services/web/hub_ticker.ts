@@ -6,7 +6,8 @@
  * - the first change after a tick schedules the next one as soon as
  *   `minIntervalMs` (WS_DELTA_INTERVAL_MS) has passed since the previous
  *   tick was due (a timer's lateness up to a quarter interval is not
- *   counted, so ticks do not drift off a feed's grid), after the current
+ *   counted, so ticks do not drift off a feed's grid; nor is a change's own
+ *   lateness within its interval), after the current
  *   task (so a feed batch or a Kafka batch, ingested synchronously, goes out
  *   in one delta); the tick rate stays within one per interval, but for the
  *   rare early tick below, so the per-tick cost is bounded as before;
@@ -73,6 +74,8 @@ export class TickScheduler {
   #earlyAt = -Infinity;
   /** The due time of the timer whose tick is running, if a timer started it. */
   #firedDueAt: number | undefined;
+  /** Where the interval after the running tick counts from, when not its due time. */
+  #firedSlot: number | undefined;
   #running = false;
 
   constructor(options: TickSchedulerOptions) {
@@ -114,7 +117,11 @@ export class TickScheduler {
       return;
     }
     const at = Math.max(now, allowed);
-    if (at < this.#dueAt) this.#arm(at);
+    // A change that comes late in its interval goes out at once but leaves the ticks' grid
+    // where it was: counting the next interval from it would hold every later tick back by the
+    // worst delay since the last realignment (a busy event loop delays a feed's parts).
+    const slot = now > allowed && now - allowed < this.#o.minIntervalMs ? allowed : at;
+    if (at < this.#dueAt) this.#arm(at, { slot });
   }
 
   /** Ticks now, whatever the interval (the caller spaces its calls). */
@@ -126,27 +133,34 @@ export class TickScheduler {
   ticked(): void {
     const now = this.#t.now();
     const due = this.#firedDueAt;
+    const slot = this.#firedSlot;
     this.#firedDueAt = undefined;
+    this.#firedSlot = undefined;
     // The interval counts from when the tick was due, not from when the timer got to run: timers
     // fire a little late, and counting from the late run made every tick later than the last
     // (~1 ms each), sliding the ticks away from a feed that comes on a fixed grid until updates
     // waited a whole interval again. A tick much later than due (a busy loop) counts from now.
-    this.#lastTickAt = due !== undefined && now - due < this.#o.minIntervalMs / 4 ? due : now;
-    if (this.#running) this.#arm(now + this.#o.heartbeatMs, true);
+    this.#lastTickAt = due !== undefined && now - due < this.#o.minIntervalMs / 4
+      ? slot ?? due
+      : now;
+    if (this.#running) this.#arm(now + this.#o.heartbeatMs, { replace: true });
   }
 
-  #arm(at: number, replace = false): void {
-    if (!replace && at >= this.#dueAt) return;
+  /** Arms the timer for `at`; `slot` is where the interval after that tick counts from (default `at`). */
+  #arm(at: number, options: { replace?: boolean; slot?: number } = {}): void {
+    if (!options.replace && at >= this.#dueAt) return;
     if (this.#timer !== undefined) this.#t.clear(this.#timer);
     this.#dueAt = at;
     this.#timer = this.#t.set(() => {
       this.#timer = undefined;
       this.#dueAt = Infinity;
       this.#firedDueAt = at;
+      this.#firedSlot = options.slot;
       try {
         this.#o.tick();
       } finally {
         this.#firedDueAt = undefined;
+        this.#firedSlot = undefined;
         // A tick that threw did not re-arm: keep ticking, as an interval timer would.
         if (this.#running && this.#timer === undefined) {
           this.#arm(this.#t.now() + this.#o.heartbeatMs);
