@@ -64,6 +64,7 @@ import {
 } from "./load/report.ts";
 import { Histogram, jsonLines } from "./load/stats.ts";
 import { type ClientPlan, planClients, splitPlans } from "./load/viewports.ts";
+import { mainThreadSched, procFigures } from "./load/proc.ts";
 import { ingestLatency } from "./load/report.ts";
 
 const HERE = new URL("./load/", import.meta.url);
@@ -219,33 +220,6 @@ async function stopChild(child: Child, message: unknown): Promise<void> {
   const timer = setTimeout(() => child.process.kill("SIGKILL"), 10_000);
   await child.process.status;
   clearTimeout(timer);
-}
-
-/**
- * The main thread (the event loop) of a process: time on a CPU and time runnable but waiting
- * for one (run queue), ms (Linux schedstat). A busy machine shows as waiting, not as CPU.
- */
-function mainThreadSched(pid: number): { runMs: number; waitMs: number } {
-  try {
-    const [run, wait] = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ");
-    return { runMs: Number(run) / 1e6, waitMs: Number(wait) / 1e6 };
-  } catch {
-    return { runMs: NaN, waitMs: NaN };
-  }
-}
-
-/** utime + stime of a process, ms, and its RSS now and at peak, MB (Linux /proc). */
-function procFigures(pid: number): { cpuMs: number; rssMb: number; peakMb: number } {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-    return { cpuMs: ticks * 10, rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
-  } catch {
-    return { cpuMs: NaN, rssMb: NaN, peakMb: NaN };
-  }
 }
 
 /** Splits plans round-robin over `n` load processes and connects them all. */

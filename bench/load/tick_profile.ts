@@ -23,6 +23,7 @@ import { TickBroadcaster } from "../../services/web/hub_broadcast.ts";
 import { ClientSession } from "../../services/web/hub_session.ts";
 import { Histogram } from "./stats.ts";
 import { planClients } from "./viewports.ts";
+import { procFigures } from "./proc.ts";
 import type { LoadEncoding } from "./frames.ts";
 
 const { values: a } = parseArgs({
@@ -91,17 +92,6 @@ const clients = plans.map((p) => {
   return c;
 });
 
-/** CPU time of this process so far, ms (Linux /proc: utime + stime), NaN elsewhere. */
-function cpuMs(): number {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
 const spans = { core: new Histogram(), bin: new Histogram(), v1: new Histogram() };
 // Time to the last binary client, then to the last v1 client (the broadcaster sends bin first).
 // The wrapper is put in once: replacing a prototype's method every tick deoptimised the
@@ -114,7 +104,7 @@ let binDone = 0;
     if (this.encoding === "bin") binDone = performance.now();
   };
 }
-const cpu0 = cpuMs();
+const cpu0 = procFigures("self").cpuMs;
 let slice = 0;
 const ticks = Number(a.ticks);
 const started = performance.now();
@@ -134,7 +124,7 @@ for (let k = 0; k < ticks; k++) {
   spans.v1.add((t2 - binDone) * 10);
 }
 const total = performance.now() - started;
-const cpuPerTick = (cpuMs() - cpu0) / ticks;
+const cpuPerTick = (procFigures("self").cpuMs - cpu0) / ticks;
 const q = (h: Histogram) =>
   `p50 ${(h.quantile(0.5) / 10).toFixed(1)} p99 ${(h.quantile(0.99) / 10).toFixed(1)} ms`;
 console.log(
