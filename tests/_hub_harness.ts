@@ -17,6 +17,11 @@ import { BinaryDecoder, dequantise, quantise } from "../lib/hub/v2/mod.ts";
 import { stateVectorToFlight } from "../lib/opensky/state_vector.ts";
 import { parseRecordingLine } from "../lib/replay/recording.ts";
 import { Hub, type HubConfig, type HubOptions } from "../services/web/hub.ts";
+import {
+  type HubSource,
+  type RelaySourceOptions,
+  startRelaySource,
+} from "../services/web/hub_sources.ts";
 
 /** The recording's snapshots, in order (180, 10 s apart). */
 export const replies: OpenSkyReply[] = Deno.readTextFileSync(
@@ -96,6 +101,26 @@ export function serveHub(
       await server.shutdown();
     },
   };
+}
+
+/**
+ * A hub in relay mode (not ready until it has synced) fed from `upstreamUrl`
+ * by the real relay source, quiet unless `relay.logger` is given.
+ */
+export function serveRelay(
+  upstreamUrl: string,
+  options: {
+    hub?: Parameters<typeof serveHub>[0];
+    relay?: Omit<RelaySourceOptions, "upstreamUrl">;
+  } = {},
+): { relayed: Served; relay: HubSource } {
+  const relayed = serveHub({ ...options.hub, source: { kind: "relay", ready: false } });
+  const relay = startRelaySource(relayed.hub, {
+    logger: { info() {}, warn() {} },
+    ...options.relay,
+    upstreamUrl,
+  });
+  return { relayed, relay };
 }
 
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 15_000) {

@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import { BINARY_SUBPROTOCOL } from "../contracts/ws.ts";
-import { startRelaySource } from "../services/web/hub_sources.ts";
 import {
   Clock,
   connect,
@@ -16,6 +15,7 @@ import {
   Replayer,
   requantise,
   serveHub,
+  serveRelay,
   type TestClient,
   waitFor,
 } from "./_hub_harness.ts";
@@ -32,17 +32,14 @@ Deno.test("relay: upstream frames that queued up while it was busy share one tic
     heartbeatMs: 120_000,
   });
   // The relay's own ticks are a minute apart too: every delta its client gets is a forwarded one.
-  const relayed = serveHub({
-    now: clock.now,
-    source: { kind: "relay", ready: false },
-    config: { WS_DELTA_INTERVAL_MS: 60_000, WS_STALE_THRESHOLD_SECONDS: 3600 },
-    heartbeatMs: 120_000,
+  const { relayed, relay } = serveRelay(upstream.url, {
+    hub: {
+      now: clock.now,
+      config: { WS_DELTA_INTERVAL_MS: 60_000, WS_STALE_THRESHOLD_SECONDS: 3600 },
+      heartbeatMs: 120_000,
+    },
   });
   const replay = new Replayer(upstream.hub, clock);
-  const relay = startRelaySource(relayed.hub, {
-    upstreamUrl: upstream.url,
-    logger: { info() {}, warn() {} },
-  });
   let client: TestClient | undefined;
   try {
     replay.play(0);

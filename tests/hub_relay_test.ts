@@ -16,7 +16,6 @@ import {
   FRAME_SNAPSHOT,
   timeBase,
 } from "../lib/hub/v2/mod.ts";
-import { startRelaySource } from "../services/web/hub_sources.ts";
 import { offeredProtocols } from "../services/web/hub_upgrade.ts";
 import {
   Clock,
@@ -27,6 +26,7 @@ import {
   Replayer,
   requantise,
   serveHub,
+  serveRelay,
   T0,
   type TestClient,
   waitFor,
@@ -36,18 +36,11 @@ Deno.test("relay: hub B mirrors hub A (flights, removes, anomalies) and reconnec
   const clock = new Clock();
   let upstream = serveHub({ now: clock.now });
   // B's own stale threshold is long: the removes its clients get come from A.
-  const relayed = serveHub({
-    now: clock.now,
-    source: { kind: "relay", ready: false },
-    config: { WS_STALE_THRESHOLD_SECONDS: 3600 },
+  const { relayed, relay } = serveRelay(upstream.url, {
+    hub: { now: clock.now, config: { WS_STALE_THRESHOLD_SECONDS: 3600 } },
+    relay: { minBackoffMs: 50, maxBackoffMs: 200 },
   });
   let replay = new Replayer(upstream.hub, clock);
-  const relay = startRelaySource(relayed.hub, {
-    upstreamUrl: upstream.url,
-    minBackoffMs: 50,
-    maxBackoffMs: 200,
-    logger: { info() {}, warn() {} },
-  });
   let client: TestClient | undefined;
   try {
     replay.play(0);
@@ -114,11 +107,9 @@ Deno.test("relay: a seq gap upstream makes it ask for resync and apply the new s
     };
     return response;
   });
-  const relayed = serveHub({ source: { kind: "relay", ready: false } });
   const warnings: string[] = [];
-  const relay = startRelaySource(relayed.hub, {
-    upstreamUrl: `ws://127.0.0.1:${upstream.addr.port}/ws`,
-    logger: { info() {}, warn: (m) => warnings.push(m) },
+  const { relayed, relay } = serveRelay(`ws://127.0.0.1:${upstream.addr.port}/ws`, {
+    relay: { logger: { info() {}, warn: (m) => warnings.push(m) } },
   });
   try {
     await waitFor(() => fromRelay.length > 0, "the relay's resync");
@@ -169,12 +160,9 @@ Deno.test("relay over v2.bin: a gap or a truncated frame upstream makes it resyn
     };
     return response;
   });
-  const relayed = serveHub({ source: { kind: "relay", ready: false } });
   const warnings: string[] = [];
-  const relay = startRelaySource(relayed.hub, {
-    upstreamUrl: `ws://127.0.0.1:${upstream.addr.port}/ws`,
-    minBackoffMs: 20,
-    logger: { info() {}, warn: (m) => warnings.push(m) },
+  const { relayed, relay } = serveRelay(`ws://127.0.0.1:${upstream.addr.port}/ws`, {
+    relay: { minBackoffMs: 20, logger: { info() {}, warn: (m) => warnings.push(m) } },
   });
   const held = () => JSON.stringify(relayed.hub.snapshot().map((f) => f.icao24).sort());
   try {
@@ -202,17 +190,14 @@ Deno.test("relay: each upstream frame is forwarded as it arrives, not on the rel
   const upstream = serveHub({ now: clock.now });
   // The relay's own ticks are a minute apart (and its heartbeat two): only forwarding each
   // upstream frame at once gets the updates below to its client within the waits.
-  const relayed = serveHub({
-    now: clock.now,
-    source: { kind: "relay", ready: false },
-    config: { WS_DELTA_INTERVAL_MS: 60_000, WS_STALE_THRESHOLD_SECONDS: 3600 },
-    heartbeatMs: 120_000,
+  const { relayed, relay } = serveRelay(upstream.url, {
+    hub: {
+      now: clock.now,
+      config: { WS_DELTA_INTERVAL_MS: 60_000, WS_STALE_THRESHOLD_SECONDS: 3600 },
+      heartbeatMs: 120_000,
+    },
   });
   const replay = new Replayer(upstream.hub, clock);
-  const relay = startRelaySource(relayed.hub, {
-    upstreamUrl: upstream.url,
-    logger: { info() {}, warn() {} },
-  });
   let client: TestClient | undefined;
   try {
     replay.play(0);
